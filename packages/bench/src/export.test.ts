@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import ort from 'onnxruntime-node';
+import { prepareModel } from './prepare.js';
+
+const SLOW = !!process.env.EFFNET_SLOW;
+
+async function runLogits(bytes: Uint8Array, n: number, r: number): Promise<ort.Tensor> {
+  const s = await ort.InferenceSession.create(bytes);
+  try {
+    const x = new ort.Tensor('float32', new Float32Array(n * 3 * r * r).map((_, i) => Math.sin(i)), [n, 3, r, r]);
+    return (await s.run({ input: x })).logits!;
+  } finally {
+    await s.release();
+  }
+}
+
+describe('exported models run in onnxruntime-node', () => {
+  const fast = ['efficientnet-b0', 'tf-efficientnet-b3', 'resnet50'];
+  const slow = ['efficientnet-b1', 'efficientnet-b2', 'efficientnet-b3', 'efficientnet-b4', 'tf-efficientnet-b0', 'resnet152'];
+  for (const id of [...fast, ...(SLOW ? slow : [])]) {
+    it(`${id}: finite [N,1000] logits for N = 1 and 3 (dynamic batch)`, async () => {
+      const p = prepareModel(id);
+      const bytes = p.serialize();
+      for (const n of [1, 3]) {
+        const y = await runLogits(bytes, n, p.resolution);
+        expect(y.dims).toEqual([n, 1000]);
+        expect((y.data as Float32Array).every(Number.isFinite)).toBe(true);
+      }
+    });
+  }
+
+  it('same model and weights give identical bytes', () => {
+    const a = prepareModel('tf-efficientnet-b0').serialize();
+    const b = prepareModel('tf-efficientnet-b0').serialize();
+    expect(Buffer.compare(Buffer.from(a), Buffer.from(b))).toBe(0);
+  });
+
+  it('fixed batch size is honoured', async () => {
+    const p = prepareModel('efficientnet-b0', { batch: 2, resolution: 64, numClasses: 7 });
+    const y = await runLogits(p.serialize(), 2, 64);
+    expect(y.dims).toEqual([2, 7]);
+  });
+});

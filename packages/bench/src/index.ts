@@ -1,0 +1,1 @@
+export { isOnnxPath, prepareModel, type PrepareOptions, type PreparedModel } from './prepare.js';

@@ -1,0 +1,50 @@
+/** Options shared by the commands that build a model. */
+import { Option, type Command } from 'commander';
+import { MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
+import type { PrepareOptions } from '@effnet/bench';
+import { batchOption, intInRange, positiveInt } from '../parse.js';
+
+export interface ModelFlags {
+  resolution?: number;
+  numClasses?: number;
+  batch?: number | 'dynamic';
+  opset?: number;
+  foldBn?: boolean;
+  fp16?: boolean;
+  fp16Io?: boolean;
+  inputName?: string;
+  outputName?: string;
+  weights?: string;
+}
+
+export function addModelOptions(cmd: Command, o: { batch?: boolean; export?: boolean } = {}): Command {
+  cmd
+    .option('--resolution <R>', 'input resolution (default: the model\'s own)', positiveInt('--resolution'))
+    .option('--num-classes <K>', 'classifier outputs (default 1000, or from --weights)', positiveInt('--num-classes'))
+    .option('--weights <file>', 'trained weights (.safetensors, timm or torchvision naming)');
+  if (o.batch !== false) cmd.option('--batch <N|dynamic>', 'fixed batch size or dynamic', batchOption);
+  if (o.export) {
+    cmd
+      .option('--opset <N>', `ONNX opset, ${MIN_OPSET}..${MAX_OPSET}`, intInRange('--opset', MIN_OPSET, MAX_OPSET), 17)
+      .option('--fold-bn', 'fold BatchNorm into the preceding conv')
+      .option('--fp16', 'float16 weights and compute (float32 input/output)')
+      .addOption(new Option('--fp16-io', 'with --fp16: float16 input/output as well').implies({ fp16: true }))
+      .option('--input-name <name>', 'name of the graph input', 'input')
+      .option('--output-name <name>', 'name of the graph output', 'logits');
+  }
+  return cmd;
+}
+
+export function prepareOptions(f: ModelFlags): PrepareOptions {
+  const o: { -readonly [K in keyof PrepareOptions]: PrepareOptions[K] } = {};
+  if (f.resolution !== undefined) o.resolution = f.resolution;
+  if (f.numClasses !== undefined) o.numClasses = f.numClasses;
+  if (f.batch !== undefined) o.batch = f.batch;
+  if (f.opset !== undefined) o.opset = f.opset;
+  if (f.foldBn) o.foldBn = true;
+  if (f.fp16) o.fp16 = true;
+  if (f.fp16Io) o.fp16Io = true;
+  if (f.inputName) o.inputName = f.inputName;
+  if (f.outputName) o.outputName = f.outputName;
+  return o;
+}

@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import Table from 'cli-table3';
+import { prepareModel } from '@effnet/bench';
+import { formatCount, human, printJson } from '../output.js';
+import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
+
+export function register(program: Command): void {
+  addModelOptions(
+    program
+      .command('info')
+      .description('parameters, multiply-adds and stage table of a model (counted from the graph)')
+      .argument('<model>', "model id (see 'effnet list')")
+      .option('--json', 'machine-readable output'),
+    { batch: false },
+  ).action((model: string, f: ModelFlags & { json?: boolean }) => {
+    const p = prepareModel(model, prepareOptions(f));
+    const info = {
+      model: p.label,
+      params: p.stats.params,
+      macs: p.stats.macs,
+      flops: 2 * p.stats.macs,
+      resolution: p.resolution,
+      numClasses: p.numClasses,
+      nodes: p.stats.nodes,
+      ops: p.stats.ops,
+      preprocess: p.preprocess,
+      description: p.built.spec.description,
+      ...(p.built.stages ? { stages: p.built.stages } : {}),
+    };
+    if (f.json) return printJson(info);
+    console.log(`${info.model}: ${info.description}`);
+    console.log(`  params      ${formatCount(info.params)} (${human(info.params)})`);
+    console.log(`  MACs        ${formatCount(info.macs)} (${human(info.macs)} multiply-adds per image; the paper's "FLOPS")`);
+    console.log(`  resolution  ${info.resolution}x${info.resolution}, ${info.numClasses} classes, ${info.nodes} ONNX nodes`);
+    if (p.built.stages) {
+      const t = new Table({ head: ['stage', 'operator', 'resolution', 'channels', 'layers'], style: { head: [] } });
+      for (const s of p.built.stages) t.push([s.stage, s.operator, `${s.resolution[0]}x${s.resolution[1]}`, s.channels, s.layers]);
+      console.log(t.toString());
+    }
+  });
+}

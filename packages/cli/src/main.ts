@@ -1,0 +1,37 @@
+/** effnet command line: one file per command under commands/, parsing by commander. */
+import { Command, CommanderError } from 'commander';
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError } from './errors.js';
+import * as list from './commands/list.js';
+import * as info from './commands/info.js';
+import * as exportCmd from './commands/export.js';
+
+const COMMANDS = [list, info, exportCmd];
+
+/** Errors that mean "you asked for something invalid" rather than "it failed". */
+const USAGE_ERRORS = new Set(['UsageError', 'UnknownModelError', 'RangeError', 'BlockStringError', 'OutputExistsError']);
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const verbose = argv.includes('--verbose');
+  const program = new Command('effnet')
+    .description('EfficientNet B0–B7 as standard ONNX: build, export, benchmark, evaluate')
+    .version('0.1.0')
+    .option('--verbose', 'print stack traces on errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const c of COMMANDS) c.register(program);
+  for (const c of program.commands) c.exitOverride();
+  try {
+    await program.parseAsync(['node', 'effnet', ...argv.filter((a) => a !== '--verbose')]);
+    return EXIT_OK;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
+      return EXIT_USAGE; // commander already printed a one-line error
+    }
+    const err = e as Error;
+    process.stderr.write(`effnet: error: ${err.message}\n`);
+    if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
+    return USAGE_ERRORS.has(err.name) || err instanceof UsageError ? EXIT_USAGE : EXIT_RUNTIME;
+  }
+}

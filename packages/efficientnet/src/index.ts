@@ -1,0 +1,19 @@
+export { decodeBlock, BlockStringError, EFFICIENTNET_B0_STAGES, type BlockSpec, type BlockType } from './arch.js';
+export { COMPOUND, VARIANTS, roundFilters, roundRepeats, type Scaling, type Variant } from './scaling.js';
+export { efficientNet, type EfficientNetConfig, type StageRow } from './efficientnet.js';
+export { resNet, RESNET_DEPTHS, type ResNetConfig } from './resnet.js';
+export { padAmounts, Layers, type Padding } from './layers.js';
+export { defaultWeights, type ParamKind, type WeightSource } from './weights.js';
+export { fill, fnv1a32, fmix32, formulaInput, uniform } from './formula.js';
+export {
+  buildModel,
+  findModel,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  MODELS,
+  UnknownModelError,
+  type BuildOptions,
+  type BuiltModel,
+  type ModelSpec,
+  type Preprocess,
+} from './models.js';

@@ -1,0 +1,142 @@
+/** The model registry: every model id effnet knows, its defaults, and how to build it. */
+import type { Dim, GraphIR } from '@effnet/graph-builder';
+import { efficientNet, type StageRow } from './efficientnet.js';
+import { RESNET_DEPTHS, resNet } from './resnet.js';
+import { VARIANTS, type Variant } from './scaling.js';
+import { defaultWeights, type WeightSource } from './weights.js';
+
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+
+export interface Preprocess {
+  readonly mean: readonly number[];
+  readonly std: readonly number[];
+  /** Resize the shorter side to floor(resolution / cropPct), then center-crop. */
+  readonly cropPct: number;
+  readonly interpolation: 'bicubic' | 'bilinear';
+}
+
+export interface ModelSpec {
+  readonly id: string;
+  readonly aliases: readonly string[];
+  readonly family: 'efficientnet' | 'resnet';
+  readonly description: string;
+  readonly resolution: number;
+  readonly numClasses: number;
+  readonly preprocess: Preprocess;
+  /** The naming of the parameters in the graph (what `--weights` files are mapped onto). */
+  readonly naming: 'timm' | 'torchvision';
+  readonly build: (o: ResolvedBuildOptions) => { ir: GraphIR; stages?: readonly StageRow[] };
+}
+
+export interface BuildOptions {
+  readonly resolution?: number;
+  readonly numClasses?: number;
+  /** A fixed batch size, or 'dynamic' (default) for a symbolic 'N'. */
+  readonly batch?: number | 'dynamic';
+  readonly weights?: WeightSource;
+  /** Override the model's BatchNorm epsilon (torchvision's B5–B7 use 1e-3). */
+  readonly bnEps?: number;
+}
+
+export interface ResolvedBuildOptions {
+  readonly resolution: number;
+  readonly numClasses: number;
+  readonly batch: Dim;
+  readonly weights: WeightSource;
+  readonly bnEps: number | undefined;
+}
+
+export interface BuiltModel {
+  readonly spec: ModelSpec;
+  readonly ir: GraphIR;
+  readonly resolution: number;
+  readonly numClasses: number;
+  readonly stages?: readonly StageRow[];
+  /** ONNX metadata_props describing the model and its preprocessing. */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export class UnknownModelError extends Error {
+  override name = 'UnknownModelError';
+}
+
+/** timm's crop_pct for the TF-ported weights (tf_efficientnet_b*), which were evaluated that way. */
+const TF_CROP_PCT: Readonly<Record<Variant, number>> = { b0: 0.875, b1: 0.882, b2: 0.89, b3: 0.904, b4: 0.922, b5: 0.934, b6: 0.942, b7: 0.949 };
+
+const variants = Object.keys(VARIANTS) as Variant[];
+
+const efficientNets: ModelSpec[] = variants.flatMap((v) => {
+  const s = VARIANTS[v];
+  const common = { family: 'efficientnet' as const, resolution: s.resolution, numClasses: 1000, naming: 'timm' as const };
+  const pt: ModelSpec = {
+    ...common,
+    id: `efficientnet-${v}`,
+    aliases: [v, `efficientnet_${v}`],
+    description: `EfficientNet-${v.toUpperCase()} (w=${s.width}, d=${s.depth}), PyTorch-style padding, BN eps 1e-5 (timm efficientnet_${v}, torchvision)`,
+    preprocess: { mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: 0.875, interpolation: 'bicubic' },
+    build: (o) => efficientNet({ name: `efficientnet-${v}`, ...s, ...o, padding: 'symmetric', bnEps: o.bnEps ?? 1e-5 }),
+  };
+  const tf: ModelSpec = {
+    ...common,
+    id: `tf-efficientnet-${v}`,
+    aliases: [`tf_efficientnet_${v}`],
+    description: `EfficientNet-${v.toUpperCase()}, TensorFlow "SAME" padding, BN eps 1e-3 (the paper's models; timm tf_efficientnet_${v})`,
+    preprocess: { mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: TF_CROP_PCT[v], interpolation: 'bicubic' },
+    build: (o) => efficientNet({ name: `tf-efficientnet-${v}`, ...s, ...o, padding: 'same', bnEps: o.bnEps ?? 1e-3 }),
+  };
+  return [pt, tf];
+});
+
+const resNets: ModelSpec[] = (['resnet50', 'resnet101', 'resnet152'] as const).map((id) => ({
+  id,
+  aliases: [],
+  family: 'resnet',
+  description: `ResNet-${id.slice(6)} (torchvision layout, v1.5 strides)`,
+  resolution: 224,
+  numClasses: 1000,
+  naming: 'torchvision',
+  preprocess: { mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: 0.875, interpolation: 'bilinear' },
+  build: (o) => resNet({ name: id, layers: RESNET_DEPTHS[id], ...o }),
+}));
+
+export const MODELS: readonly ModelSpec[] = [...efficientNets, ...resNets];
+
+export function findModel(id: string): ModelSpec {
+  const key = id.toLowerCase();
+  const m = MODELS.find((s) => s.id === key || s.aliases.includes(key));
+  if (!m) throw new UnknownModelError(`unknown model '${id}'. Known models: ${MODELS.map((s) => s.id).join(', ')} (run 'effnet list')`);
+  return m;
+}
+
+function positiveInt(v: number | undefined, what: string): void {
+  if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new RangeError(`${what} must be a positive integer, got ${v}`);
+}
+
+export function buildModel(id: string, o: BuildOptions = {}): BuiltModel {
+  const spec = findModel(id);
+  positiveInt(o.resolution, 'resolution');
+  positiveInt(o.numClasses, 'num-classes');
+  if (o.batch !== 'dynamic') positiveInt(o.batch, 'batch');
+  const resolution = o.resolution ?? spec.resolution;
+  const numClasses = o.numClasses ?? spec.numClasses;
+  const built = spec.build({
+    resolution,
+    numClasses,
+    batch: o.batch === undefined || o.batch === 'dynamic' ? 'N' : o.batch,
+    weights: o.weights ?? defaultWeights,
+    bnEps: o.bnEps,
+  });
+  const p = spec.preprocess;
+  const metadata = {
+    'effnet.model': spec.id,
+    'effnet.resolution': String(resolution),
+    'effnet.num_classes': String(numClasses),
+    'effnet.mean': p.mean.join(','),
+    'effnet.std': p.std.join(','),
+    'effnet.crop_pct': String(p.cropPct),
+    'effnet.interpolation': p.interpolation,
+    'effnet.input_layout': 'NCHW, RGB, float32 in [0,1] then normalized',
+  };
+  return { spec, ir: built.ir, resolution, numClasses, metadata, ...(built.stages ? { stages: built.stages } : {}) };
+}

@@ -1,0 +1,12 @@
+export type { DType, TensorData } from './dtype.js';
+export { DTYPES, dtypeFromOnnx, isFloat } from './dtype.js';
+export type { AttrValue, DataSource, Dim, GraphIR, InitializerIR, NodeIR, Shape, ValueInfo } from './ir.js';
+export { formatShape, materialize, numel } from './ir.js';
+export { Graph, ShapeError, Tensor } from './graph.js';
+export * from './ops.js';
+export * as shapes from './shapes.js';
+export { graphStats, nodeMacs, shapeTable, type GraphStats } from './stats.js';
+export { foldBatchNorm } from './passes/fold-batchnorm.js';
+export { toFloat16, type Float16Options } from './passes/float16.js';
+export { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToFloat16Bits, fromFloat16Array, toFloat16Array } from './half.js';
+export { renameValues } from './passes/rename.js';

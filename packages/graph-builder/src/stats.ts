@@ -1,0 +1,69 @@
+import { isFloat } from './dtype.js';
+import type { Dim, GraphIR, NodeIR, Shape } from './ir.js';
+import { numel } from './ir.js';
+
+/** Inputs of these ops that hold statistics, not trainable parameters (BatchNorm running mean/var). */
+const BUFFER_INPUTS: Readonly<Record<string, readonly number[]>> = { BatchNormalization: [3, 4] };
+
+/** Size of a dimension for one image: symbolic dims (the batch) count as 1. */
+const one = (d: Dim): number => (typeof d === 'number' ? d : 1);
+const count = (s: Shape): number => s.reduce<number>((p, d) => p * one(d), 1);
+
+export interface GraphStats {
+  /** Trainable parameters as PyTorch counts them: float initializers, BN running stats excluded. */
+  readonly params: number;
+  /** Multiply-adds of Conv, Gemm and MatMul for one image (the paper's "FLOPS"). */
+  readonly macs: number;
+  /** Node count per op type. */
+  readonly ops: Readonly<Record<string, number>>;
+  readonly nodes: number;
+}
+
+export function shapeTable(ir: GraphIR): Map<string, Shape> {
+  const m = new Map<string, Shape>();
+  for (const v of [...ir.inputs, ...ir.values, ...ir.outputs]) m.set(v.name, v.shape);
+  for (const i of ir.initializers) m.set(i.name, i.shape);
+  return m;
+}
+
+export function nodeMacs(n: NodeIR, shapes: ReadonlyMap<string, Shape>): number {
+  const sh = (name: string | undefined): Shape => {
+    const s = name ? shapes.get(name) : undefined;
+    if (!s) throw new Error(`${n.op} '${n.name}': no shape known for '${name}'`);
+    return s;
+  };
+  switch (n.op) {
+    case 'Conv': {
+      const w = sh(n.inputs[1]);
+      return count(sh(n.outputs[0])) * count(w.slice(1));
+    }
+    case 'Gemm': {
+      const a = sh(n.inputs[0]);
+      const out = sh(n.outputs[0]);
+      const transA = n.attrs.transA?.kind === 'int' && n.attrs.transA.value === 1;
+      const k = one(transA ? a[0]! : a[1]!);
+      return count(out) * k;
+    }
+    case 'MatMul': {
+      const a = sh(n.inputs[0]);
+      return count(sh(n.outputs[0])) * one(a[a.length - 1]!);
+    }
+    default:
+      return 0;
+  }
+}
+
+export function graphStats(ir: GraphIR): GraphStats {
+  const buffers = new Set<string>();
+  for (const n of ir.nodes) for (const i of BUFFER_INPUTS[n.op] ?? []) if (n.inputs[i]) buffers.add(n.inputs[i]!);
+  let params = 0;
+  for (const init of ir.initializers) if (isFloat(init.dtype) && !buffers.has(init.name)) params += numel(init.shape);
+  const shapes = shapeTable(ir);
+  let macs = 0;
+  const ops: Record<string, number> = {};
+  for (const n of ir.nodes) {
+    macs += nodeMacs(n, shapes);
+    ops[n.op] = (ops[n.op] ?? 0) + 1;
+  }
+  return { params, macs, ops, nodes: ir.nodes.length };
+}

@@ -1,0 +1,15 @@
+export { AtomicFile, OutputExistsError, writeFileAtomic, type AtomicOptions } from './atomic.js';
+export {
+  DEFAULT_OPSET,
+  ExportError,
+  INLINE_LIMIT_BYTES,
+  MAX_OPSET,
+  MIN_OPSET,
+  checkOpset,
+  initializerBytes,
+  serializeModel,
+  writeModel,
+  type ExportOptions,
+  type WriteOptions,
+  type WriteResult,
+} from './export.js';
