@@ -1,1 +1,2 @@
-export { isOnnxPath, prepareModel, type PrepareOptions, type PreparedModel } from './prepare.js';
+export { isOnnxPath, openModel, openModelFile, prepareModel, type FileModel, type ModelHandle, type PrepareOptions, type PreparedModel } from './prepare.js';
+export { createRunner, cudaAvailable, CUDA_HELP, EpUnavailableError, maxAbsDiff, NODE_EPS, WEBGPU_HELP, type NodeEp, type Output, type Runner, type RunnerOptions } from './session.js';

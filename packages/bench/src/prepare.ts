@@ -3,9 +3,11 @@
  * every command can run: built graph + ONNX bytes, parameter and MAC counts, preprocessing.
  */
 import { existsSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { foldBatchNorm, graphStats, renameValues, toFloat16, type GraphIR, type GraphStats } from '@effnet/graph-builder';
 import { buildModel, type BuildOptions, type BuiltModel, type Preprocess, type WeightSource } from '@effnet/efficientnet';
-import { DEFAULT_OPSET, serializeModel, writeModel, type WriteOptions, type WriteResult } from '@effnet/onnx-export';
+import { DEFAULT_OPSET, readModel, serializeModel, writeModel, type LoadedModel, type WriteOptions, type WriteResult } from '@effnet/onnx-export';
+import { IMAGENET_MEAN, IMAGENET_STD } from '@effnet/efficientnet';
 
 export interface PrepareOptions extends Omit<BuildOptions, 'weights'> {
   /** Fold BatchNorm into the preceding conv (exact up to float rounding). */
@@ -20,9 +22,26 @@ export interface PrepareOptions extends Omit<BuildOptions, 'weights'> {
   readonly extraMetadata?: Readonly<Record<string, string>>;
 }
 
-export interface PreparedModel {
+/** What every runner/eval needs of a model, whether built here or read from a file. */
+export interface ModelHandle {
+  readonly kind: 'built' | 'file';
   /** Model id or file path as given. */
   readonly ref: string;
+  /** Display name: the model id, or the file's effnet.model metadata / file name. */
+  readonly label: string;
+  readonly stats: GraphStats;
+  readonly resolution: number;
+  readonly numClasses: number;
+  readonly preprocess: Preprocess;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly inputName: string;
+  readonly outputName: string;
+  /** ONNX bytes (built) or the file path (file), as onnxruntime accepts either. */
+  source(): Uint8Array | string;
+}
+
+export interface PreparedModel extends ModelHandle {
+  readonly kind: 'built';
   readonly label: string;
   readonly built: BuiltModel;
   /** Final graph after passes (fold-bn, fp16, renames). */
@@ -64,6 +83,7 @@ export function prepareModel(ref: string, o: PrepareOptions = {}): PreparedModel
   };
   const exportOptions = { opset, metadata, docString: built.spec.description };
   return {
+    kind: 'built',
     ref,
     label: built.spec.id,
     built,
@@ -77,6 +97,54 @@ export function prepareModel(ref: string, o: PrepareOptions = {}): PreparedModel
     inputName,
     outputName,
     serialize: () => serializeModel(ir, exportOptions),
+    source: () => serializeModel(ir, exportOptions),
     write: (path, w = {}) => writeModel(ir, path, { ...w, ...exportOptions }),
   };
+}
+
+export interface FileModel extends ModelHandle {
+  readonly kind: 'file';
+  readonly loaded: LoadedModel;
+}
+
+/** Opens an existing .onnx file; preprocessing comes from its effnet metadata when present. */
+export function openModelFile(path: string): FileModel {
+  const loaded = readModel(path);
+  const { ir, metadata } = loaded;
+  const input = ir.inputs[0];
+  const output = ir.outputs[0];
+  if (!input || !output) throw new Error(`${path}: model needs at least one input and one output`);
+  const [, c, h, w] = input.shape;
+  if (input.shape.length !== 4 || c !== 3 || typeof h !== 'number' || h !== w)
+    throw new Error(`${path}: input '${input.name}' is [${input.shape.join(',')}]; expected an image input [N,3,R,R]`);
+  const nums = (key: string, fallback: readonly number[]) => {
+    const v = metadata[key]?.split(',').map(Number);
+    return v && v.length === 3 && v.every(Number.isFinite) ? v : [...fallback];
+  };
+  const cropPct = Number(metadata['effnet.crop_pct'] ?? 0.875);
+  const last = output.shape[output.shape.length - 1];
+  return {
+    kind: 'file',
+    ref: path,
+    label: metadata['effnet.model'] ?? basename(path),
+    loaded,
+    stats: graphStats(ir),
+    resolution: h,
+    numClasses: typeof last === 'number' ? last : Number(metadata['effnet.num_classes'] ?? 0),
+    preprocess: {
+      mean: nums('effnet.mean', IMAGENET_MEAN),
+      std: nums('effnet.std', IMAGENET_STD),
+      cropPct: cropPct > 0 && cropPct <= 1 ? cropPct : 0.875,
+      interpolation: metadata['effnet.interpolation'] === 'bilinear' ? 'bilinear' : 'bicubic',
+    },
+    metadata,
+    inputName: input.name,
+    outputName: output.name,
+    source: () => path,
+  };
+}
+
+/** A model id or an .onnx path, whichever the user gave. */
+export function openModel(ref: string, o: PrepareOptions = {}): ModelHandle {
+  return isOnnxPath(ref) ? openModelFile(ref) : prepareModel(ref, o);
 }

@@ -9,7 +9,9 @@ export type AttrValue =
   | { readonly kind: 'ints'; readonly value: readonly number[] }
   | { readonly kind: 'float'; readonly value: number }
   | { readonly kind: 'floats'; readonly value: readonly number[] }
-  | { readonly kind: 'string'; readonly value: string };
+  | { readonly kind: 'string'; readonly value: string }
+  /** An attribute type effnet reads but does not interpret (tensor, graph, ...). */
+  | { readonly kind: 'unsupported'; readonly type: number };
 
 export interface ValueInfo {
   readonly name: string;

@@ -14,6 +14,8 @@ export interface GraphStats {
   readonly params: number;
   /** Multiply-adds of Conv, Gemm and MatMul for one image (the paper's "FLOPS"). */
   readonly macs: number;
+  /** False when some Conv/Gemm/MatMul shapes were unknown (a file without value_info): macs is then a lower bound. */
+  readonly macsComplete: boolean;
   /** Node count per op type. */
   readonly ops: Readonly<Record<string, number>>;
   readonly nodes: number;
@@ -60,10 +62,15 @@ export function graphStats(ir: GraphIR): GraphStats {
   for (const init of ir.initializers) if (isFloat(init.dtype) && !buffers.has(init.name)) params += numel(init.shape);
   const shapes = shapeTable(ir);
   let macs = 0;
+  let macsComplete = true;
   const ops: Record<string, number> = {};
   for (const n of ir.nodes) {
-    macs += nodeMacs(n, shapes);
+    try {
+      macs += nodeMacs(n, shapes);
+    } catch {
+      macsComplete = false;
+    }
     ops[n.op] = (ops[n.op] ?? 0) + 1;
   }
-  return { params, macs, ops, nodes: ir.nodes.length };
+  return { params, macs, macsComplete, ops, nodes: ir.nodes.length };
 }

@@ -13,3 +13,4 @@ export {
   type WriteOptions,
   type WriteResult,
 } from './export.js';
+export { decodeModel, ModelReadError, readModel, type LoadedModel } from './read.js';

@@ -1,0 +1,146 @@
+/**
+ * Inference sessions on every execution provider effnet supports in Node:
+ * onnxruntime-node (`cpu`, `cuda`, `webgpu` via its built-in Dawn) and onnxruntime-web (`wasm`).
+ * An EP that cannot run here fails with an error that says why and how to enable it.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+export const NODE_EPS = ['cpu', 'cuda', 'webgpu', 'wasm'] as const;
+export type NodeEp = (typeof NODE_EPS)[number];
+
+export class EpUnavailableError extends Error {
+  override name = 'EpUnavailableError';
+}
+
+export interface RunnerOptions {
+  readonly ep?: NodeEp;
+  /** Intra-op threads (cpu) / wasm threads. Default: runtime's choice. */
+  readonly threads?: number;
+}
+
+export interface Output {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+export interface Runner {
+  readonly ep: NodeEp;
+  readonly inputName: string;
+  readonly outputName: string;
+  /** Session creation time, milliseconds. */
+  readonly createMs: number;
+  run(data: Float32Array, dims: readonly number[]): Promise<Output>;
+  release(): Promise<void>;
+}
+
+const require = createRequire(import.meta.url);
+
+export const CUDA_HELP =
+  'the CUDA execution provider is not installed: onnxruntime-node ships it as a separate download that this project skips ' +
+  '(.npmrc onnxruntime-node-install=skip). On a machine with CUDA 12 and cuDNN 9: ' +
+  '`npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12` (network access to the ONNX Runtime release feed needed), ' +
+  'or copy libonnxruntime_providers_cuda.so and libonnxruntime_providers_shared.so beside onnxruntime_binding.node';
+
+export const WEBGPU_HELP =
+  'no WebGPU adapter was found. onnxruntime-node uses Dawn over Vulkan: install a Vulkan driver for your GPU, or on a machine ' +
+  'without a GPU use the SwiftShader driver shipped by Debian\'s chromium package: `apt-get install chromium` and set ' +
+  'VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json';
+
+/** Where onnxruntime-node's native binding lives (the CUDA provider library must sit beside it). */
+function ortNativeDir(): string | undefined {
+  try {
+    const pkg = dirname(require.resolve('onnxruntime-node/package.json'));
+    const dir = join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+    return existsSync(dir) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function cudaAvailable(): boolean {
+  const dir = ortNativeDir();
+  return !!dir && existsSync(join(dir, 'libonnxruntime_providers_cuda.so'));
+}
+
+async function nodeRunner(model: Uint8Array | string, ep: Exclude<NodeEp, 'wasm'>, o: RunnerOptions): Promise<Runner> {
+  const ort = (await import('onnxruntime-node')).default;
+  if (ep === 'cuda' && !cudaAvailable()) throw new EpUnavailableError(`--ep cuda: ${CUDA_HELP}`);
+  const opts: import('onnxruntime-node').InferenceSession.SessionOptions = {
+    executionProviders: [ep],
+    graphOptimizationLevel: 'all',
+    ...(o.threads ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
+  };
+  const t0 = performance.now();
+  let session: import('onnxruntime-node').InferenceSession;
+  try {
+    session = typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (ep === 'webgpu' && /adapter|vulkan|dawn|webgpu/i.test(msg)) throw new EpUnavailableError(`--ep webgpu: ${WEBGPU_HELP} (onnxruntime: ${firstLine(msg)})`);
+    if (ep === 'cuda') throw new EpUnavailableError(`--ep cuda: ${CUDA_HELP} (onnxruntime: ${firstLine(msg)})`);
+    throw new Error(`${typeof model === 'string' ? model : 'model'}: onnxruntime could not load it: ${firstLine(msg)}`);
+  }
+  const createMs = performance.now() - t0;
+  const inputName = session.inputNames[0]!;
+  const outputName = session.outputNames[0]!;
+  return {
+    ep,
+    inputName,
+    outputName,
+    createMs,
+    async run(data, dims) {
+      const out = await session.run({ [inputName]: new ort.Tensor('float32', data, [...dims]) });
+      const t = out[outputName]!;
+      return { data: t.data as Float32Array, dims: t.dims };
+    },
+    release: () => session.release(),
+  };
+}
+
+async function wasmRunner(model: Uint8Array | string, o: RunnerOptions): Promise<Runner> {
+  const ort = await import('onnxruntime-web');
+  const dist = dirname(require.resolve('onnxruntime-web'));
+  ort.env.wasm.wasmPaths = pathToFileURL(`${dist}/`).href;
+  ort.env.wasm.numThreads = o.threads ?? 1;
+  const bytes = typeof model === 'string' ? new Uint8Array(await readFile(model)) : model;
+  const t0 = performance.now();
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  const createMs = performance.now() - t0;
+  const inputName = session.inputNames[0]!;
+  const outputName = session.outputNames[0]!;
+  return {
+    ep: 'wasm',
+    inputName,
+    outputName,
+    createMs,
+    async run(data, dims) {
+      const out = await session.run({ [inputName]: new ort.Tensor('float32', data, [...dims]) });
+      const t = out[outputName]!;
+      return { data: t.data as Float32Array, dims: t.dims };
+    },
+    release: () => session.release(),
+  };
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.trim();
+}
+
+/** Opens `model` (bytes or a path to an .onnx file) on the chosen execution provider. */
+export async function createRunner(model: Uint8Array | string, o: RunnerOptions = {}): Promise<Runner> {
+  const ep = o.ep ?? 'cpu';
+  if (!NODE_EPS.includes(ep)) throw new EpUnavailableError(`--ep ${ep}: unknown execution provider (expected ${NODE_EPS.join(', ')})`);
+  if (typeof model === 'string' && !existsSync(model)) throw new Error(`${model}: no such file`);
+  return ep === 'wasm' ? wasmRunner(model, o) : nodeRunner(model, ep, o);
+}
+
+export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) throw new Error(`outputs differ in size: ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
