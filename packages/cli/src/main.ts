@@ -4,8 +4,9 @@ import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError } from './errors.js';
 import * as list from './commands/list.js';
 import * as info from './commands/info.js';
 import * as exportCmd from './commands/export.js';
+import * as inspect from './commands/inspect.js';
 
-const COMMANDS = [list, info, exportCmd];
+const COMMANDS = [list, info, exportCmd, inspect];
 
 /** Errors that mean "you asked for something invalid" rather than "it failed". */
 const USAGE_ERRORS = new Set(['UsageError', 'UnknownModelError', 'RangeError', 'BlockStringError', 'OutputExistsError']);

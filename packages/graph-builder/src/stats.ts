@@ -57,20 +57,21 @@ export function nodeMacs(n: NodeIR, shapes: ReadonlyMap<string, Shape>): number 
 
 export function graphStats(ir: GraphIR): GraphStats {
   const buffers = new Set<string>();
-  for (const n of ir.nodes) for (const i of BUFFER_INPUTS[n.op] ?? []) if (n.inputs[i]) buffers.add(n.inputs[i]!);
+  for (const n of ir.nodes) for (const i of Object.hasOwn(BUFFER_INPUTS, n.op) ? BUFFER_INPUTS[n.op]! : []) if (n.inputs[i]) buffers.add(n.inputs[i]!);
   let params = 0;
   for (const init of ir.initializers) if (isFloat(init.dtype) && !buffers.has(init.name)) params += numel(init.shape);
   const shapes = shapeTable(ir);
   let macs = 0;
   let macsComplete = true;
-  const ops: Record<string, number> = {};
+  // A Map, not an object: op types come from files and may be '__proto__' or 'toString'.
+  const ops = new Map<string, number>();
   for (const n of ir.nodes) {
     try {
       macs += nodeMacs(n, shapes);
     } catch {
       macsComplete = false;
     }
-    ops[n.op] = (ops[n.op] ?? 0) + 1;
+    ops.set(n.op, (ops.get(n.op) ?? 0) + 1);
   }
-  return { params, macs, macsComplete, ops, nodes: ir.nodes.length };
+  return { params, macs, macsComplete, ops: Object.fromEntries(ops), nodes: ir.nodes.length };
 }

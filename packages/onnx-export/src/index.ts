@@ -14,3 +14,4 @@ export {
   type WriteResult,
 } from './export.js';
 export { decodeModel, ModelReadError, readModel, type LoadedModel } from './read.js';
+export { summarizeModel, type ModelSummary, type TensorSummary } from './summary.js';

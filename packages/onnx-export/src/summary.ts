@@ -1,0 +1,87 @@
+/**
+ * What `effnet inspect` shows about any ONNX file, effnet's or another tool's: format versions,
+ * inputs/outputs, operator histogram, parameter and weight counts, metadata. Computed from the
+ * decoded graph alone; tensor data is never materialized.
+ */
+import { DTYPES, graphStats, numel, type DType, type Dim } from '@effnet/graph-builder';
+import type { LoadedModel } from './read.js';
+
+export interface TensorSummary {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly Dim[];
+}
+
+export interface ModelSummary {
+  readonly path: string;
+  /** .onnx file plus external data files. */
+  readonly fileBytes: number;
+  readonly irVersion: number;
+  /** Default-domain (ai.onnx) opset; 0 when the file imports none. */
+  readonly opset: number;
+  readonly opsets: readonly { readonly domain: string; readonly version: number }[];
+  readonly producer: { readonly name: string; readonly version: string };
+  readonly graphName: string;
+  readonly docString: string;
+  readonly inputs: readonly TensorSummary[];
+  readonly outputs: readonly TensorSummary[];
+  readonly nodes: number;
+  /** Node count per operator (domain-qualified outside ai.onnx), most frequent first. */
+  readonly ops: readonly { readonly op: string; readonly count: number }[];
+  /** Trainable parameters as PyTorch counts them: float initializers, BatchNorm running stats excluded. */
+  readonly params: number;
+  readonly initializers: number;
+  /** Elements and bytes of all initializers, per element type. */
+  readonly weights: readonly { readonly dtype: DType; readonly elements: number; readonly bytes: number }[];
+  readonly weightBytes: number;
+  /** Multiply-adds of Conv/Gemm/MatMul per image, from the value shapes the file records. */
+  readonly macs: number;
+  /** False when some of those shapes were missing from the file: macs is then a lower bound. */
+  readonly macsComplete: boolean;
+  readonly externalData: readonly string[];
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+const tensor = (v: TensorSummary): TensorSummary => ({ name: v.name, dtype: v.dtype, shape: [...v.shape] });
+
+export function summarizeModel(m: LoadedModel): ModelSummary {
+  const { ir } = m;
+  const stats = graphStats(ir);
+  const ops = new Map<string, number>();
+  for (const n of ir.nodes) ops.set(n.op, (ops.get(n.op) ?? 0) + 1);
+  const weights = new Map<DType, { elements: number; bytes: number }>();
+  for (const i of ir.initializers) {
+    const w = weights.get(i.dtype) ?? { elements: 0, bytes: 0 };
+    const n = numel(i.shape);
+    w.elements += n;
+    w.bytes += n * DTYPES[i.dtype].bytes;
+    weights.set(i.dtype, w);
+  }
+  const weightList = [...weights].map(([dtype, w]) => ({ dtype, ...w })).sort((a, b) => b.bytes - a.bytes || cmp(a.dtype, b.dtype));
+  return {
+    path: m.path,
+    fileBytes: m.fileBytes,
+    irVersion: m.irVersion,
+    opset: m.opset,
+    opsets: m.opsets.map((o) => ({ domain: o.domain, version: o.version })),
+    producer: { name: m.producerName, version: m.producerVersion },
+    graphName: ir.name,
+    docString: m.docString,
+    inputs: ir.inputs.map(tensor),
+    outputs: ir.outputs.map(tensor),
+    nodes: ir.nodes.length,
+    ops: [...ops].map(([op, count]) => ({ op, count })).sort((a, b) => b.count - a.count || cmp(a.op, b.op)),
+    params: stats.params,
+    initializers: ir.initializers.length,
+    weights: weightList,
+    weightBytes: weightList.reduce((s, w) => s + w.bytes, 0),
+    macs: stats.macs,
+    macsComplete: stats.macsComplete,
+    externalData: [...m.externalData],
+    metadata: { ...m.metadata },
+  };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
