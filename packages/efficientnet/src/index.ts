@@ -2,6 +2,16 @@ export { decodeBlock, BlockStringError, EFFICIENTNET_B0_STAGES, type BlockSpec, 
 export { COMPOUND, VARIANTS, roundFilters, roundRepeats, type Scaling, type Variant } from './scaling.js';
 export { efficientNet, type EfficientNetConfig, type StageRow } from './efficientnet.js';
 export { resNet, RESNET_DEPTHS, type ResNetConfig } from './resnet.js';
+export {
+  amoebaNet,
+  AMOEBANET_B_NORMAL,
+  AMOEBANET_B_REDUCTION,
+  factorizedReduction,
+  reductionLayers,
+  type AmoebaNetConfig,
+  type AmoebaNetGraph,
+  type CellSpec,
+} from './amoebanet.js';
 export { padAmounts, Layers, type Padding } from './layers.js';
 export { defaultWeights, type ParamKind, type WeightSource } from './weights.js';
 export { fill, fnv1a32, fmix32, formulaInput, uniform } from './formula.js';

@@ -1,5 +1,6 @@
 /** The model registry: every model id effnet knows, its defaults, and how to build it. */
 import type { Dim, GraphIR } from '@effnet/graph-builder';
+import { amoebaNet } from './amoebanet.js';
 import { efficientNet, type StageRow } from './efficientnet.js';
 import { RESNET_DEPTHS, resNet } from './resnet.js';
 import { VARIANTS, type Variant } from './scaling.js';
@@ -19,14 +20,16 @@ export interface Preprocess {
 export interface ModelSpec {
   readonly id: string;
   readonly aliases: readonly string[];
-  readonly family: 'efficientnet' | 'resnet';
+  readonly family: 'efficientnet' | 'resnet' | 'amoebanet';
   readonly description: string;
   readonly resolution: number;
   readonly numClasses: number;
   readonly preprocess: Preprocess;
   /** The naming of the parameters in the graph (what `--weights` files are mapped onto). */
-  readonly naming: 'timm' | 'torchvision';
-  readonly build: (o: ResolvedBuildOptions) => { ir: GraphIR; stages?: readonly StageRow[] };
+  readonly naming: 'timm' | 'torchvision' | 'tf-scopes';
+  readonly build: (o: ResolvedBuildOptions) => { ir: GraphIR; stages?: readonly StageRow[]; metadata?: Readonly<Record<string, string>> };
+  /** Build options only this family takes (e.g. AmoebaNet's cells/filters). */
+  readonly extraOptions?: readonly ('cells' | 'filters')[];
 }
 
 export interface BuildOptions {
@@ -37,6 +40,10 @@ export interface BuildOptions {
   readonly weights?: WeightSource;
   /** Override the model's BatchNorm epsilon (torchvision's B5–B7 use 1e-3). */
   readonly bnEps?: number;
+  /** AmoebaNet: normal cells in total (N; default 18). */
+  readonly cells?: number;
+  /** AmoebaNet: filters of the first cell stack (F; default 512). */
+  readonly filters?: number;
 }
 
 export interface ResolvedBuildOptions {
@@ -45,6 +52,8 @@ export interface ResolvedBuildOptions {
   readonly batch: Dim;
   readonly weights: WeightSource;
   readonly bnEps: number | undefined;
+  readonly cells: number | undefined;
+  readonly filters: number | undefined;
 }
 
 export interface BuiltModel {
@@ -100,7 +109,31 @@ const resNets: ModelSpec[] = (['resnet50', 'resnet101', 'resnet152'] as const).m
   build: (o) => resNet({ name: id, layers: RESNET_DEPTHS[id], ...o }),
 }));
 
-export const MODELS: readonly ModelSpec[] = [...efficientNets, ...resNets];
+/** GPipe's AmoebaNet-B(18, 512); `cells`/`filters` give the rest of the family. */
+const AMOEBANET_B_DEFAULT = { cells: 18, filters: 512 } as const;
+
+const amoebaNets: ModelSpec[] = [
+  {
+    id: 'amoebanet-b',
+    aliases: ['amoebanet_b', 'gpipe'],
+    family: 'amoebanet',
+    description: `AmoebaNet-B(N=${AMOEBANET_B_DEFAULT.cells}, F=${AMOEBANET_B_DEFAULT.filters}) as trained by GPipe (tensorflow/tpu amoeba_net rules, TF "SAME" padding, BN eps 1e-3, no aux head)`,
+    resolution: 480,
+    numClasses: 1000,
+    naming: 'tf-scopes',
+    // inception_preprocessing: central crop 0.875, bilinear resize, scaled to [-1, 1].
+    preprocess: { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], cropPct: 0.875, interpolation: 'bilinear' },
+    extraOptions: ['cells', 'filters'],
+    build: (o) => {
+      const cells = o.cells ?? AMOEBANET_B_DEFAULT.cells;
+      const filters = o.filters ?? AMOEBANET_B_DEFAULT.filters;
+      const built = amoebaNet({ ...o, name: 'amoebanet-b', cells, filters, bnEps: o.bnEps ?? 1e-3 });
+      return { ...built, metadata: { 'effnet.arch': `AmoebaNet-B(${cells}, ${filters})` } };
+    },
+  },
+];
+
+export const MODELS: readonly ModelSpec[] = [...efficientNets, ...resNets, ...amoebaNets];
 
 export function findModel(id: string): ModelSpec {
   const key = id.toLowerCase();
@@ -118,6 +151,10 @@ export function buildModel(id: string, o: BuildOptions = {}): BuiltModel {
   positiveInt(o.resolution, 'resolution');
   positiveInt(o.numClasses, 'num-classes');
   if (o.batch !== 'dynamic') positiveInt(o.batch, 'batch');
+  positiveInt(o.cells, 'cells');
+  positiveInt(o.filters, 'filters');
+  for (const k of ['cells', 'filters'] as const)
+    if (o[k] !== undefined && !spec.extraOptions?.includes(k)) throw new RangeError(`--${k} applies to AmoebaNet models only, not '${spec.id}'`);
   const resolution = o.resolution ?? spec.resolution;
   const numClasses = o.numClasses ?? spec.numClasses;
   const built = spec.build({
@@ -126,6 +163,8 @@ export function buildModel(id: string, o: BuildOptions = {}): BuiltModel {
     batch: o.batch === undefined || o.batch === 'dynamic' ? 'N' : o.batch,
     weights: o.weights ?? defaultWeights,
     bnEps: o.bnEps,
+    cells: o.cells,
+    filters: o.filters,
   });
   const p = spec.preprocess;
   const metadata = {
@@ -137,6 +176,7 @@ export function buildModel(id: string, o: BuildOptions = {}): BuiltModel {
     'effnet.crop_pct': String(p.cropPct),
     'effnet.interpolation': p.interpolation,
     'effnet.input_layout': 'NCHW, RGB, float32 in [0,1] then normalized',
+    ...(built.metadata ?? {}),
   };
   return { spec, ir: built.ir, resolution, numClasses, metadata, ...(built.stages ? { stages: built.stages } : {}) };
 }

@@ -15,13 +15,17 @@ export interface ModelFlags {
   inputName?: string;
   outputName?: string;
   weights?: string;
+  cells?: number;
+  filters?: number;
 }
 
 export function addModelOptions(cmd: Command, o: { batch?: boolean; export?: boolean } = {}): Command {
   cmd
     .option('--resolution <R>', 'input resolution (default: the model\'s own)', positiveInt('--resolution'))
     .option('--num-classes <K>', 'classifier outputs (default 1000, or from --weights)', positiveInt('--num-classes'))
-    .option('--weights <file>', 'trained weights (.safetensors, timm or torchvision naming)');
+    .option('--weights <file>', 'trained weights (.safetensors, timm or torchvision naming)')
+    .option('--cells <N>', 'AmoebaNet: normal cells in total (default 18)', positiveInt('--cells'))
+    .option('--filters <F>', 'AmoebaNet: filters of the first cell stack, a multiple of 4 (default 512)', positiveInt('--filters'));
   if (o.batch !== false) cmd.option('--batch <N|dynamic>', 'fixed batch size or dynamic', batchOption);
   if (o.export) {
     cmd
@@ -40,6 +44,8 @@ export function prepareOptions(f: ModelFlags): PrepareOptions {
   if (f.resolution !== undefined) o.resolution = f.resolution;
   if (f.numClasses !== undefined) o.numClasses = f.numClasses;
   if (f.batch !== undefined) o.batch = f.batch;
+  if (f.cells !== undefined) o.cells = f.cells;
+  if (f.filters !== undefined) o.filters = f.filters;
   if (f.opset !== undefined) o.opset = f.opset;
   if (f.foldBn) o.foldBn = true;
   if (f.fp16) o.fp16 = true;
