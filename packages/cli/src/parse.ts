@@ -25,6 +25,14 @@ export function positiveNumber(flag: string) {
   };
 }
 
+export function nonNegativeNumber(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${flag} expects a non-negative number, got '${v}'`);
+    return n;
+  };
+}
+
 export function intInRange(flag: string, lo: number, hi: number) {
   return (v: string): number => {
     const n = Number(v);

@@ -1,5 +1,5 @@
 export { decodeBlock, BlockStringError, EFFICIENTNET_B0_STAGES, type BlockSpec, type BlockType } from './arch.js';
-export { COMPOUND, VARIANTS, roundFilters, roundRepeats, type Scaling, type Variant } from './scaling.js';
+export { BASE_RESOLUTION, COMPOUND, compoundScaling, flopsGrowth, VARIANTS, roundFilters, roundRepeats, type Coefficients, type Scaling, type Variant } from './scaling.js';
 export { efficientNet, type EfficientNetConfig, type StageRow } from './efficientnet.js';
 export { resNet, RESNET_DEPTHS, type ResNetConfig } from './resnet.js';
 export {

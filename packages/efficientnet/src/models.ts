@@ -3,7 +3,7 @@ import type { Dim, GraphIR } from '@effnet/graph-builder';
 import { amoebaNet } from './amoebanet.js';
 import { efficientNet, type StageRow } from './efficientnet.js';
 import { RESNET_DEPTHS, resNet } from './resnet.js';
-import { VARIANTS, type Variant } from './scaling.js';
+import { compoundScaling, VARIANTS, type Coefficients, type Variant } from './scaling.js';
 import { defaultWeights, type WeightSource } from './weights.js';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
@@ -27,10 +27,18 @@ export interface ModelSpec {
   readonly preprocess: Preprocess;
   /** The naming of the parameters in the graph (what `--weights` files are mapped onto). */
   readonly naming: 'timm' | 'torchvision' | 'tf-scopes';
-  readonly build: (o: ResolvedBuildOptions) => { ir: GraphIR; stages?: readonly StageRow[]; metadata?: Readonly<Record<string, string>> };
+  readonly build: (o: ResolvedBuildOptions) => {
+    ir: GraphIR;
+    stages?: readonly StageRow[];
+    metadata?: Readonly<Record<string, string>>;
+    /** When the family derives its own resolution (custom EfficientNet from φ). */
+    resolution?: number;
+  };
   /** Build options only this family takes (e.g. AmoebaNet's cells/filters). */
-  readonly extraOptions?: readonly ('cells' | 'filters')[];
+  readonly extraOptions?: readonly ExtraOption[];
 }
+
+export type ExtraOption = 'cells' | 'filters' | 'phi' | 'width' | 'depth';
 
 export interface BuildOptions {
   readonly resolution?: number;
@@ -44,6 +52,14 @@ export interface BuildOptions {
   readonly cells?: number;
   /** AmoebaNet: filters of the first cell stack (F; default 512). */
   readonly filters?: number;
+  /** Custom EfficientNet: compound coefficient φ (width β^φ, depth α^φ, resolution 224·γ^φ). */
+  readonly phi?: number;
+  /** Custom EfficientNet: width multiplier (overrides φ's). */
+  readonly width?: number;
+  /** Custom EfficientNet: depth multiplier (overrides φ's). */
+  readonly depth?: number;
+  /** Custom EfficientNet: compound coefficients (default the paper's α=1.2, β=1.1, γ=1.15). */
+  readonly coefficients?: Coefficients;
 }
 
 export interface ResolvedBuildOptions {
@@ -54,6 +70,12 @@ export interface ResolvedBuildOptions {
   readonly bnEps: number | undefined;
   readonly cells: number | undefined;
   readonly filters: number | undefined;
+  readonly phi: number | undefined;
+  readonly width: number | undefined;
+  readonly depth: number | undefined;
+  readonly coefficients: Coefficients | undefined;
+  /** True when the user gave --resolution (a custom model then keeps it instead of φ's). */
+  readonly resolutionGiven: boolean;
 }
 
 export interface BuiltModel {
@@ -84,7 +106,7 @@ const efficientNets: ModelSpec[] = variants.flatMap((v) => {
     aliases: [v, `efficientnet_${v}`],
     description: `EfficientNet-${v.toUpperCase()} (w=${s.width}, d=${s.depth}), PyTorch-style padding, BN eps 1e-5 (timm efficientnet_${v}, torchvision)`,
     preprocess: { mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: 0.875, interpolation: 'bicubic' },
-    build: (o) => efficientNet({ name: `efficientnet-${v}`, ...s, ...o, padding: 'symmetric', bnEps: o.bnEps ?? 1e-5 }),
+    build: (o) => efficientNet({ ...o, name: `efficientnet-${v}`, width: s.width, depth: s.depth, padding: 'symmetric', bnEps: o.bnEps ?? 1e-5 }),
   };
   const tf: ModelSpec = {
     ...common,
@@ -92,7 +114,7 @@ const efficientNets: ModelSpec[] = variants.flatMap((v) => {
     aliases: [`tf_efficientnet_${v}`],
     description: `EfficientNet-${v.toUpperCase()}, TensorFlow "SAME" padding, BN eps 1e-3 (the paper's models; timm tf_efficientnet_${v})`,
     preprocess: { mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: TF_CROP_PCT[v], interpolation: 'bicubic' },
-    build: (o) => efficientNet({ name: `tf-efficientnet-${v}`, ...s, ...o, padding: 'same', bnEps: o.bnEps ?? 1e-3 }),
+    build: (o) => efficientNet({ ...o, name: `tf-efficientnet-${v}`, width: s.width, depth: s.depth, padding: 'same', bnEps: o.bnEps ?? 1e-3 }),
   };
   return [pt, tf];
 });
@@ -108,6 +130,32 @@ const resNets: ModelSpec[] = (['resnet50', 'resnet101', 'resnet152'] as const).m
   preprocess: { mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: 0.875, interpolation: 'bilinear' },
   build: (o) => resNet({ name: id, layers: RESNET_DEPTHS[id], ...o }),
 }));
+
+/**
+ * Any point of the family: `--phi` applies compound scaling to B0; `--width/--depth/--resolution`
+ * set the multipliers directly (each overrides what φ gives). Same rounding rules as B0–B7.
+ */
+const customEfficientNet: ModelSpec = {
+  id: 'efficientnet',
+  aliases: ['efficientnet-custom'],
+  family: 'efficientnet',
+  description: 'EfficientNet at any compound coefficient: --phi P, or --width W --depth D --resolution R (PyTorch-style padding)',
+  resolution: 224,
+  numClasses: 1000,
+  naming: 'timm',
+  preprocess: { mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: 0.875, interpolation: 'bicubic' },
+  extraOptions: ['phi', 'width', 'depth'],
+  build: (o) => {
+    const s = compoundScaling(o.phi ?? 0, o.coefficients);
+    const width = o.width ?? s.width;
+    const depth = o.depth ?? s.depth;
+    const resolution = o.resolutionGiven ? o.resolution : s.resolution;
+    const built = efficientNet({ ...o, name: 'efficientnet', width, depth, resolution, padding: 'symmetric', bnEps: o.bnEps ?? 1e-5 });
+    const meta: Record<string, string> = { 'effnet.width': String(width), 'effnet.depth': String(depth), 'effnet.resolution': String(resolution) };
+    if (o.phi !== undefined) meta['effnet.phi'] = String(o.phi);
+    return { ...built, resolution, metadata: meta };
+  },
+};
 
 /** GPipe's AmoebaNet-B(18, 512); `cells`/`filters` give the rest of the family. */
 const AMOEBANET_B_DEFAULT = { cells: 18, filters: 512 } as const;
@@ -133,7 +181,7 @@ const amoebaNets: ModelSpec[] = [
   },
 ];
 
-export const MODELS: readonly ModelSpec[] = [...efficientNets, ...resNets, ...amoebaNets];
+export const MODELS: readonly ModelSpec[] = [...efficientNets, customEfficientNet, ...resNets, ...amoebaNets];
 
 export function findModel(id: string): ModelSpec {
   const key = id.toLowerCase();
@@ -153,8 +201,15 @@ export function buildModel(id: string, o: BuildOptions = {}): BuiltModel {
   if (o.batch !== 'dynamic') positiveInt(o.batch, 'batch');
   positiveInt(o.cells, 'cells');
   positiveInt(o.filters, 'filters');
-  for (const k of ['cells', 'filters'] as const)
-    if (o[k] !== undefined && !spec.extraOptions?.includes(k)) throw new RangeError(`--${k} applies to AmoebaNet models only, not '${spec.id}'`);
+  for (const k of ['phi', 'width', 'depth'] as const) {
+    const v = o[k];
+    if (v !== undefined && !(Number.isFinite(v) && (k === 'phi' ? v >= 0 : v > 0))) throw new RangeError(`${k} must be a ${k === 'phi' ? 'non-negative' : 'positive'} number, got ${v}`);
+  }
+  for (const k of ['cells', 'filters', 'phi', 'width', 'depth'] as const)
+    if (o[k] !== undefined && !spec.extraOptions?.includes(k)) {
+      const owner = k === 'cells' || k === 'filters' ? 'AmoebaNet models' : "the custom 'efficientnet' model";
+      throw new RangeError(`--${k} applies to ${owner} only, not '${spec.id}'`);
+    }
   const resolution = o.resolution ?? spec.resolution;
   const numClasses = o.numClasses ?? spec.numClasses;
   const built = spec.build({
@@ -165,6 +220,11 @@ export function buildModel(id: string, o: BuildOptions = {}): BuiltModel {
     bnEps: o.bnEps,
     cells: o.cells,
     filters: o.filters,
+    phi: o.phi,
+    width: o.width,
+    depth: o.depth,
+    coefficients: o.coefficients,
+    resolutionGiven: o.resolution !== undefined,
   });
   const p = spec.preprocess;
   const metadata = {
@@ -178,5 +238,5 @@ export function buildModel(id: string, o: BuildOptions = {}): BuiltModel {
     'effnet.input_layout': 'NCHW, RGB, float32 in [0,1] then normalized',
     ...(built.metadata ?? {}),
   };
-  return { spec, ir: built.ir, resolution, numClasses, metadata, ...(built.stages ? { stages: built.stages } : {}) };
+  return { spec, ir: built.ir, resolution: built.resolution ?? resolution, numClasses, metadata, ...(built.stages ? { stages: built.stages } : {}) };
 }

@@ -42,3 +42,32 @@ export function roundFilters(channels: number, width: number, divisor = 8): numb
 export function roundRepeats(repeats: number, depth: number): number {
   return Math.ceil(repeats * depth);
 }
+
+export interface Coefficients {
+  readonly alpha: number;
+  readonly beta: number;
+  readonly gamma: number;
+}
+
+/** Base resolution the compound coefficient scales (B0's). */
+export const BASE_RESOLUTION = 224;
+
+/** Resolutions are rounded to a multiple of this (the published table uses multiples of 4/8). */
+export const RESOLUTION_MULTIPLE = 8;
+
+/**
+ * Compound scaling for any φ: depth α^φ, width β^φ, resolution 224·γ^φ rounded to a multiple of 8.
+ * The published B1–B7 do not follow this exactly (e.g. B7 is 600 px where 224·1.15^7 ≈ 596 and
+ * its depth is 3.1 where 1.2^7 ≈ 3.58): the paper fixed them by hand per model.
+ */
+export function compoundScaling(phi: number, c: Coefficients = COMPOUND): Omit<Scaling, 'dropout'> {
+  if (!Number.isFinite(phi) || phi < 0) throw new RangeError(`phi must be a non-negative number, got ${phi}`);
+  for (const [k, v] of Object.entries(c)) if (!(v >= 1)) throw new RangeError(`${k} must be >= 1, got ${v}`);
+  const resolution = Math.max(RESOLUTION_MULTIPLE, Math.round((BASE_RESOLUTION * c.gamma ** phi) / RESOLUTION_MULTIPLE) * RESOLUTION_MULTIPLE);
+  return { depth: c.alpha ** phi, width: c.beta ** phi, resolution };
+}
+
+/** α·β²·γ²: how much FLOPs grow per unit of φ (the paper constrains it to ≈ 2). */
+export function flopsGrowth(c: Coefficients): number {
+  return c.alpha * c.beta ** 2 * c.gamma ** 2;
+}

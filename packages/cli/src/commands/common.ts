@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
 import type { PrepareOptions } from '@effnet/bench';
-import { batchOption, intInRange, positiveInt } from '../parse.js';
+import { batchOption, intInRange, nonNegativeNumber, positiveInt, positiveNumber } from '../parse.js';
 
 export interface ModelFlags {
   resolution?: number;
@@ -17,6 +17,9 @@ export interface ModelFlags {
   weights?: string;
   cells?: number;
   filters?: number;
+  phi?: number;
+  width?: number;
+  depth?: number;
 }
 
 export function addModelOptions(cmd: Command, o: { batch?: boolean; export?: boolean } = {}): Command {
@@ -25,7 +28,10 @@ export function addModelOptions(cmd: Command, o: { batch?: boolean; export?: boo
     .option('--num-classes <K>', 'classifier outputs (default 1000, or from --weights)', positiveInt('--num-classes'))
     .option('--weights <file>', 'trained weights (.safetensors, timm or torchvision naming)')
     .option('--cells <N>', 'AmoebaNet: normal cells in total (default 18)', positiveInt('--cells'))
-    .option('--filters <F>', 'AmoebaNet: filters of the first cell stack, a multiple of 4 (default 512)', positiveInt('--filters'));
+    .option('--filters <F>', 'AmoebaNet: filters of the first cell stack, a multiple of 4 (default 512)', positiveInt('--filters'))
+    .option('--phi <P>', "model 'efficientnet': compound coefficient φ (α=1.2, β=1.1, γ=1.15)", nonNegativeNumber('--phi'))
+    .option('--width <W>', "model 'efficientnet': width multiplier (overrides φ's)", positiveNumber('--width'))
+    .option('--depth <D>', "model 'efficientnet': depth multiplier (overrides φ's)", positiveNumber('--depth'));
   if (o.batch !== false) cmd.option('--batch <N|dynamic>', 'fixed batch size or dynamic', batchOption);
   if (o.export) {
     cmd
@@ -46,6 +52,9 @@ export function prepareOptions(f: ModelFlags): PrepareOptions {
   if (f.batch !== undefined) o.batch = f.batch;
   if (f.cells !== undefined) o.cells = f.cells;
   if (f.filters !== undefined) o.filters = f.filters;
+  if (f.phi !== undefined) o.phi = f.phi;
+  if (f.width !== undefined) o.width = f.width;
+  if (f.depth !== undefined) o.depth = f.depth;
   if (f.opset !== undefined) o.opset = f.opset;
   if (f.foldBn) o.foldBn = true;
   if (f.fp16) o.fp16 = true;
