@@ -99,7 +99,9 @@ export function batchNorm(x: Tensor, scale: Tensor, bias: Tensor, mean: Tensor, 
   );
   const epsilon = o.epsilon ?? 1e-5;
   if (!(epsilon > 0)) throw new ShapeError(`${describe('BatchNormalization', o.label)}: epsilon must be > 0, got ${epsilon}`);
-  return node('BatchNormalization', [x, scale, bias, mean, variance], dtype, shape, { epsilon: float(epsilon) }, o.label, 15);
+  // Inference form (one output, all inputs of X's type): identical in BatchNormalization-9, -14 and -15,
+  // so it is valid at every opset effnet writes (13+).
+  return node('BatchNormalization', [x, scale, bias, mean, variance], dtype, shape, { epsilon: float(epsilon) }, o.label);
 }
 
 // ---------------------------------------------------------------- elementwise
