@@ -27,3 +27,16 @@ export {
   type ModelSpec,
   type Preprocess,
 } from './models.js';
+export {
+  MAX_HEADER_BYTES,
+  memorySink,
+  READABLE_DTYPES,
+  Safetensors,
+  SafetensorsError,
+  writeSafetensors,
+  type ByteSink,
+  type ReadableDtype,
+  type SafetensorsTensor,
+  type TensorToWrite,
+  type WriteSafetensorsOptions,
+} from './weights/safetensors.js';
