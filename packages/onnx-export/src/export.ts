@@ -84,6 +84,16 @@ function adaptNodes(ir: GraphIR, opset: number): { nodes: NodeIR[]; extra: Initi
   return { nodes, extra };
 }
 
+/**
+ * Omitted optional inputs at the end of a node's input list are left out rather than written as ''
+ * (both are valid ONNX, but onnxruntime's WebGPU EP 1.30 crashes on Conv(x, w, '')).
+ */
+function withoutTrailingEmpty(inputs: readonly string[]): string[] {
+  let end = inputs.length;
+  while (end > 0 && inputs[end - 1] === '') end--;
+  return inputs.slice(0, end);
+}
+
 function bytesOf(data: TensorData): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
@@ -117,7 +127,7 @@ function modelProto(ir: GraphIR, o: ExportOptions, tensor: TensorWriter): proto.
       node: nodes.map((n) => ({
         name: n.name,
         opType: n.op,
-        input: [...n.inputs],
+        input: withoutTrailingEmpty(n.inputs),
         output: [...n.outputs],
         attribute: Object.entries(n.attrs).map(([k, a]) => attrProto(k, a)),
       })),
