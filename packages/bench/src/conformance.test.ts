@@ -46,6 +46,12 @@ export const CASES: readonly Case[] = [
   { name: 'efficientnet-b0.fold-bn.opset13', model: 'efficientnet-b0', options: { foldBn: true, opset: 13, batch: 1 }, opencv: true },
   { name: 'tf-efficientnet-b3', model: 'tf-efficientnet-b3', opencv: true },
   { name: 'resnet50', model: 'resnet50', opencv: true },
+  // TF "SAME" asymmetric pads moved into Pad nodes (OpenCV reads both forms; other converters need this one).
+  { name: 'tf-efficientnet-b3.explicit-pads', model: 'tf-efficientnet-b3', options: { explicitPads: true }, opencv: true },
+  // AmoebaNet's shifted path is a Pad with negative amounts, which OpenCV 4.6 rejects
+  // ("paddings[i].first >= 0"): the plain export is checked by onnx, --explicit-pads runs in OpenCV.
+  { name: 'amoebanet-b-6-32', model: 'amoebanet-b', options: { cells: 6, filters: 32 }, opencv: false },
+  { name: 'amoebanet-b-6-32.explicit-pads', model: 'amoebanet-b', options: { cells: 6, filters: 32, explicitPads: true }, opencv: true },
   // OpenCV 4.6 cannot load float16 initializers (use the float32 export there): checker + shapes only.
   { name: 'efficientnet-b0.fp16', model: 'efficientnet-b0', options: { fp16: true }, opencv: false },
 ];

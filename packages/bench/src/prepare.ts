@@ -4,7 +4,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { foldBatchNorm, graphStats, renameValues, toFloat16, type GraphIR, type GraphStats } from '@effnet/graph-builder';
+import { explicitPads, foldBatchNorm, graphStats, renameValues, toFloat16, type GraphIR, type GraphStats } from '@effnet/graph-builder';
 import { buildModel, type BuildOptions, type BuiltModel, type Preprocess, type WeightSource } from '@effnet/efficientnet';
 import { DEFAULT_OPSET, readModel, serializeModel, writeModel, type LoadedModel, type WriteOptions, type WriteResult } from '@effnet/onnx-export';
 import { IMAGENET_MEAN, IMAGENET_STD } from '@effnet/efficientnet';
@@ -15,6 +15,8 @@ export interface PrepareOptions extends Omit<BuildOptions, 'weights'> {
   /** float16 weights and compute (inputs/outputs stay float32 unless fp16Io). */
   readonly fp16?: boolean;
   readonly fp16Io?: boolean;
+  /** Padding as plain Pad/Slice nodes (no negative Pad, no asymmetric Conv/MaxPool pads), for runtimes that need it. */
+  readonly explicitPads?: boolean;
   readonly opset?: number;
   readonly inputName?: string;
   readonly outputName?: string;
@@ -68,6 +70,7 @@ export function prepareModel(ref: string, o: PrepareOptions = {}): PreparedModel
   const stats = graphStats(built.ir);
   let ir = built.ir;
   if (o.foldBn) ir = foldBatchNorm(ir);
+  if (o.explicitPads) ir = explicitPads(ir);
   if (o.fp16) ir = toFloat16(ir, { keepIoFloat32: !o.fp16Io });
   const inputName = o.inputName ?? 'input';
   const outputName = o.outputName ?? 'logits';
@@ -79,6 +82,7 @@ export function prepareModel(ref: string, o: PrepareOptions = {}): PreparedModel
     'effnet.macs': String(stats.macs),
     'effnet.fold_bn': String(!!o.foldBn),
     'effnet.precision': o.fp16 ? 'float16' : 'float32',
+    ...(o.explicitPads ? { 'effnet.explicit_pads': 'true' } : {}),
     ...(o.extraMetadata ?? {}),
   };
   const exportOptions = { opset, metadata, docString: built.spec.description };

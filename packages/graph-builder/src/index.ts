@@ -10,3 +10,4 @@ export { foldBatchNorm } from './passes/fold-batchnorm.js';
 export { toFloat16, type Float16Options } from './passes/float16.js';
 export { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToFloat16Bits, fromFloat16Array, toFloat16Array } from './half.js';
 export { renameValues } from './passes/rename.js';
+export { explicitPads } from './passes/explicit-pads.js';

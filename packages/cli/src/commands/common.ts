@@ -12,6 +12,7 @@ export interface ModelFlags {
   foldBn?: boolean;
   fp16?: boolean;
   fp16Io?: boolean;
+  explicitPads?: boolean;
   inputName?: string;
   outputName?: string;
   weights?: string;
@@ -39,6 +40,7 @@ export function addModelOptions(cmd: Command, o: { batch?: boolean; export?: boo
       .option('--fold-bn', 'fold BatchNorm into the preceding conv')
       .option('--fp16', 'float16 weights and compute (float32 input/output)')
       .addOption(new Option('--fp16-io', 'with --fp16: float16 input/output as well').implies({ fp16: true }))
+      .option('--explicit-pads', 'padding as plain Pad/Slice nodes: no negative Pad, no asymmetric Conv/MaxPool pads (OpenCV DNN, older converters)')
       .option('--input-name <name>', 'name of the graph input', 'input')
       .option('--output-name <name>', 'name of the graph output', 'logits');
   }
@@ -59,6 +61,7 @@ export function prepareOptions(f: ModelFlags): PrepareOptions {
   if (f.foldBn) o.foldBn = true;
   if (f.fp16) o.fp16 = true;
   if (f.fp16Io) o.fp16Io = true;
+  if (f.explicitPads) o.explicitPads = true;
   if (f.inputName) o.inputName = f.inputName;
   if (f.outputName) o.outputName = f.outputName;
   return o;
