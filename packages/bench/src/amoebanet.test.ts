@@ -7,6 +7,7 @@ import { Graph } from '@effnet/graph-builder';
 import { defaultWeights, factorizedReduction, formulaInput, Layers, type WeightSource } from '@effnet/efficientnet';
 import { serializeModel } from '@effnet/onnx-export';
 import { prepareModel } from './prepare.js';
+import { createRunner } from './session.js';
 
 const SLOW = !!process.env.EFFNET_SLOW;
 const dir = mkdtempSync(join(tmpdir(), 'effnet-amoeba-'));
@@ -65,6 +66,20 @@ describe('AmoebaNet-B exported to ONNX', () => {
     expect(statSync(r.dataPath!).size).toBeGreaterThan(statSync(path).size);
     const external = await run(path, x);
     expect(Array.from(external.data as Float32Array)).toEqual(Array.from(logits));
+  });
+
+  it('AmoebaNet-B(3, 32) gives the same logits on the wasm EP (negative Pad, SAME pools) as on cpu', async () => {
+    const cpu = await run(p.serialize(), x);
+    const wasm = await createRunner(p.serialize(), { ep: 'wasm' });
+    try {
+      const y = await wasm.run(x.data as Float32Array, x.dims);
+      expect(y.dims).toEqual([2, 10]);
+      const ref = cpu.data as Float32Array;
+      const scale = Math.max(...ref.map(Math.abs));
+      y.data.forEach((v, i) => expect(Math.abs(v - ref[i]!)).toBeLessThan(1e-4 * scale));
+    } finally {
+      await wasm.release();
+    }
   });
 
   it.runIf(SLOW)(
