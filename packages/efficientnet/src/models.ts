@@ -165,7 +165,7 @@ const amoebaNets: ModelSpec[] = [
     id: 'amoebanet-b',
     aliases: ['amoebanet_b', 'gpipe'],
     family: 'amoebanet',
-    description: `AmoebaNet-B(N=${AMOEBANET_B_DEFAULT.cells}, F=${AMOEBANET_B_DEFAULT.filters}) as trained by GPipe (tensorflow/tpu amoeba_net rules, TF "SAME" padding, BN eps 1e-3, no aux head)`,
+    description: `AmoebaNet-B(N, F), default (${AMOEBANET_B_DEFAULT.cells}, ${AMOEBANET_B_DEFAULT.filters}) as trained by GPipe; --cells N --filters F (tensorflow/tpu amoeba_net rules, TF "SAME" padding, BN eps 1e-3, no aux head)`,
     resolution: 480,
     numClasses: 1000,
     naming: 'tf-scopes',
