@@ -40,3 +40,6 @@ export {
   type TensorToWrite,
   type WriteSafetensorsOptions,
 } from './weights/safetensors.js';
+export { detectLayout, isIgnoredKey, LAYOUT_LABELS, mapKeys, type KeyMapping, type WeightLayout } from './weights/naming.js';
+export { buildModelWithWeights, inspectWeights, WeightsError, type ImportedWeights, type WeightsBuildOptions } from './weights/import.js';
+export { fixtureTensors, readFixture, type Fixture, type FixtureEntry } from './weights/fixture.js';

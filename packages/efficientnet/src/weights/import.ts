@@ -1,0 +1,144 @@
+/**
+ * Trained weights into a model: opens a safetensors file, detects its naming, builds the model
+ * with a WeightSource that serves every parameter from the file (shape-checked, read lazily at
+ * export time), and fails with ONE error listing every missing, mis-shaped, unreadable or
+ * unexpected tensor. `num_batches_tracked` is ignored. The classifier's shape gives the number of
+ * classes unless the caller fixes it (then the two must agree).
+ */
+import { formatShape, type DataSource } from '@effnet/graph-builder';
+import { buildModel, findModel, type BuildOptions, type BuiltModel, type ModelSpec } from '../models.js';
+import type { WeightSource } from '../weights.js';
+import { detectLayout, isIgnoredKey, LAYOUT_LABELS, mapKeys, wrapperPrefix, type KeyMapping, type WeightLayout } from './naming.js';
+import { READABLE_DTYPES, Safetensors } from './safetensors.js';
+
+/** The weights do not fit the model (runtime error, exit 1). */
+export class WeightsError extends Error {
+  override name = 'WeightsError';
+}
+
+export interface ImportedWeights {
+  readonly path: string;
+  readonly layout: WeightLayout;
+  /** Tensors taken from the file. */
+  readonly tensors: number;
+  /** Classifier outputs found in the file, if it has a classifier. */
+  readonly numClasses: number | undefined;
+}
+
+export type WeightsBuildOptions = Omit<BuildOptions, 'weights'>;
+
+/** How many entries of a problem list an error message shows. */
+const SHOWN = 10;
+
+function list(items: readonly string[]): string {
+  const head = items.slice(0, SHOWN).join(', ');
+  return items.length > SHOWN ? `${head}, … and ${items.length - SHOWN} more` : head;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Which namings each model naming accepts. */
+function accepted(spec: ModelSpec): readonly WeightLayout[] {
+  if (spec.naming === 'timm') return ['timm-efficientnet', 'torchvision-efficientnet'];
+  if (spec.naming === 'torchvision') return ['resnet'];
+  return [];
+}
+
+function classifierName(spec: ModelSpec): string {
+  return spec.naming === 'torchvision' ? 'fc.weight' : 'classifier.weight';
+}
+
+/** Opens `path` and works out the naming and what it implies for the build; nothing is built yet. */
+export function inspectWeights(path: string, modelId: string): { file: Safetensors; spec: ModelSpec; mapping: KeyMapping; numClasses: number | undefined; bnEps: number | undefined } {
+  const spec = findModel(modelId);
+  const file = Safetensors.open(path);
+  const keys = file.names.filter((k) => !isIgnoredKey(k));
+  if (keys.length === 0) throw new WeightsError(`${path}: contains no tensors`);
+  const okLayouts = accepted(spec);
+  if (okLayouts.length === 0) throw new WeightsError(`${path}: --weights is not supported for ${spec.id} (no checkpoint naming is known for this model)`);
+  const prefix = wrapperPrefix(keys);
+  const layout = detectLayout(keys.map((k) => k.slice(prefix.length)));
+  if (!layout)
+    throw new WeightsError(
+      `${path}: cannot tell which naming these weights use (${keys.length} tensors, e.g. ${list(keys.slice(0, 3))}); expected timm EfficientNet (conv_stem.weight, blocks.0.0.conv_dw.weight), ` +
+        `torchvision EfficientNet (features.0.0.weight) or ResNet (layer1.0.conv1.weight) keys`,
+    );
+  if (!okLayouts.includes(layout)) throw new WeightsError(`${path}: has ${LAYOUT_LABELS[layout]}, which does not fit ${spec.id} (expects ${okLayouts.map((l) => LAYOUT_LABELS[l]).join(' or ')})`);
+  const mapping = mapKeys(layout, file.names);
+  const clsKey = mapping.toFile.get(classifierName(spec));
+  const cls = clsKey === undefined ? undefined : file.info(clsKey);
+  const numClasses = cls && cls.shape.length === 2 && cls.shape[0]! >= 1 ? cls.shape[0] : undefined;
+  // torchvision builds its B5–B7 with BatchNorm eps 1e-3 (timm: 1e-5 for all of efficientnet_bN).
+  const bnEps = layout === 'torchvision-efficientnet' && /^efficientnet-b[5-7]$/.test(spec.id) ? 1e-3 : undefined;
+  return { file, spec, mapping, numClasses, bnEps };
+}
+
+/**
+ * Builds model `id` with the weights in `path`. `o.numClasses` defaults to the file's classifier;
+ * when given it must match. Throws WeightsError naming every tensor that does not fit.
+ */
+export function buildModelWithWeights(id: string, path: string, o: WeightsBuildOptions = {}): BuiltModel & { readonly imported: ImportedWeights } {
+  const { file, spec, mapping, numClasses, bnEps } = inspectWeights(path, id);
+  if (o.numClasses !== undefined && numClasses !== undefined && o.numClasses !== numClasses)
+    throw new RangeError(
+      `--num-classes ${o.numClasses} disagrees with ${path}: its classifier '${mapping.toFile.get(classifierName(spec))}' has ${numClasses} outputs (leave --num-classes out to take it from the file)`,
+    );
+
+  const requested = new Map<string, readonly number[]>();
+  const used = new Set<string>();
+  const missing: string[] = [];
+  const misShaped: string[] = [];
+  const badDtype: string[] = [];
+  const rejected: DataSource = () => {
+    throw new WeightsError(`${path}: weights were rejected`);
+  };
+  const weights: WeightSource = {
+    get(name, shape) {
+      requested.set(name, shape);
+      const key = mapping.toFile.get(name);
+      const info = key === undefined ? undefined : file.info(key);
+      if (key === undefined || !info) {
+        missing.push(name);
+        return rejected;
+      }
+      used.add(key);
+      const also = key === name ? '' : ` (${name})`;
+      if (!sameShape(info.shape, shape)) {
+        misShaped.push(`${key}${also} is ${formatShape(info.shape)}, model needs ${formatShape(shape)}`);
+        return rejected;
+      }
+      if (!(READABLE_DTYPES as readonly string[]).includes(info.dtype)) {
+        badDtype.push(`${key} is ${info.dtype}`);
+        return rejected;
+      }
+      return () => file.readFloat32(key);
+    },
+  };
+
+  const options: BuildOptions = {
+    ...o,
+    weights,
+    ...(o.numClasses === undefined && numClasses !== undefined ? { numClasses } : {}),
+    ...(o.bnEps === undefined && bnEps !== undefined ? { bnEps } : {}),
+  };
+  const built = buildModel(id, options);
+
+  const unexpected = [...mapping.unmapped, ...[...mapping.toFile.values()].filter((k) => !used.has(k))];
+  const all = [...requested.keys()];
+  const sections: string[] = [];
+  if (missing.length) sections.push(`${missing.length} missing: ${list(missing.map((n) => `${mapping.fileKeyFor(n, all)} ${formatShape(requested.get(n)!)}`))}`);
+  if (misShaped.length) sections.push(`${misShaped.length} with the wrong shape: ${list(misShaped)}`);
+  if (badDtype.length) sections.push(`${badDtype.length} with an unsupported dtype (supported: ${READABLE_DTYPES.join(', ')}): ${list(badDtype)}`);
+  if (unexpected.length) sections.push(`${unexpected.length} unexpected: ${list(unexpected)}`);
+  if (sections.length)
+    throw new WeightsError(`${path}: weights (${LAYOUT_LABELS[mapping.layout].replace(/ \(.*/, '')}) do not fit ${spec.id} with ${built.numClasses} classes: ${sections.join('; ')}`);
+
+  const imported: ImportedWeights = { path, layout: mapping.layout, tensors: used.size, numClasses };
+  return {
+    ...built,
+    metadata: { ...built.metadata, 'effnet.weights': path.split(/[\\/]/).pop() ?? path, 'effnet.weights_naming': mapping.layout },
+    imported,
+  };
+}
