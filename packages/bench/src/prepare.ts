@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { explicitPads, foldBatchNorm, graphStats, renameValues, toFloat16, type GraphIR, type GraphStats } from '@effnet/graph-builder';
-import { buildModel, type BuildOptions, type BuiltModel, type Preprocess, type WeightSource } from '@effnet/efficientnet';
+import { buildModel, buildModelWithWeights, type BuildOptions, type BuiltModel, type Preprocess, type WeightSource } from '@effnet/efficientnet';
 import { DEFAULT_OPSET, readModel, serializeModel, writeModel, type LoadedModel, type WriteOptions, type WriteResult } from '@effnet/onnx-export';
 import { IMAGENET_MEAN, IMAGENET_STD } from '@effnet/efficientnet';
 
@@ -21,6 +21,11 @@ export interface PrepareOptions extends Omit<BuildOptions, 'weights'> {
   readonly inputName?: string;
   readonly outputName?: string;
   readonly weights?: WeightSource;
+  /**
+   * Trained weights (.safetensors, timm or torchvision naming). The number of classes comes from
+   * the file's classifier unless numClasses is given (then they must agree).
+   */
+  readonly weightsPath?: string;
   readonly extraMetadata?: Readonly<Record<string, string>>;
 }
 
@@ -66,7 +71,9 @@ export function isOnnxPath(ref: string): boolean {
 }
 
 export function prepareModel(ref: string, o: PrepareOptions = {}): PreparedModel {
-  const built = buildModel(ref, o);
+  if (o.weightsPath !== undefined && o.weights) throw new Error('prepareModel: give weights or weightsPath, not both');
+  const { weightsPath, weights: _w, ...buildOptions } = o;
+  const built = weightsPath !== undefined ? buildModelWithWeights(ref, weightsPath, buildOptions) : buildModel(ref, o);
   const stats = graphStats(built.ir);
   let ir = built.ir;
   if (o.foldBn) ir = foldBatchNorm(ir);

@@ -57,6 +57,7 @@ export function prepareOptions(f: ModelFlags): PrepareOptions {
   if (f.phi !== undefined) o.phi = f.phi;
   if (f.width !== undefined) o.width = f.width;
   if (f.depth !== undefined) o.depth = f.depth;
+  if (f.weights !== undefined) o.weightsPath = f.weights;
   if (f.opset !== undefined) o.opset = f.opset;
   if (f.foldBn) o.foldBn = true;
   if (f.fp16) o.fp16 = true;
