@@ -4,22 +4,27 @@
  *  - onnx.checker.check_model(full_check=True) on the exported file;
  *  - strict ONNX shape inference: with effnet's value_info stripped, the shapes ONNX infers for
  *    every intermediate value equal the shapes the builder inferred;
- *  - OpenCV DNN runs the file and its logits — and a dozen intermediate feature maps, so that
- *    the comparison is not dominated by the classifier bias — match onnxruntime-node within 1e-4.
+ *  - OpenCV DNN runs the file and its logits — and a dozen intermediate feature maps — match
+ *    onnxruntime-node within 1e-4.
+ * Where ../shared/fixtures has the model, it is built with the fixture's weights (formula +
+ * calibrated BatchNorm statistics) and both runtimes are also held to the fixture's float64
+ * PyTorch logits (1e-4); otherwise formula weights are used and only the runtimes are compared.
  * Skipped, with the reason, only where /usr/bin/python3 lacks onnx/cv2 (.ci/run installs them).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
 import type { GraphIR } from '@effnet/graph-builder';
-import { formulaInput } from '@effnet/efficientnet';
+import { fixtureTensors, formulaInput, readFixture, type Fixture, type WeightSource } from '@effnet/efficientnet';
 import { prepareModel, type PrepareOptions } from './prepare.js';
 
 const PYTHON = '/usr/bin/python3';
+const FIXTURES = resolve(fileURLToPath(new URL('../../../', import.meta.url)), '../shared/fixtures');
+if (!existsSync(FIXTURES)) console.warn(`conformance: ${FIXTURES} is absent: formula weights, no float64 reference comparison`);
 const CHECK = fileURLToPath(new URL('../conformance/check.py', import.meta.url));
 /** Logits: absolute. Intermediate feature maps: relative to their largest magnitude. */
 const TOL = 1e-4;
@@ -39,15 +44,17 @@ interface Case {
   readonly options?: PrepareOptions;
   /** Run in OpenCV DNN and compare with onnxruntime-node. */
   readonly opencv: boolean;
+  /** ../shared/fixtures folder whose weights and float64 logits to use. */
+  readonly fixture?: string;
 }
 
-export const CASES: readonly Case[] = [
-  { name: 'efficientnet-b0', model: 'efficientnet-b0', opencv: true },
-  { name: 'efficientnet-b0.fold-bn.opset13', model: 'efficientnet-b0', options: { foldBn: true, opset: 13, batch: 1 }, opencv: true },
-  { name: 'tf-efficientnet-b3', model: 'tf-efficientnet-b3', opencv: true },
-  { name: 'resnet50', model: 'resnet50', opencv: true },
+const CASES: readonly Case[] = [
+  { name: 'efficientnet-b0', model: 'efficientnet-b0', opencv: true, fixture: 'timm-efficientnet_b0' },
+  { name: 'efficientnet-b0.fold-bn.opset13', model: 'efficientnet-b0', options: { foldBn: true, opset: 13, batch: 2 }, opencv: true, fixture: 'timm-efficientnet_b0' },
+  { name: 'tf-efficientnet-b3', model: 'tf-efficientnet-b3', opencv: true, fixture: 'timm-tf_efficientnet_b3' },
+  { name: 'resnet50', model: 'resnet50', opencv: true, fixture: 'torchvision-resnet50' },
   // TF "SAME" asymmetric pads moved into Pad nodes (OpenCV reads both forms; other converters need this one).
-  { name: 'tf-efficientnet-b3.explicit-pads', model: 'tf-efficientnet-b3', options: { explicitPads: true }, opencv: true },
+  { name: 'tf-efficientnet-b3.explicit-pads', model: 'tf-efficientnet-b3', options: { explicitPads: true }, opencv: true, fixture: 'timm-tf_efficientnet_b3' },
   // AmoebaNet's shifted path is a Pad with negative amounts, which OpenCV 4.6 rejects
   // ("paddings[i].first >= 0"): the plain export is checked by onnx, --explicit-pads runs in OpenCV.
   { name: 'amoebanet-b-6-32', model: 'amoebanet-b', options: { cells: 6, filters: 32 }, opencv: false },
@@ -55,6 +62,23 @@ export const CASES: readonly Case[] = [
   // OpenCV 4.6 cannot load float16 initializers (use the float32 export there): checker + shapes only.
   { name: 'efficientnet-b0.fp16', model: 'efficientnet-b0', options: { fp16: true }, opencv: false },
 ];
+
+/** The fixture's full weight set (formula tensors + bn.safetensors) by graph parameter name. */
+function fixtureWeights(f: Fixture): WeightSource {
+  const tensors = new Map(fixtureTensors(f));
+  return {
+    get(name, shape) {
+      const t = tensors.get(name);
+      if (!t || t.shape.join() !== shape.join()) throw new Error(`${f.dir}: no tensor '${name}' of shape [${shape.join(',')}]`);
+      return t.data as () => Float32Array;
+    },
+  };
+}
+
+function fixtureFor(c: Case): Fixture | undefined {
+  const dir = c.fixture ? join(FIXTURES, c.fixture) : undefined;
+  return dir && existsSync(dir) ? readFixture(dir) : undefined;
+}
 
 /** Outputs of residual Adds / Concats and the first conv, evenly thinned to `max`: where errors would show. */
 export function probeValues(ir: GraphIR, max = 12): string[] {
@@ -84,18 +108,25 @@ interface PyResult {
 const dir = mkdtempSync(join(tmpdir(), 'effnet-conformance-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const inputs = new Map<string, { data: Float32Array; dims: number[] }>();
+const inputs = new Map<string, { data: Float32Array; dims: number[]; reference?: readonly (readonly number[])[] }>();
 let result: PyResult;
 
 describe.skipIf(!!MISSING)('conformance with onnx (checker, shape inference) and OpenCV DNN', () => {
   beforeAll(() => {
     const models = CASES.map((c) => {
-      const p = prepareModel(c.model, c.options);
+      const fixture = fixtureFor(c);
+      const p = prepareModel(c.model, { ...c.options, ...(fixture ? { weights: fixtureWeights(fixture) } : {}) });
       const path = join(dir, `${c.name}.onnx`);
       p.write(path);
-      const dims = [1, 3, p.resolution, p.resolution];
+      // Dynamic-batch files run with one image: OpenCV 4.6 cannot run dynamic-batch EfficientNet
+      // files with N > 1 (shape assertion in its importer; a fixed --batch N works, see fold-bn case).
+      const n = typeof c.options?.batch === 'number' ? c.options.batch : 1;
+      const dims = [n, 3, p.resolution, p.resolution];
+      // The formula input is defined by flat index: its first n images are the fixture's first n.
       const data = formulaInput(dims);
-      inputs.set(c.name, { data, dims });
+      if (fixture && (fixture.inputShape.slice(1).join() !== dims.slice(1).join() || fixture.logits.length < n))
+        throw new Error(`${c.name}: fixture ${c.fixture} input ${JSON.stringify(fixture.inputShape)} does not fit ${JSON.stringify(dims)}`);
+      inputs.set(c.name, { data, dims, ...(fixture ? { reference: fixture.logits.slice(0, n) } : {}) });
       const input = join(dir, `${c.name}.input.bin`);
       writeFileSync(input, data);
       return { name: c.name, path, checker: true, shapes: true, ...(c.opencv ? { opencv: { input, shape: dims, probes: probeValues(p.ir) } } : {}) };
@@ -125,7 +156,7 @@ describe.skipIf(!!MISSING)('conformance with onnx (checker, shape inference) and
         const m = result.models.find((x) => x.name === c.name)!;
         expect(m.opencv?.error).toBeUndefined();
         const cv = m.opencv!;
-        const { data, dims } = inputs.get(c.name)!;
+        const { data, dims, reference } = inputs.get(c.name)!;
         const session = await ort.InferenceSession.create(cv.probeModel);
         try {
           const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', data, dims) });
@@ -149,6 +180,20 @@ describe.skipIf(!!MISSING)('conformance with onnx (checker, shape inference) and
             expect(diff, `${c.name} ${o.name}: OpenCV vs onnxruntime max |diff| (max |x| ${scale})`).toBeLessThanOrEqual(tol);
             expect(Number.isFinite(diff)).toBe(true);
             expect(scale, `${o.name} is all zeros`).toBeGreaterThan(0);
+          }
+          if (reference) {
+            // Third opinion: the fixture's float64 logits from timm / torchvision (PyTorch).
+            const ref64 = reference.flat();
+            const ortLogits = out[cv.outputs[0]!.name]!.data as Float32Array;
+            const cvBytes = readFileSync(cv.outputs[0]!.path);
+            const cvLogits = new Float32Array(cvBytes.buffer.slice(cvBytes.byteOffset, cvBytes.byteOffset + cvBytes.byteLength));
+            for (const [who, y] of [['onnxruntime', ortLogits], ['OpenCV', cvLogits]] as const) {
+              expect(y.length).toBe(ref64.length);
+              let d = 0;
+              for (let k = 0; k < y.length; k++) d = Math.max(d, Math.abs(y[k]! - ref64[k]!));
+              report.unshift(`${who} vs PyTorch float64 reference logits: max|diff| ${d.toExponential(2)}`);
+              expect(d, `${c.name}: ${who} vs ${c.fixture} reference logits`).toBeLessThanOrEqual(TOL);
+            }
           }
           console.log(`${c.name} OpenCV vs ORT:\n  ${report.join('\n  ')}`);
         } finally {
