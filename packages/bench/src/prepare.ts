@@ -157,5 +157,7 @@ export function openModelFile(path: string): FileModel {
 
 /** A model id or an .onnx path, whichever the user gave. */
 export function openModel(ref: string, o: PrepareOptions = {}): ModelHandle {
-  return isOnnxPath(ref) ? openModelFile(ref) : prepareModel(ref, o);
+  if (!isOnnxPath(ref)) return prepareModel(ref, o);
+  if (o.weightsPath !== undefined) throw new RangeError(`--weights applies to model ids, not to an .onnx file ('${ref}' has its weights already)`);
+  return openModelFile(ref);
 }

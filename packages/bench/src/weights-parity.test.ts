@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { fixtureTensors, formulaInput, IMAGENET_MEAN, IMAGENET_STD, readFixture, writeSafetensors } from '@effnet/efficientnet';
-import { prepareModel } from './prepare.js';
+import { openModel, prepareModel } from './prepare.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const SHARED = resolve(REPO, '../shared');
@@ -146,6 +146,8 @@ describe.skipIf(!existsSync(IMAGENETTE))(`the real Imagenette checkpoint (${IMAG
       if (row.indexOf(Math.max(...row)) === img.label) correct++;
     }
     expect(correct / images.length, `${correct}/${images.length} correct`).toBeGreaterThanOrEqual(0.6);
+    // An .onnx file has its weights already: --weights with one is refused, not ignored.
+    expect(() => openModel(out, { weightsPath: checkpoint })).toThrow(`--weights applies to model ids, not to an .onnx file ('${out}' has its weights already)`);
   });
 
   it('--num-classes that disagrees with the checkpoint is a usage error naming both', () => {
