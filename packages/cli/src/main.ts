@@ -5,8 +5,9 @@ import * as list from './commands/list.js';
 import * as info from './commands/info.js';
 import * as exportCmd from './commands/export.js';
 import * as inspect from './commands/inspect.js';
+import * as bench from './commands/bench.js';
 
-const COMMANDS = [list, info, exportCmd, inspect];
+const COMMANDS = [list, info, exportCmd, inspect, bench];
 
 /** Errors that mean "you asked for something invalid" rather than "it failed". */
 const USAGE_ERRORS = new Set(['UsageError', 'UnknownModelError', 'RangeError', 'BlockStringError', 'OutputExistsError']);

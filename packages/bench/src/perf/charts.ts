@@ -1,0 +1,105 @@
+/**
+ * SVG charts of a benchmark run, rendered in Node by Vega (headless, no browser, no canvas):
+ * latency vs parameters, latency vs FLOPs, and top-1 accuracy vs parameters like the paper's Figure 1.
+ */
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+
+export interface LatencyPoint {
+  readonly model: string;
+  readonly batch: number;
+  readonly params: number;
+  readonly macs: number;
+  /** p50 latency per batch, ms. */
+  readonly p50Ms: number;
+}
+
+export interface AccuracyPoint {
+  readonly model: string;
+  readonly params: number;
+  /** Top-1, percent. */
+  readonly top1: number;
+  /** 'measured' (effnet eval), 'paper' (Table 2, for a model in this run) or 'paper, not run'. */
+  readonly source: 'measured' | 'paper' | 'paper, not run';
+  /** Whether the point belongs to the EfficientNet family (drawn as a line, like Figure 1). */
+  readonly efficientnet: boolean;
+}
+
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+const WIDTH = 560;
+const HEIGHT = 360;
+
+function latencyChart(points: readonly LatencyPoint[], x: 'params' | 'macs', title: string): TopLevelSpec {
+  const data = points.map((p) => ({
+    model: p.model,
+    batch: `batch ${p.batch}`,
+    x: x === 'params' ? p.params / 1e6 : p.macs / 1e9,
+    latency: p.p50Ms,
+  }));
+  const xTitle = x === 'params' ? 'parameters (millions)' : 'FLOPs per image (billions of multiply-adds)';
+  const enc = {
+    x: { field: 'x', type: 'quantitative', scale: { type: 'log', nice: false, padding: 20 }, title: xTitle },
+    y: { field: 'latency', type: 'quantitative', scale: { type: 'log', nice: false, padding: 20 }, title: 'p50 latency per batch (ms)' },
+    color: { field: 'batch', type: 'nominal', title: null },
+  } as const;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: WIDTH,
+    height: HEIGHT,
+    background: 'white',
+    data: { values: data },
+    layer: [
+      { mark: { type: 'point', filled: true, size: 70 }, encoding: { ...enc, tooltip: [{ field: 'model' }, { field: 'latency' }] } },
+      { mark: { type: 'text', align: 'left', dx: 7, dy: -7, fontSize: 11 }, encoding: { ...enc, text: { field: 'model' } } },
+    ],
+  } as TopLevelSpec;
+}
+
+export function latencyVsParams(points: readonly LatencyPoint[], subtitle: string): Promise<string> {
+  return renderSvg(latencyChart(points, 'params', `Latency vs parameters — ${subtitle}`));
+}
+
+export function latencyVsFlops(points: readonly LatencyPoint[], subtitle: string): Promise<string> {
+  return renderSvg(latencyChart(points, 'macs', `Latency vs FLOPs — ${subtitle}`));
+}
+
+/** Top-1 vs parameters; the EfficientNet points joined by a line, as in the paper's Figure 1. */
+export function accuracyVsParams(points: readonly AccuracyPoint[]): Promise<string> {
+  const data = points.map((p) => ({ model: p.model, params: p.params / 1e6, top1: p.top1, source: p.source, family: p.efficientnet ? 'EfficientNet' : 'other' }));
+  const enc = {
+    x: { field: 'params', type: 'quantitative', scale: { type: 'log', nice: false, padding: 20 }, title: 'parameters (millions)' },
+    y: { field: 'top1', type: 'quantitative', scale: { zero: false, nice: true, padding: 10 }, title: 'ImageNet top-1 accuracy (%)' },
+  } as const;
+  const color = {
+    field: 'source',
+    type: 'nominal',
+    title: 'top-1 from',
+    scale: { domain: ['measured', 'paper', 'paper, not run'], range: ['#d62728', '#1f77b4', '#9a9a9a'] },
+  } as const;
+  return renderSvg({
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Top-1 accuracy vs parameters (paper points are Tan & Le 2019, Table 2)',
+    width: WIDTH,
+    height: HEIGHT,
+    background: 'white',
+    data: { values: data },
+    layer: [
+      {
+        transform: [{ filter: "datum.family === 'EfficientNet'" }],
+        mark: { type: 'line', point: false, strokeWidth: 1.5, color: '#9a9a9a' },
+        encoding: { ...enc, order: { field: 'params', type: 'quantitative' } },
+      },
+      { mark: { type: 'point', filled: true, size: 60 }, encoding: { ...enc, color, shape: { field: 'family', type: 'nominal', title: null } } },
+      { mark: { type: 'text', align: 'left', dx: 6, dy: -6, fontSize: 10 }, encoding: { ...enc, text: { field: 'model' } } },
+    ],
+  } as TopLevelSpec);
+}

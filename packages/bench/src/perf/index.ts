@@ -1,0 +1,19 @@
+export { measureLatency, percentile, summarize, type LatencyStats, type TimingOptions, type TimingResult } from './timing.js';
+export { measureJob, type BenchJob, type JobModelOptions, type ModelResult, type Phase, type ProgressEvent, type TimingSettings } from './measure.js';
+export { checkEp, checkModels, RESULTS_SCHEMA, runBench, workerPath, type BenchOptions, type BenchRun, type FailedResult, type RunEvent } from './run.js';
+export {
+  accuracyPoints,
+  buildReport,
+  parseAccuracy,
+  renderCharts,
+  REPORT_FILES,
+  toMarkdown,
+  writeReports,
+  type AccuracyEntry,
+  type BenchReport,
+  type ComparisonResult,
+  type ReportOptions,
+} from './report.js';
+export { accuracyVsParams, latencyVsFlops, latencyVsParams, renderSvg, type AccuracyPoint, type LatencyPoint } from './charts.js';
+export { PAPER_CITATION, PAPER_COMPARISONS, PAPER_LATENCY_SETUP, PAPER_MODELS, paperModel, type PaperComparison, type PaperModel } from './paper.js';
+export { machineInfo, versions, type MachineInfo, type Versions } from './machine.js';

@@ -1,0 +1,180 @@
+/**
+ * One measurement: a model (id or .onnx file) at one batch size on one execution provider.
+ * Runs in a child process by default (see run.ts) so that a native crash in an EP, and the
+ * model's memory, stay there.
+ */
+import { statSync } from 'node:fs';
+import { formulaInput } from '@effnet/efficientnet';
+import type { GraphIR } from '@effnet/graph-builder';
+import { openModel, type FileModel, type ModelHandle, type PreparedModel, type PrepareOptions } from '../prepare.js';
+import { createRunner, maxAbsDiff, type NodeEp, type Output } from '../session.js';
+import { measureLatency, type LatencyStats } from './timing.js';
+
+/** The model-building options a job can carry (plain data: it crosses process boundaries). */
+export interface JobModelOptions {
+  readonly resolution?: number;
+  readonly numClasses?: number;
+  readonly foldBn?: boolean;
+  readonly fp16?: boolean;
+  readonly opset?: number;
+  readonly cells?: number;
+  readonly filters?: number;
+  readonly phi?: number;
+  readonly width?: number;
+  readonly depth?: number;
+}
+
+export interface TimingSettings {
+  readonly warmup: number;
+  readonly iterations: number;
+  readonly minTimeMs: number;
+  readonly maxTimeMs: number;
+}
+
+export interface BenchJob {
+  /** Model id or path of an .onnx file. */
+  readonly ref: string;
+  readonly model: JobModelOptions;
+  readonly ep: NodeEp;
+  readonly batch: number;
+  readonly threads?: number;
+  readonly timing: TimingSettings;
+}
+
+export interface ModelResult {
+  /** Display name: model id, or the file's effnet.model metadata / file name. */
+  readonly model: string;
+  /** What the user named: model id or file path. */
+  readonly ref: string;
+  readonly source: 'built' | 'file';
+  readonly ep: NodeEp;
+  readonly batch: number;
+  readonly resolution: number;
+  /** Parameters counted from the graph (PyTorch convention: BN running statistics excluded). */
+  readonly params: number;
+  /** Multiply-adds per image counted from the graph (the paper's "FLOPs"). */
+  readonly macs: number;
+  /** 2 × MACs. */
+  readonly flops: number;
+  /** Nodes of the graph that ran (after --fold-bn and the like). */
+  readonly nodes: number;
+  /** Size of the ONNX model that ran, bytes. */
+  readonly modelBytes: number;
+  readonly sessionCreateMs: number;
+  /** Per-inference (one batch) latency, milliseconds. */
+  readonly latencyMs: LatencyStats;
+  /** Images per second: batch ÷ mean latency. */
+  readonly throughput: number;
+  /** Untimed runs before timing (the first one also checks the output against cpu). */
+  readonly warmup: number;
+  /** True when --max-time stopped the timing before --iterations runs. */
+  readonly truncated: boolean;
+  /** Largest absolute difference of this EP's output against the cpu EP on the same input (non-cpu EPs). */
+  readonly maxAbsDiffVsCpu?: number;
+  /** Peak resident set size of the process that built and ran the model, bytes. */
+  readonly peakRssBytes: number;
+  /** Resident set size after the session was released, bytes. */
+  readonly rssAfterReleaseBytes: number;
+  /** True when the measurement ran in its own process (peak RSS is then this model's alone). */
+  readonly isolated: boolean;
+}
+
+export type Phase = 'build' | 'reference' | 'session' | 'warmup' | 'measure' | 'release';
+
+export type ProgressEvent =
+  | { readonly kind: 'phase'; readonly phase: Phase }
+  | { readonly kind: 'warmup'; readonly done: number; readonly total: number }
+  | { readonly kind: 'iteration'; readonly done: number; readonly elapsedMs: number };
+
+/** The graph that runs: after passes for a built model, as read for a file. */
+function graphOf(h: ModelHandle): GraphIR {
+  return h.kind === 'file' ? (h as FileModel).loaded.ir : (h as PreparedModel).ir;
+}
+
+function open(job: BenchJob): ModelHandle {
+  const o: PrepareOptions = { ...job.model, batch: job.batch };
+  const handle = openModel(job.ref, o);
+  const n = graphOf(handle).inputs[0]?.shape[0];
+  if (typeof n === 'number' && n !== job.batch) throw new Error(`${job.ref}: input batch is fixed at ${n}; cannot run batch ${job.batch}`);
+  return handle;
+}
+
+/** Runs one job in this process. */
+export async function measureJob(job: BenchJob, onProgress: (e: ProgressEvent) => void = () => {}, isolated = false): Promise<ModelResult> {
+  onProgress({ kind: 'phase', phase: 'build' });
+  const handle = open(job);
+  const source = handle.source();
+  const modelBytes = typeof source === 'string' ? statSync(source).size : source.byteLength;
+  const dims = [job.batch, 3, handle.resolution, handle.resolution];
+  const input = formulaInput(dims);
+  const runnerOptions = job.threads ? { threads: job.threads } : {};
+
+  let reference: Output | undefined;
+  if (job.ep !== 'cpu') {
+    onProgress({ kind: 'phase', phase: 'reference' });
+    const cpu = await createRunner(source, { ...runnerOptions, ep: 'cpu' });
+    try {
+      reference = await cpu.run(input, dims);
+    } finally {
+      await cpu.release();
+    }
+  }
+
+  onProgress({ kind: 'phase', phase: 'session' });
+  const runner = await createRunner(source, { ...runnerOptions, ep: job.ep });
+  let timing;
+  let diff: number | undefined;
+  try {
+    const warmup = Math.max(job.timing.warmup, reference ? 1 : 0);
+    onProgress({ kind: 'phase', phase: 'warmup' });
+    if (reference) {
+      const out = await runner.run(input, dims);
+      diff = maxAbsDiff(reference.data, out.data);
+      onProgress({ kind: 'warmup', done: 1, total: warmup });
+    }
+    const done = reference ? 1 : 0;
+    let measuring = false;
+    const iteration = (n: number, elapsedMs: number) => {
+      if (!measuring) {
+        measuring = true;
+        onProgress({ kind: 'phase', phase: 'measure' });
+      }
+      onProgress({ kind: 'iteration', done: n, elapsedMs });
+    };
+    timing = await measureLatency(() => runner.run(input, dims), {
+      warmup: warmup - done,
+      iterations: job.timing.iterations,
+      minTimeMs: job.timing.minTimeMs,
+      maxTimeMs: job.timing.maxTimeMs,
+      onWarmup: (n) => onProgress({ kind: 'warmup', done: n + done, total: warmup }),
+      onIteration: iteration,
+    });
+    timing = { ...timing, warmup };
+  } finally {
+    onProgress({ kind: 'phase', phase: 'release' });
+    await runner.release();
+  }
+  const latency = timing.latency;
+  return {
+    model: handle.label,
+    ref: job.ref,
+    source: handle.kind,
+    ep: job.ep,
+    batch: job.batch,
+    resolution: handle.resolution,
+    params: handle.stats.params,
+    macs: handle.stats.macs,
+    flops: 2 * handle.stats.macs,
+    nodes: graphOf(handle).nodes.length,
+    modelBytes,
+    sessionCreateMs: runner.createMs,
+    latencyMs: latency,
+    throughput: (job.batch * 1000) / latency.mean,
+    warmup: timing.warmup,
+    truncated: timing.truncated,
+    ...(diff !== undefined ? { maxAbsDiffVsCpu: diff } : {}),
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    rssAfterReleaseBytes: process.memoryUsage.rss(),
+    isolated,
+  };
+}

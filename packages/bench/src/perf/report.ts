@@ -1,0 +1,328 @@
+/**
+ * Reports of a benchmark run: results.json (every figure), results.md (a table like the paper's
+ * Table 2 with measured latency and throughput, ratios against ResNet-50, the paper's figures beside)
+ * and SVG charts. Paper figures come from paper.ts only and are labelled as the paper's.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { findModel } from '@effnet/efficientnet';
+import { writeFileAtomic } from '@effnet/onnx-export';
+import { accuracyVsParams, latencyVsFlops, latencyVsParams, type AccuracyPoint, type LatencyPoint } from './charts.js';
+import type { ModelResult } from './measure.js';
+import { PAPER_CITATION, PAPER_COMPARISONS, PAPER_LATENCY_SETUP, PAPER_MODELS, paperModel, type PaperComparison } from './paper.js';
+import type { BenchRun } from './run.js';
+
+/** A measured accuracy (from `effnet eval --json`), percent. */
+export interface AccuracyEntry {
+  readonly model: string;
+  readonly top1: number;
+  readonly top5?: number;
+  /** Images evaluated. */
+  readonly n?: number;
+}
+
+export interface ComparisonResult {
+  readonly key: string;
+  readonly efficientnet: string;
+  readonly baseline: string;
+  readonly batch: number;
+  /** baseline ÷ EfficientNet, from this run; null where a model of the pair was not measured. */
+  readonly measured: {
+    readonly paramsRatio: number;
+    readonly macsRatio: number;
+    readonly latencyRatio: number;
+  } | null;
+  readonly missing: readonly string[];
+  readonly paper: PaperComparison['paper'];
+}
+
+export interface BenchReport extends BenchRun {
+  /** Measured accuracies given with --accuracy-from (percent), by model. */
+  readonly accuracy: readonly (AccuracyEntry & { readonly source: string })[];
+  /** --compare paper: the paper's headline comparisons, measured in this run. */
+  readonly comparisons: readonly ComparisonResult[] | null;
+  /** The paper's figures for the models of this run (labelled: not measured here). */
+  readonly paper: {
+    readonly citation: string;
+    readonly latencySetup: string;
+    readonly models: readonly {
+      readonly model: string;
+      readonly name: string;
+      readonly top1: number;
+      readonly top5: number;
+      readonly params: number;
+      readonly macs: number | null;
+      readonly cpuLatencyS: number | null;
+    }[];
+  };
+}
+
+// ---------------------------------------------------------------- accuracy input
+
+function canonicalId(model: string): string {
+  try {
+    return findModel(model).id;
+  } catch {
+    return model;
+  }
+}
+
+/** Reads `effnet eval --json` output: one object or a list of `{ model, top1, top5?, n? }`; top-1/top-5 as fractions in [0, 1] (values above 1 are read as percent). */
+export function parseAccuracy(json: unknown, file: string): AccuracyEntry[] {
+  const list = Array.isArray(json) ? json : [json];
+  return list.map((e, i) => {
+    const where = `${file}: entry ${i}`;
+    if (!e || typeof e !== 'object') throw new Error(`${where}: expected an object { model, top1, top5, n }`);
+    const { model, top1, top5, n } = e as Record<string, unknown>;
+    if (typeof model !== 'string' || !model) throw new Error(`${where}: 'model' must be a model id or name`);
+    const pct = (v: unknown, key: string): number => {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 100) throw new Error(`${where}: '${key}' must be a number in [0, 1] (or percent), got ${JSON.stringify(v)}`);
+      return v <= 1 ? Math.round(v * 1e8) / 1e6 : v;
+    };
+    return {
+      model: canonicalId(model),
+      top1: pct(top1, 'top1'),
+      ...(top5 !== undefined ? { top5: pct(top5, 'top5') } : {}),
+      ...(typeof n === 'number' ? { n } : {}),
+    };
+  });
+}
+
+// ---------------------------------------------------------------- report assembly
+
+function baselineOf(r: ModelResult, results: readonly ModelResult[]): ModelResult | undefined {
+  return results.find((b) => b.model === 'resnet50' && b.batch === r.batch);
+}
+
+function compare(results: readonly ModelResult[]): ComparisonResult[] {
+  const batches = [...new Set(results.map((r) => r.batch))];
+  const out: ComparisonResult[] = [];
+  for (const c of PAPER_COMPARISONS)
+    for (const batch of batches.length ? batches : [1]) {
+      const e = results.find((r) => r.model === c.efficientnet && r.batch === batch);
+      const b = results.find((r) => r.model === c.baseline && r.batch === batch);
+      out.push({
+        key: c.key,
+        efficientnet: c.efficientnet,
+        baseline: c.baseline,
+        batch,
+        measured: e && b ? { paramsRatio: b.params / e.params, macsRatio: b.macs / e.macs, latencyRatio: b.latencyMs.p50 / e.latencyMs.p50 } : null,
+        missing: [...(e ? [] : [c.efficientnet]), ...(b ? [] : [c.baseline])],
+        paper: c.paper,
+      });
+    }
+  return out;
+}
+
+export interface ReportOptions {
+  readonly accuracy?: readonly AccuracyEntry[];
+  /** Add the paper's headline comparisons (--compare paper). */
+  readonly comparePaper?: boolean;
+  /** Where the accuracies came from (file name), for the report. */
+  readonly accuracySource?: string;
+}
+
+export function buildReport(run: BenchRun, o: ReportOptions = {}): BenchReport {
+  const models = [...new Set(run.results.map((r) => r.model))];
+  return {
+    ...run,
+    accuracy: (o.accuracy ?? []).map((a) => ({ ...a, source: o.accuracySource ?? 'measured' })),
+    comparisons: o.comparePaper ? compare(run.results) : null,
+    paper: {
+      citation: PAPER_CITATION,
+      latencySetup: PAPER_LATENCY_SETUP,
+      models: models.flatMap((model) => {
+        const p = paperModel(model);
+        return p ? [{ model, name: p.name, top1: p.top1, top5: p.top5, params: p.params, macs: p.macs ?? null, cpuLatencyS: p.cpuLatencyS ?? null }] : [];
+      }),
+    },
+  };
+}
+
+// ---------------------------------------------------------------- markdown
+
+const fmtCount = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}K` : String(n));
+const fmtMs = (ms: number) => (ms >= 1000 ? ms.toFixed(0) : ms >= 100 ? ms.toFixed(1) : ms.toFixed(2));
+const fmtRatio = (x: number) => `${x >= 10 ? x.toFixed(1) : x.toFixed(2)}x`;
+const fmtBytes = (b: number) => (b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(2)} GiB` : `${(b / (1 << 20)).toFixed(1)} MiB`);
+/** The paper's figures as the paper prints them: 5.3M, 0.39B. */
+const paperParams = (n: number) => `${+(n / 1e6).toFixed(1)}M`;
+const paperMacs = (n: number) => (n < 1e9 ? `${(n / 1e9).toFixed(2)}B` : `${+(n / 1e9).toFixed(1)}B`);
+const paperRatio = (x: number) => `${x}x`;
+
+function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (cells: readonly string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+export function toMarkdown(r: BenchReport): string {
+  const o = r.options;
+  const out: string[] = [];
+  out.push(`# effnet bench — ${o.ep}, batch ${o.batches.join(', ')}`);
+  out.push('');
+  out.push(
+    `Measured ${r.createdAt} on ${r.machine.cpu} (${r.machine.cores} logical cores, ${fmtBytes(r.machine.memoryBytes)}), ${r.machine.platform}/${r.machine.arch}; ` +
+      `effnet ${r.versions.effnet}, Node ${r.versions.node}, onnxruntime-node ${r.versions['onnxruntime-node']}, onnxruntime-web ${r.versions['onnxruntime-web']}. ` +
+      `Threads: ${o.threads ?? 'runtime default'}; ${o.warmup} warm-up run(s), then at least ${o.iterations} timed runs and ${o.minTimeMs} ms (at most ${o.maxTimeMs} ms) per model; ` +
+      `input: the deterministic formula image. Each model measured in ${o.isolate ? 'its own process' : 'one shared process'}.`,
+  );
+  out.push('');
+  out.push(
+    'FLOPs are multiply-adds per image, as the paper counts them. Columns marked *(paper)* are Tan & Le (2019), Table 2 / Table 4 — not measured here ' +
+      `(the paper's figures are at each model's own resolution; its CPU latency is ${PAPER_LATENCY_SETUP}). Ratios are this model ÷ ResNet-50 measured in the same run.`,
+  );
+  out.push('');
+  const rows = r.results.map((x) => {
+    const b = baselineOf(x, r.results);
+    const p = paperModel(x.model);
+    const acc = r.accuracy.find((a) => a.model === x.model || a.model === x.ref);
+    return [
+      x.model,
+      `${x.resolution}`,
+      `${x.batch}`,
+      fmtCount(x.params),
+      fmtCount(x.macs),
+      fmtMs(x.latencyMs.p50),
+      x.throughput.toFixed(1),
+      b ? fmtRatio(x.params / b.params) : '—',
+      b ? fmtRatio(x.macs / b.macs) : '—',
+      b ? fmtRatio(x.latencyMs.p50 / b.latencyMs.p50) : '—',
+      acc ? `${acc.top1.toFixed(2)}%` : '—',
+      p ? `${p.top1.toFixed(1)}%` : '—',
+      p ? paperParams(p.params) : '—',
+      p?.macs ? paperMacs(p.macs) : '—',
+      p?.cpuLatencyS ? `${p.cpuLatencyS} s` : '—',
+    ];
+  });
+  out.push('## Results');
+  out.push('');
+  out.push(
+    table(
+      ['model', 'resolution', 'batch', 'params', 'FLOPs', 'p50 latency (ms)', 'throughput (img/s)', 'params ÷ R50', 'FLOPs ÷ R50', 'latency ÷ R50', 'top-1 (measured)', 'top-1 *(paper)*', 'params *(paper)*', 'FLOPs *(paper)*', 'CPU latency *(paper)*'],
+      rows,
+    ),
+  );
+  out.push('');
+  out.push('## Latency detail');
+  out.push('');
+  out.push(
+    table(
+      ['model', 'batch', 'mean', 'p50', 'p90', 'p99', 'min', 'stddev', 'runs', 'session create', 'model size', 'nodes', 'peak RSS', ...(o.ep !== 'cpu' ? ['max abs diff vs cpu'] : [])],
+      r.results.map((x) => [
+        x.model,
+        `${x.batch}`,
+        fmtMs(x.latencyMs.mean),
+        fmtMs(x.latencyMs.p50),
+        fmtMs(x.latencyMs.p90),
+        fmtMs(x.latencyMs.p99),
+        fmtMs(x.latencyMs.min),
+        fmtMs(x.latencyMs.stddev),
+        `${x.latencyMs.samples}${x.truncated ? ' (max time)' : ''}`,
+        `${fmtMs(x.sessionCreateMs)} ms`,
+        fmtBytes(x.modelBytes),
+        `${x.nodes}`,
+        fmtBytes(x.peakRssBytes),
+        ...(o.ep !== 'cpu' ? [x.maxAbsDiffVsCpu === undefined ? '—' : x.maxAbsDiffVsCpu.toExponential(2)] : []),
+      ]),
+    ),
+  );
+  out.push('');
+  out.push('Latencies in milliseconds per batch.');
+  if (r.comparisons) {
+    out.push('');
+    out.push('## The paper\'s comparisons, measured here');
+    out.push('');
+    out.push(`Ratios are baseline ÷ EfficientNet (how many times fewer parameters / FLOPs, how many times faster at p50), on ${o.ep} with ${o.threads ?? 'the runtime default number of'} thread(s). The paper measured latency on ${PAPER_LATENCY_SETUP}.`);
+    out.push('');
+    out.push(
+      table(
+        ['comparison', 'batch', 'params ratio', 'params ratio *(paper)*', 'FLOPs ratio', 'FLOPs ratio *(paper)*', 'latency ratio', 'latency ratio *(paper)*', 'top-1 gain *(paper)*'],
+        r.comparisons.map((c) => [
+          `${c.efficientnet} vs ${c.baseline}`,
+          `${c.batch}`,
+          c.measured ? fmtRatio(c.measured.paramsRatio) : `not measured (${c.missing.join(', ')})`,
+          paperRatio(c.paper.paramsRatio),
+          c.measured ? fmtRatio(c.measured.macsRatio) : '—',
+          c.paper.macsRatio !== undefined ? paperRatio(c.paper.macsRatio) : '— (not given)',
+          c.measured ? fmtRatio(c.measured.latencyRatio) : '—',
+          c.paper.latencyRatio !== undefined ? paperRatio(c.paper.latencyRatio) : '— (not given)',
+          `+${c.paper.top1Gain.toFixed(1)} pts`,
+        ]),
+      ),
+    );
+    out.push('');
+    for (const c of PAPER_COMPARISONS) out.push(`- ${c.efficientnet} vs ${c.baseline} *(paper)*: ${c.paper.source}.`);
+  }
+  if (r.accuracy.length) {
+    out.push('');
+    out.push(`Measured top-1/top-5 from ${r.accuracy[0]!.source}: ${r.accuracy.map((a) => `${a.model} ${a.top1.toFixed(2)}%${a.top5 !== undefined ? ` / ${a.top5.toFixed(2)}%` : ''}${a.n ? ` (n=${a.n})` : ''}`).join('; ')}.`);
+  }
+  if (r.failures.length) {
+    out.push('');
+    out.push('## Failures');
+    out.push('');
+    for (const f of r.failures) out.push(`- ${f.ref} (batch ${f.batch}, ${f.ep}): ${f.error}`);
+  }
+  out.push('');
+  out.push('## Charts');
+  out.push('');
+  for (const [file, what] of CHARTS) out.push(`- [${what}](${file})`);
+  out.push('');
+  out.push(`Paper figures: ${PAPER_CITATION}.`);
+  out.push('');
+  return out.join('\n');
+}
+
+const CHARTS = [
+  ['latency-vs-params.svg', 'p50 latency vs parameters'],
+  ['latency-vs-flops.svg', 'p50 latency vs FLOPs'],
+  ['accuracy-vs-params.svg', 'top-1 accuracy vs parameters (measured where given, else the paper\'s)'],
+] as const;
+
+// ---------------------------------------------------------------- charts + files
+
+export function accuracyPoints(r: BenchReport): AccuracyPoint[] {
+  const points: AccuracyPoint[] = [];
+  const seen = new Set<string>();
+  for (const x of r.results) {
+    if (seen.has(x.model)) continue;
+    seen.add(x.model);
+    const acc = r.accuracy.find((a) => a.model === x.model || a.model === x.ref);
+    const p = paperModel(x.model);
+    const efficientnet = /efficientnet/.test(x.model);
+    if (acc) points.push({ model: x.model, params: x.params, top1: acc.top1, source: 'measured', efficientnet });
+    else if (p) points.push({ model: x.model, params: x.params, top1: p.top1, source: 'paper', efficientnet });
+  }
+  const ran = new Set(r.results.map((x) => paperModel(x.model)?.name));
+  for (const p of PAPER_MODELS) if (!ran.has(p.name)) points.push({ model: p.name, params: p.params, top1: p.top1, source: 'paper, not run', efficientnet: p.name.startsWith('EfficientNet') });
+  return points;
+}
+
+export async function renderCharts(r: BenchReport): Promise<Record<(typeof CHARTS)[number][0], string>> {
+  const pts: LatencyPoint[] = r.results.map((x) => ({ model: x.model, batch: x.batch, params: x.params, macs: x.macs, p50Ms: x.latencyMs.p50 }));
+  const subtitle = `${r.options.ep}, measured ${r.createdAt.slice(0, 10)}`;
+  return {
+    'latency-vs-params.svg': await latencyVsParams(pts, subtitle),
+    'latency-vs-flops.svg': await latencyVsFlops(pts, subtitle),
+    'accuracy-vs-params.svg': await accuracyVsParams(accuracyPoints(r)),
+  };
+}
+
+export const REPORT_FILES = ['results.json', 'results.md', ...CHARTS.map(([f]) => f)] as const;
+
+/** Writes every report into `dir` (created if needed); existing report files there are replaced. */
+export async function writeReports(r: BenchReport, dir: string): Promise<string[]> {
+  mkdirSync(dir, { recursive: true });
+  const files: [string, string][] = [
+    ['results.json', `${JSON.stringify(r, null, 2)}\n`],
+    ['results.md', toMarkdown(r)],
+    ...Object.entries(await renderCharts(r)),
+  ];
+  const written: string[] = [];
+  for (const [name, text] of files) {
+    const path = join(dir, name);
+    writeFileAtomic(path, text, { overwrite: true });
+    written.push(path);
+  }
+  return written;
+}

@@ -1,0 +1,20 @@
+/**
+ * Child-process entry of an isolated measurement: receives one BenchJob over IPC, reports progress,
+ * sends the result (or the error) and exits. A native crash ends only this process.
+ */
+import { measureJob, type BenchJob } from './measure.js';
+import type { WorkerMessage } from './run.js';
+
+function send(m: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => process.send!(m, undefined, {}, () => resolve()));
+}
+
+process.once('message', (job: BenchJob) => {
+  measureJob(job, (e) => void send({ type: 'progress', event: e }), true)
+    .then((result) => send({ type: 'result', result }))
+    .catch((e: unknown) => {
+      const err = e instanceof Error ? e : new Error(String(e));
+      return send({ type: 'error', name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}) });
+    })
+    .finally(() => process.disconnect());
+});
