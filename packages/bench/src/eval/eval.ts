@@ -1,0 +1,193 @@
+/**
+ * Top-1 / top-5 accuracy over a labelled image set, streaming: images are decoded and
+ * preprocessed by sharp (libuv's thread pool) a bounded number of batches ahead of inference, so
+ * the runner stays busy and memory does not grow with the number of images.
+ */
+import type { Runner } from '../session.js';
+import type { Dataset, Sample } from './dataset.js';
+import { cropNormalizeInto, ImageDecodeError, loadResized, type PreprocessOptions } from './preprocess.js';
+
+export interface EvalOptions extends PreprocessOptions {
+  /** Images per inference call. */
+  readonly batch: number;
+  /**
+   * The model's input has a fixed batch size equal to `batch`: a short last batch (or one with
+   * unreadable images) is padded to it. Otherwise the runner gets [k,3,R,R].
+   */
+  readonly fixedBatch?: boolean;
+  /** Batches decoded ahead of the one running (default 2). */
+  readonly prefetch?: number;
+  /** Fail on the first unreadable image instead of counting and skipping it. */
+  readonly strict?: boolean;
+  /** Called after every batch. */
+  readonly onProgress?: (p: EvalProgress) => void;
+  /** Called when a batch has been decoded (instrumentation: how far decoding runs ahead). */
+  readonly onBatchReady?: (batch: number) => void;
+  /** Called for every evaluated image, in listing order, with its top-5 class indices. */
+  readonly onPrediction?: (sample: Sample, top5: readonly number[]) => void;
+}
+
+export interface EvalProgress {
+  readonly done: number;
+  readonly total: number;
+  readonly failed: number;
+  readonly top1: number;
+  readonly imagesPerSecond: number;
+}
+
+export interface ClassAccuracy {
+  readonly class: string;
+  readonly index: number;
+  readonly n: number;
+  readonly top1: number;
+  readonly top5: number;
+}
+
+export interface EvalResult {
+  /** Images evaluated (listed minus failed). */
+  readonly n: number;
+  readonly listed: number;
+  readonly top1: number;
+  readonly top5: number;
+  /** Classes with at least one listed image. */
+  readonly perClass: readonly ClassAccuracy[];
+  readonly failed: readonly { readonly file: string; readonly error: string }[];
+  readonly imagesPerSecond: number;
+  readonly seconds: {
+    /** Sum over batches of the time from starting a batch's decoding to all of it being ready (overlaps inference). */
+    readonly decode: number;
+    /** Sum of the runner's wall time. */
+    readonly inference: number;
+    /** Time inference sat waiting for decoded batches. */
+    readonly stall: number;
+    readonly total: number;
+  };
+}
+
+/** Indices of the k largest values of row `r` of a [rows, classes] matrix, largest first. */
+export function topK(data: Float32Array, classes: number, r: number, k: number): number[] {
+  const best: number[] = [];
+  const base = r * classes;
+  for (let j = 0; j < classes; j++) {
+    const v = data[base + j]!;
+    if (best.length === k && v <= data[base + best[k - 1]!]!) continue;
+    let i = Math.min(best.length, k - 1);
+    while (i > 0 && data[base + best[i - 1]!]! < v) i--;
+    best.splice(i, 0, j);
+    if (best.length > k) best.pop();
+  }
+  return best;
+}
+
+interface Prepared {
+  readonly data: Float32Array;
+  readonly samples: readonly Sample[];
+  readonly failed: readonly { readonly file: string; readonly error: string }[];
+  readonly ms: number;
+}
+
+export async function evaluate(runner: Runner, dataset: Dataset, numClasses: number, o: EvalOptions): Promise<EvalResult> {
+  const R = o.resolution;
+  const per = 3 * R * R;
+  const { samples } = dataset;
+  const maxLabel = samples.reduce((m, s) => Math.max(m, s.label), -1);
+  if (maxLabel >= numClasses)
+    throw new Error(`${dataset.root}: ${dataset.classes.length} classes but the model has ${numClasses} outputs (class '${dataset.classes[maxLabel]}' has index ${maxLabel})`);
+  if (!(Number.isInteger(o.batch) && o.batch > 0)) throw new RangeError(`batch ${o.batch}: expected a positive integer`);
+  const B = o.batch;
+  const batches = Math.ceil(samples.length / B);
+  const prefetch = Math.max(1, o.prefetch ?? 2);
+
+  const prepare = async (b: number): Promise<Prepared> => {
+    const t0 = performance.now();
+    const chunk = samples.slice(b * B, (b + 1) * B);
+    const data = new Float32Array(B * per);
+    const settled = await Promise.allSettled(chunk.map((s) => loadResized(s.path, o, s.key)));
+    const ok: Sample[] = [];
+    const failed: { file: string; error: string }[] = [];
+    settled.forEach((r, i) => {
+      const s = chunk[i]!;
+      if (r.status === 'fulfilled') {
+        cropNormalizeInto(r.value, data, ok.length * per, o);
+        ok.push(s);
+      } else {
+        const e = r.reason as Error;
+        failed.push({ file: s.key, error: e instanceof ImageDecodeError ? e.message.replace(`${s.key}: `, '') : String(e?.message ?? e) });
+      }
+    });
+    o.onBatchReady?.(b);
+    return { data, samples: ok, failed, ms: performance.now() - t0 };
+  };
+
+  const correct1 = new Map<number, number>();
+  const correct5 = new Map<number, number>();
+  const count = new Map<number, number>();
+  const listed = new Set(samples.map((s) => s.label));
+  const failed: { file: string; error: string }[] = [];
+  let n = 0;
+  let top1 = 0;
+  let top5 = 0;
+  let decodeMs = 0;
+  let inferMs = 0;
+  let stallMs = 0;
+  const t0 = performance.now();
+
+  const queue: Promise<Prepared>[] = [];
+  const fill = (next: number) => {
+    while (queue.length < prefetch && next + queue.length < batches) queue.push(prepare(next + queue.length));
+  };
+  for (let b = 0; b < batches; b++) {
+    fill(b);
+    const tw = performance.now();
+    const p = await queue.shift()!;
+    stallMs += performance.now() - tw;
+    fill(b + 1); // keep decoding while this batch runs
+    decodeMs += p.ms;
+    if (p.failed.length) {
+      if (o.strict) throw new ImageDecodeError(`${p.failed[0]!.file}: ${p.failed[0]!.error} (--strict)`);
+      failed.push(...p.failed);
+    }
+    const k = p.samples.length;
+    if (k > 0) {
+      const rows = o.fixedBatch ? B : k;
+      const ti = performance.now();
+      const out = await runner.run(rows === B ? p.data : p.data.subarray(0, rows * per), [rows, 3, R, R]);
+      inferMs += performance.now() - ti;
+      const classes = out.dims[out.dims.length - 1]!;
+      if (out.dims.length !== 2 || out.dims[0] !== rows || classes !== numClasses)
+        throw new Error(`model output is [${out.dims.join(',')}], expected [${rows},${numClasses}]`);
+      for (let r = 0; r < k; r++) {
+        const s = p.samples[r]!;
+        const t5 = topK(out.data, classes, r, Math.min(5, classes));
+        const hit1 = t5[0] === s.label ? 1 : 0;
+        const hit5 = t5.includes(s.label) ? 1 : 0;
+        top1 += hit1;
+        top5 += hit5;
+        count.set(s.label, (count.get(s.label) ?? 0) + 1);
+        correct1.set(s.label, (correct1.get(s.label) ?? 0) + hit1);
+        correct5.set(s.label, (correct5.get(s.label) ?? 0) + hit5);
+        o.onPrediction?.(s, t5);
+      }
+      n += k;
+    }
+    const elapsed = (performance.now() - t0) / 1000;
+    o.onProgress?.({ done: n + failed.length, total: samples.length, failed: failed.length, top1: n ? top1 / n : 0, imagesPerSecond: n / elapsed });
+  }
+  const total = (performance.now() - t0) / 1000;
+  const perClass = [...listed]
+    .sort((a, b) => a - b)
+    .map((index) => {
+      const c = count.get(index) ?? 0;
+      return { class: dataset.classes[index] ?? String(index), index, n: c, top1: c ? correct1.get(index)! / c : 0, top5: c ? correct5.get(index)! / c : 0 };
+    });
+  return {
+    n,
+    listed: samples.length,
+    top1: n ? top1 / n : 0,
+    top5: n ? top5 / n : 0,
+    perClass,
+    failed,
+    imagesPerSecond: n / total,
+    seconds: { decode: decodeMs / 1000, inference: inferMs / 1000, stall: stallMs / 1000, total },
+  };
+}

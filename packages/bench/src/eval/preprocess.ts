@@ -1,0 +1,146 @@
+/**
+ * Image file → normalized NCHW float32, the way timm evaluates (PIL + torchvision transforms),
+ * decoded and resampled by sharp (libvips):
+ *
+ *   decode (no EXIF rotation, embedded ICC profile ignored, alpha dropped, grey → RGB)
+ *   → resize to evalGeometry's size with PIL's BICUBIC (Catmull-Rom, antialiased when shrinking,
+ *     pixel-centre aligned) → center crop R×R → /255 → (x − mean) / std.
+ *
+ * sharp runs on libuv's thread pool, so many calls may be in flight at once.
+ */
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { evalGeometry, type EvalGeometry } from './geometry.js';
+
+/** sharp's resampling kernels; 'cubic' is Catmull-Rom (Keys a = −0.5), like PIL's BICUBIC. */
+export type ResizeKernel = 'cubic' | 'linear' | 'mitchell' | 'lanczos2' | 'lanczos3' | 'nearest' | 'mks2013' | 'mks2021';
+
+export interface PreprocessOptions {
+  readonly resolution: number;
+  readonly cropPct: number;
+  readonly interpolation: 'bicubic' | 'bilinear';
+  readonly mean: readonly number[];
+  readonly std: readonly number[];
+  /** Override the resampling kernel chosen from `interpolation` (for comparisons). */
+  readonly kernel?: ResizeKernel;
+}
+
+export const KERNEL_FOR: Readonly<Record<PreprocessOptions['interpolation'], ResizeKernel>> = {
+  bicubic: 'cubic',
+  bilinear: 'linear',
+};
+
+/** An image that could not be decoded: names the file and what the decoder said. */
+export class ImageDecodeError extends Error {
+  override name = 'ImageDecodeError';
+}
+
+sharp.cache(false); // each image is read once; libvips' operation cache would only hold memory
+
+/** A decoded image resized to evalGeometry's size (HWC, RGB, uint8), with the crop still to take. */
+export interface ResizedImage {
+  readonly data: Buffer;
+  /** Row stride in pixels (the resampler may return a few columns more than resizeWidth). */
+  readonly width: number;
+  readonly height: number;
+  readonly geometry: EvalGeometry;
+}
+
+/** Edge pixels replicated around the image before upsampling, so border taps do not see black. */
+const UPSAMPLE_MARGIN = 3;
+
+/**
+ * Decodes `input` and resizes it to evalGeometry's size. Shrinking uses libvips' reduce with the
+ * chosen kernel (antialiased: the kernel is widened by the scale factor, as PIL does). Enlarging
+ * uses an affine transform with PIL's pixel-centre alignment (x_in = (x_out + 0.5) / s − 0.5) and
+ * replicated edges; libvips' own resize shifts enlarged images by a fraction of a pixel.
+ */
+export async function loadResized(input: string | Uint8Array, o: Omit<PreprocessOptions, 'mean' | 'std'>, file = typeof input === 'string' ? input : 'image'): Promise<ResizedImage> {
+  let bytes: Uint8Array;
+  try {
+    bytes = typeof input === 'string' ? await readFile(input) : input;
+  } catch (e) {
+    throw new ImageDecodeError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    const rgb = await sharp(bytes, { failOn: 'error', ignoreIcc: true, autoOrient: false, sequentialRead: true })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    const { width: W, height: H, channels } = rgb.info;
+    if (channels !== 3) throw new Error(`decoded to ${channels} channels, expected 3`);
+    const g = evalGeometry(W, H, o);
+    const raw = (w: number, h: number) => ({ raw: { width: w, height: h, channels: 3 as const } });
+    if (g.resizeWidth === W && g.resizeHeight === H) return { data: rgb.data, width: W, height: H, geometry: g };
+    if (o.kernel || (g.resizeWidth <= W && g.resizeHeight <= H)) {
+      const kernel = o.kernel ?? KERNEL_FOR[o.interpolation];
+      const data = await sharp(rgb.data, raw(W, H)).resize(g.resizeWidth, g.resizeHeight, { fit: 'fill', kernel }).raw().toBuffer();
+      return { data, width: g.resizeWidth, height: g.resizeHeight, geometry: g };
+    }
+    const m = UPSAMPLE_MARGIN;
+    const padded = await sharp(rgb.data, raw(W, H)).extend({ top: m, bottom: m, left: m, right: m, extendWith: 'copy' }).raw().toBuffer();
+    const sx = g.resizeWidth / W;
+    const sy = g.resizeHeight / H;
+    const up = await sharp(padded, raw(W + 2 * m, H + 2 * m))
+      .affine([sx, 0, 0, sy], {
+        interpolator: o.interpolation === 'bilinear' ? sharp.interpolators.bilinear : sharp.interpolators.bicubic,
+        idx: 0.5 - 0.5 / sx - m,
+        idy: 0.5 - 0.5 / sy - m,
+      })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (up.info.width < g.resizeWidth || up.info.height < g.resizeHeight)
+      throw new Error(`resampled to ${up.info.width}x${up.info.height}, expected at least ${g.resizeWidth}x${g.resizeHeight}`);
+    return { data: up.data, width: up.info.width, height: up.info.height, geometry: g };
+  } catch (e) {
+    throw new ImageDecodeError(`${file}: ${firstLine((e as Error).message)}`);
+  }
+}
+
+/**
+ * Takes the R×R center crop of a resized image and writes it normalized, CHW, into `out` at
+ * element offset `offset` (one slot of a batch). Padding (crop larger than the image) is 0 before
+ * normalization, as torchvision pads.
+ */
+export function cropNormalizeInto(img: ResizedImage, out: Float32Array, offset: number, o: Pick<PreprocessOptions, 'mean' | 'std' | 'resolution'>): void {
+  const R = o.resolution;
+  const { crop, pad } = img.geometry;
+  const plane = R * R;
+  for (let c = 0; c < 3; c++) {
+    const scale = 1 / (255 * o.std[c]!);
+    const shift = o.mean[c]! / o.std[c]!;
+    const base = offset + c * plane;
+    if (crop.width !== R || crop.height !== R) out.fill(-shift, base, base + plane);
+    for (let y = 0; y < crop.height; y++) {
+      const src = ((crop.top + y) * img.width + crop.left) * 3 + c;
+      const dst = base + (pad.top + y) * R + pad.left;
+      for (let x = 0; x < crop.width; x++) out[dst + x] = img.data[src + 3 * x]! * scale - shift;
+    }
+  }
+}
+
+/** The R×R×3 uint8 crop (HWC, RGB) of one image, before normalization. */
+export async function cropImage(input: string | Uint8Array, o: Omit<PreprocessOptions, 'mean' | 'std'>): Promise<Buffer> {
+  const img = await loadResized(input, o);
+  const R = o.resolution;
+  const { crop, pad } = img.geometry;
+  const out = Buffer.alloc(R * R * 3);
+  for (let y = 0; y < crop.height; y++) {
+    const src = ((crop.top + y) * img.width + crop.left) * 3;
+    img.data.copy(out, ((pad.top + y) * R + pad.left) * 3, src, src + crop.width * 3);
+  }
+  return out;
+}
+
+/** One image as a [1,3,R,R] float32 tensor's data. */
+export async function preprocessImage(input: string | Uint8Array, o: PreprocessOptions): Promise<Float32Array> {
+  const img = await loadResized(input, o);
+  const out = new Float32Array(3 * o.resolution * o.resolution);
+  cropNormalizeInto(img, out, 0, o);
+  return out;
+}
+
+function firstLine(s: string): string {
+  return (s.split('\n').find((l) => l.trim()) ?? s).trim();
+}
