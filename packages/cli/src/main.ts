@@ -5,9 +5,12 @@ import * as list from './commands/list.js';
 import * as info from './commands/info.js';
 import * as exportCmd from './commands/export.js';
 import * as inspect from './commands/inspect.js';
+import * as evalCmd from './commands/eval.js';
+import * as classify from './commands/classify.js';
 import * as bench from './commands/bench.js';
+import * as scaleSearch from './commands/scale-search.js';
 
-const COMMANDS = [list, info, exportCmd, inspect, bench];
+const COMMANDS = [list, info, exportCmd, inspect, bench, evalCmd, classify, scaleSearch];
 
 /** Errors that mean "you asked for something invalid" rather than "it failed". */
 const USAGE_ERRORS = new Set(['UsageError', 'UnknownModelError', 'RangeError', 'BlockStringError', 'OutputExistsError']);

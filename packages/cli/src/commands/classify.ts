@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { classifyImages, createRunner, displayLabel, imagenetClasses, readLabels } from '@effnet/bench';
+import { UsageError } from '../errors.js';
+import { printJson } from '../output.js';
+import { positiveInt } from '../parse.js';
+import { addModelOptions } from './common.js';
+import { addPreprocessOptions, openForImages, type PreprocessFlags } from './eval.js';
+import type { ModelFlags } from './common.js';
+
+interface ClassifyFlags extends ModelFlags, PreprocessFlags {
+  labels?: string;
+  top?: number;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('classify')
+    .description('top-K classes with probabilities for image files')
+    .argument('<model>', "model id (see 'effnet list') or an .onnx file")
+    .argument('<image...>', 'image files (JPEG, PNG, WebP, ...)')
+    .option('--labels <spec>', "class names: 'imagenet', a JSON list, a text file (one per line) or an ImageFolder directory; WordNet ids print as ImageNet names (default: imagenet for 1000-class models)")
+    .option('--top <K>', 'classes per image (default 5)', positiveInt('--top'))
+    .option('--json', 'machine-readable output');
+  addModelOptions(cmd, { batch: false });
+  addPreprocessOptions(cmd).action(async (ref: string, images: string[], f: ClassifyFlags) => {
+    const { model, preprocess, fixedBatch } = openForImages(ref, f);
+    let labels: string[] | undefined;
+    if (f.labels) labels = readLabels(f.labels);
+    else if (model.numClasses === 1000) labels = imagenetClasses().map((c) => c.wnid);
+    if (labels && labels.length !== model.numClasses)
+      throw new UsageError(`--labels ${f.labels ?? 'imagenet'}: ${labels.length} labels but ${model.label} has ${model.numClasses} classes`);
+    const name = (i: number) => (labels ? displayLabel(labels[i]!) : `class ${i}`);
+    const runner = await createRunner(model.source(), { ep: f.ep, ...(f.threads ? { threads: f.threads } : {}) });
+    try {
+      const results = await classifyImages(runner, images, model.numClasses, {
+        ...preprocess,
+        top: f.top ?? 5,
+        ...(fixedBatch !== undefined ? { batch: fixedBatch, fixedBatch: true } : {}),
+      });
+      if (f.json)
+        return printJson(
+          results.map((r) => ({
+            file: r.file,
+            top: r.top.map((t) => ({ index: t.index, ...(labels ? { label: labels[t.index], name: name(t.index) } : {}), probability: t.probability })),
+          })),
+        );
+      for (const r of results) {
+        process.stdout.write(`${r.file}\n`);
+        for (const t of r.top) process.stdout.write(`  ${(100 * t.probability).toFixed(2).padStart(6)}%  ${name(t.index)}  [${t.index}]\n`);
+      }
+    } finally {
+      await runner.release();
+    }
+  });
+}

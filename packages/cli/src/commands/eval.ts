@@ -1,0 +1,243 @@
+import { Option, type Command } from 'commander';
+import cliProgress from 'cli-progress';
+import Table from 'cli-table3';
+import {
+  allImagenetWnids,
+  createRunner,
+  displayLabel,
+  evaluate,
+  listDataset,
+  NODE_EPS,
+  openModel,
+  spreadSubset,
+  toImagenetLabels,
+  type Dataset,
+  type EvalProgress,
+  type EvalResult,
+  type FileModel,
+  type ModelHandle,
+  type NodeEp,
+} from '@effnet/bench';
+import { AtomicFile, OutputExistsError, writeFileAtomic } from '@effnet/onnx-export';
+import { existsSync } from 'node:fs';
+import { UsageError } from '../errors.js';
+import { formatCount } from '../output.js';
+import { choice, numberList, positiveInt, positiveNumber } from '../parse.js';
+import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
+
+/** Flags shared by eval and classify: model preprocessing and where it runs. */
+export interface PreprocessFlags {
+  cropPct?: number;
+  interpolation?: 'bicubic' | 'bilinear';
+  mean?: number[];
+  std?: number[];
+  ep: NodeEp;
+  threads?: number;
+}
+
+export function addPreprocessOptions(cmd: Command): Command {
+  return cmd
+    .option('--crop-pct <P>', "resize the shorter side to floor(R / P) before the R×R center crop (default: the model's, 0.875)", positiveNumber('--crop-pct'))
+    .addOption(new Option('--interpolation <mode>', "resize filter (default: the model's)").argParser(choice('--interpolation', ['bicubic', 'bilinear'] as const)))
+    .option('--mean <r,g,b>', "normalization mean (default: the model's, ImageNet's)", numberList('--mean', 3))
+    .option('--std <r,g,b>', "normalization std (default: the model's, ImageNet's)", numberList('--std', 3))
+    .addOption(new Option('--ep <ep>', 'execution provider').argParser(choice('--ep', NODE_EPS)).default('cpu'))
+    .option('--threads <N>', "intra-op threads (default: the runtime's choice)", positiveInt('--threads'));
+}
+
+/** The model (id or .onnx file) with its preprocessing after flag overrides. */
+export function openForImages(ref: string, f: ModelFlags & PreprocessFlags) {
+  const model = openModel(ref, { ...prepareOptions(f), batch: 'dynamic' });
+  if (model.kind === 'file' && f.weights !== undefined) throw new UsageError(`--weights: ${ref} is an .onnx file with its own weights; --weights applies to model ids`);
+  if (model.kind === 'file' && f.resolution !== undefined && f.resolution !== model.resolution)
+    throw new UsageError(`--resolution ${f.resolution}: ${ref} has a fixed ${model.resolution}x${model.resolution} input`);
+  const p = model.preprocess;
+  const preprocess = {
+    resolution: model.resolution,
+    cropPct: f.cropPct ?? p.cropPct,
+    interpolation: f.interpolation ?? p.interpolation,
+    mean: f.mean ?? [...p.mean],
+    std: f.std ?? [...p.std],
+  };
+  if (preprocess.std.some((s) => s === 0)) throw new UsageError(`--std ${preprocess.std.join(',')}: values must be non-zero`);
+  return { model, preprocess, fixedBatch: fixedBatchOf(model) };
+}
+
+/** The batch size an .onnx file's input fixes, if any. */
+function fixedBatchOf(model: ModelHandle): number | undefined {
+  if (model.kind !== 'file') return undefined;
+  const d = (model as FileModel).loaded.ir.inputs[0]?.shape[0];
+  return typeof d === 'number' ? d : undefined;
+}
+
+interface EvalFlags extends ModelFlags, PreprocessFlags {
+  data: string;
+  labels?: string;
+  batch?: number;
+  limit?: number;
+  strict?: boolean;
+  json?: string | true;
+  predictions?: string;
+  force?: boolean;
+  prefetch?: number;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('eval')
+    .description('top-1 / top-5 accuracy on a labelled image folder, from image files to logits')
+    .argument('<model>', "model id (see 'effnet list') or an .onnx file")
+    .requiredOption('--data <dir>', 'images: ImageFolder layout DIR/<class>/<image> (class index = sorted folder order), or any folder with --labels')
+    .option('--labels <file>', "labels file: '<file> <label>' per line (label = class index or name), relative to --data");
+  addModelOptions(cmd, { batch: false });
+  addPreprocessOptions(cmd)
+    .option('--batch <N>', 'images per inference (default 16; an .onnx file with a fixed batch uses its own)', positiveInt('--batch'))
+    .option('--prefetch <N>', 'batches decoded ahead of inference (default 2)', positiveInt('--prefetch'))
+    .option('--limit <N>', 'evaluate N images spread evenly over the listing', positiveInt('--limit'))
+    .option('--strict', 'stop at the first unreadable image (default: count, list and skip it)')
+    .option('--json [file]', 'JSON report on stdout, or written to <file>')
+    .option('--predictions <file>', 'write {"<class>/<file>": [top-5 class indices]} for every image')
+    .option('-f, --force', 'overwrite existing --json/--predictions files')
+    .addHelpText(
+      'after',
+      `
+Preprocessing (timm / torchvision eval): resize the shorter side to floor(R / crop_pct) with PIL-style
+bicubic, center-crop R x R, scale to [0,1], normalize with mean/std. Defaults come from the model
+(built ids) or the ONNX file's effnet metadata; ImageNet mean/std otherwise.
+
+Examples:
+  effnet eval efficientnet-b0 --weights b0-imagenette.safetensors --data imagenette/val --resolution 160
+  effnet eval model.onnx --data val/ --labels val.txt --json eval.json --predictions preds.json`,
+    )
+    .action(async (ref: string, f: EvalFlags) => {
+      const t0 = performance.now();
+      // Refuse existing outputs before doing any work.
+      for (const out of [typeof f.json === 'string' ? f.json : undefined, f.predictions])
+        if (out && !f.force && existsSync(out)) throw new OutputExistsError(`${out}: already exists (use --force to overwrite)`);
+      const { model, preprocess, fixedBatch } = openForImages(ref, f);
+      if (fixedBatch !== undefined && f.batch !== undefined && f.batch !== fixedBatch)
+        throw new UsageError(`--batch ${f.batch}: ${ref} has a fixed batch size of ${fixedBatch}`);
+      const batch = fixedBatch ?? f.batch ?? 16;
+
+      let ds: Dataset = listDataset(f.data, f.labels ? { labels: f.labels } : {});
+      // ImageNet-subset folders (Imagenette…) named by WordNet id, evaluated with a 1000-class model.
+      if (model.numClasses === 1000 && ds.classes.length < 1000 && allImagenetWnids(ds.classes)) ds = toImagenetLabels(ds);
+      if (f.limit !== undefined) ds = { ...ds, samples: spreadSubset(ds.samples, f.limit) };
+
+      const runner = await createRunner(model.source(), { ep: f.ep, ...(f.threads ? { threads: f.threads } : {}) });
+      const predictions = f.predictions ? new PredictionsWriter(f.predictions, !!f.force) : undefined;
+      const progress = new ProgressDisplay(ds.samples.length, Boolean(process.stderr.isTTY));
+      let result: EvalResult;
+      try {
+        result = await evaluate(runner, ds, model.numClasses, {
+          ...preprocess,
+          batch,
+          ...(fixedBatch !== undefined ? { fixedBatch: true } : {}),
+          ...(f.prefetch ? { prefetch: f.prefetch } : {}),
+          ...(f.strict ? { strict: true } : {}),
+          onProgress: (p) => progress.update(p),
+          ...(predictions ? { onPrediction: (s: { key: string }, t5: readonly number[]) => predictions.add(s.key, t5) } : {}),
+        });
+        progress.stop();
+        predictions?.commit();
+      } catch (e) {
+        progress.stop();
+        predictions?.abort();
+        throw e;
+      } finally {
+        await runner.release();
+      }
+      const report = {
+        model: model.label,
+        weights: f.weights ?? null,
+        data: f.data,
+        ...(f.labels ? { labels: f.labels } : {}),
+        resolution: preprocess.resolution,
+        cropPct: preprocess.cropPct,
+        interpolation: preprocess.interpolation,
+        mean: preprocess.mean,
+        std: preprocess.std,
+        n: result.n,
+        listed: result.listed,
+        top1: result.top1,
+        top5: result.top5,
+        perClass: result.perClass.map((c) => ({ ...c, ...(displayLabel(c.class) !== c.class ? { name: displayLabel(c.class) } : {}) })),
+        failed: result.failed,
+        imagesPerSecond: result.imagesPerSecond,
+        seconds: { ...result.seconds, setup: (performance.now() - t0) / 1000 - result.seconds.total },
+        ep: runner.ep,
+        batch,
+        ...(model.kind === 'file' ? { file: model.ref } : {}),
+      };
+      const json = `${JSON.stringify(report, null, 2)}\n`;
+      if (typeof f.json === 'string') writeFileAtomic(f.json, json, { overwrite: !!f.force });
+      if (f.json === true) process.stdout.write(json);
+      else process.stdout.write(formatReport(report, result));
+      if (typeof f.json === 'string') process.stderr.write(`wrote ${f.json}\n`);
+      if (f.predictions) process.stderr.write(`wrote ${f.predictions} (${formatCount(result.n)} images)\n`);
+    });
+}
+
+function formatReport(r: { model: string; resolution: number; cropPct: number; interpolation: string; ep: string; batch: number; data: string }, e: EvalResult): string {
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  const lines: string[] = [];
+  lines.push(`${r.model} on ${r.data}: ${r.resolution}x${r.resolution}, crop_pct ${r.cropPct}, ${r.interpolation}, ${r.ep}, batch ${r.batch}`);
+  const t = new Table({ head: ['class', 'index', 'n', 'top-1', 'top-5'], style: { head: [], border: [], compact: true }, colAligns: ['left', 'right', 'right', 'right', 'right'] });
+  for (const c of e.perClass) t.push([displayLabel(c.class), c.index, c.n, pct(c.top1), pct(c.top5)]);
+  if (e.perClass.length <= 100) lines.push(t.toString());
+  lines.push(`top-1 ${pct(e.top1)}  top-5 ${pct(e.top5)}  n ${formatCount(e.n)}${e.failed.length ? `  (${e.failed.length} unreadable, skipped)` : ''}`);
+  const s = e.seconds;
+  lines.push(
+    `${e.imagesPerSecond.toFixed(1)} images/s; ${s.total.toFixed(1)} s: inference ${s.inference.toFixed(1)} s, decode ${s.decode.toFixed(1)} s (overlapped), waiting for decode ${s.stall.toFixed(1)} s`,
+  );
+  for (const x of e.failed.slice(0, 20)) lines.push(`  unreadable: ${x.file}: ${x.error}`);
+  if (e.failed.length > 20) lines.push(`  … and ${e.failed.length - 20} more (see --json)`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** `{ "<key>": [top-5], ... }` streamed into an atomic file as results arrive. */
+class PredictionsWriter {
+  private readonly file: AtomicFile;
+  private first = true;
+  constructor(path: string, force: boolean) {
+    this.file = new AtomicFile(path, { overwrite: force });
+    this.file.write(Buffer.from('{'));
+  }
+  add(key: string, top5: readonly number[]): void {
+    this.file.write(Buffer.from(`${this.first ? '\n' : ',\n'}  ${JSON.stringify(key)}: [${top5.join(', ')}]`));
+    this.first = false;
+  }
+  commit(): void {
+    this.file.write(Buffer.from(this.first ? '}\n' : '\n}\n'));
+    this.file.commit();
+  }
+  abort(): void {
+    this.file.abort();
+  }
+}
+
+/** A bar with images/s and running top-1 on a terminal; a line every 10% otherwise. */
+class ProgressDisplay {
+  private readonly bar: cliProgress.SingleBar | undefined;
+  private nextLine = 0.1;
+  constructor(private readonly total: number, tty: boolean) {
+    if (tty) {
+      this.bar = new cliProgress.SingleBar(
+        { format: 'eval [{bar}] {value}/{total} | {ips} img/s | top-1 {top1} | {failed} unreadable | ETA {eta_formatted}', hideCursor: true, stream: process.stderr, etaBuffer: 50 },
+        cliProgress.Presets.shades_classic,
+      );
+      this.bar.start(total, 0, { ips: '-', top1: '-', failed: 0 });
+    }
+  }
+  update(p: EvalProgress): void {
+    const payload = { ips: p.imagesPerSecond.toFixed(1), top1: `${(100 * p.top1).toFixed(2)}%`, failed: p.failed };
+    if (this.bar) return this.bar.update(p.done, payload);
+    if (p.done >= this.total * this.nextLine || p.done === this.total) {
+      while (p.done >= this.total * this.nextLine) this.nextLine += 0.1;
+      process.stderr.write(`eval ${p.done}/${this.total}  ${payload.ips} img/s  top-1 ${payload.top1}${p.failed ? `  ${p.failed} unreadable` : ''}\n`);
+    }
+  }
+  stop(): void {
+    this.bar?.stop();
+  }
+}
