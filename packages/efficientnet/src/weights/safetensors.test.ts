@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,10 +88,35 @@ describe('safetensors round trip', () => {
     expect(st.names.every((n) => /(weight|bias|running_mean|running_var)$/.test(n))).toBe(true);
   });
 
+  it('random access: a 3 GiB (sparse) file opens without reading its data; a tensor past 2^31 reads alone', () => {
+    const big = 3 * 2 ** 30;
+    const header = JSON.stringify({ big: { dtype: 'F32', shape: [big / 4], data_offsets: [0, big] }, small: { dtype: 'F32', shape: [3], data_offsets: [big, big + 12] } });
+    const p = join(dir, 'sparse.safetensors');
+    const fd = openSync(p, 'w');
+    try {
+      const h = Buffer.from(header);
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(h.length));
+      writeSync(fd, len, 0, 8, 0);
+      writeSync(fd, h, 0, h.length, 8);
+      writeSync(fd, f32(1.5, -2, 3), 0, 12, 8 + h.length + big);
+    } finally {
+      closeSync(fd);
+    }
+    const before = process.memoryUsage().rss;
+    const st = Safetensors.open(p);
+    expect(st.fileBytes).toBe(8 + header.length + big + 12);
+    expect([...st.readFloat32('small')]).toEqual([1.5, -2, 3]);
+    expect(process.memoryUsage().rss - before).toBeLessThan(256 * 2 ** 20);
+    rmSync(p);
+  });
+
   it('the writer refuses data whose size does not match the shape, and duplicate names', () => {
     expect(() => writeSafetensors(memorySink(), [['x', { dtype: 'F32', shape: [3], data: new Float32Array(2) }]])).toThrow(/'x'.*8 bytes.*needs 12/);
     const t: TensorToWrite = { dtype: 'F32', shape: [1], data: new Float32Array(1) };
     expect(() => writeSafetensors(memorySink(), [['x', t], ['x', t]])).toThrow(/'x' given twice/);
+    expect(() => writeSafetensors(memorySink(), [['__proto__', t]])).toThrow(/'__proto__' cannot be a tensor name/);
+    expect(() => writeSafetensors(memorySink(), [], { metadata: JSON.parse('{"__proto__":"x"}') as Record<string, string> })).toThrow(/'__proto__' cannot be a metadata key/);
   });
 });
 

@@ -315,6 +315,7 @@ export function writeSafetensors(sink: ByteSink, tensors: Iterable<readonly [str
   const list = [...tensors];
   const seen = new Set<string>();
   const entries: string[] = [];
+  if (o.metadata && Object.hasOwn(o.metadata, '__proto__')) throw new SafetensorsError(`'__proto__' cannot be a metadata key`);
   if (o.metadata) entries.push(`"__metadata__":${JSON.stringify(Object.fromEntries(Object.entries(o.metadata)))}`);
   let offset = 0;
   for (const [name, t] of list) {
