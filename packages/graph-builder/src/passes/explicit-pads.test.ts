@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Graph } from '../graph.js';
 import { materialize, type GraphIR, type NodeIR } from '../ir.js';
 import { averagePool, concat, conv, maxPool, pad } from '../ops.js';
+import { graphStats } from '../stats.js';
 import { toFloat16 } from './float16.js';
 import { explicitPads } from './explicit-pads.js';
 
@@ -67,6 +68,9 @@ describe('explicitPads', () => {
     for (const v of [...ir.values, ...ir.outputs]) expect(shapes.get(v.name)).toEqual(v.shape);
     expect(out.outputs).toEqual(ir.outputs);
     expect(out.minOpset).toBeGreaterThanOrEqual(11);
+    // Pad fill values are not parameters; MACs are unchanged.
+    expect(graphStats(out).params).toBe(graphStats(ir).params);
+    expect(graphStats(out).macs).toBe(graphStats(ir).macs);
     // Topological order: every input is produced before it is used.
     const known = new Set([...out.inputs.map((v) => v.name), ...out.initializers.map((i) => i.name)]);
     for (const n of out.nodes) {

@@ -42,6 +42,8 @@ export function explicitPads(ir: GraphIR): GraphIR {
   };
   let changed = false;
   const nodes: NodeIR[] = [];
+  /** One shared fill-value initializer per dtype. */
+  const lowestValue = new Map<string, string>();
 
   /** A Pad node by non-negative `pads` ([begins..., ends...] over all axes) with an optional constant. */
   const padNode = (base: string, x: string, pads: readonly number[], lowest: boolean): string => {
@@ -51,9 +53,13 @@ export function explicitPads(ir: GraphIR): GraphIR {
     const inputs = [x, int64(`${base}.pad.pads`, pads)];
     if (lowest) {
       if (dtype !== 'float32' && dtype !== 'float16') throw new Error(`explicitPads: MaxPool '${base}': cannot pad a ${dtype} input '${x}'`);
-      const name = fresh(`${base}.pad.value`);
-      const v = Float32Array.of(LOWEST[dtype]);
-      newInits.push({ name, dtype, shape: [], data: dtype === 'float32' ? v : toFloat16Array(v) });
+      let name = lowestValue.get(dtype);
+      if (!name) {
+        name = fresh(`max_pool_pad_value.${dtype}`);
+        const v = Float32Array.of(LOWEST[dtype]);
+        newInits.push({ name, dtype, shape: [], data: dtype === 'float32' ? v : toFloat16Array(v) });
+        lowestValue.set(dtype, name);
+      }
       inputs.push(name);
     }
     const r = shape.length;
