@@ -3,9 +3,12 @@
  * Runs in a child process by default (see run.ts) so that a native crash in an EP, and the
  * model's memory, stay there.
  */
-import { statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { formulaInput } from '@effnet/efficientnet';
 import type { GraphIR } from '@effnet/graph-builder';
+import { INLINE_LIMIT_BYTES, initializerBytes } from '@effnet/onnx-export';
 import { openModel, type FileModel, type ModelHandle, type PreparedModel, type PrepareOptions } from '../prepare.js';
 import { createRunner, maxAbsDiff, type NodeEp, type Output } from '../session.js';
 import { measureLatency, type LatencyStats } from './timing.js';
@@ -39,6 +42,8 @@ export interface BenchJob {
   readonly batch: number;
   readonly threads?: number;
   readonly timing: TimingSettings;
+  /** Scratch directory for models over 2 GiB (the parent removes it, even after a crash). */
+  readonly tmpDir?: string;
 }
 
 export interface ModelResult {
@@ -103,8 +108,40 @@ function open(job: BenchJob): ModelHandle {
 export async function measureJob(job: BenchJob, onProgress: (e: ProgressEvent) => void = () => {}, isolated = false): Promise<ModelResult> {
   onProgress({ kind: 'phase', phase: 'build' });
   const handle = open(job);
-  const source = handle.source();
-  const modelBytes = typeof source === 'string' ? statSync(source).size : source.byteLength;
+  const { source, modelBytes, cleanup } = materialize(handle, job.tmpDir);
+  try {
+    return await measureOpened(job, handle, source, modelBytes, onProgress, isolated);
+  } finally {
+    cleanup();
+  }
+}
+
+/**
+ * What onnxruntime loads: ONNX bytes, or for a built model over protobuf's 2 GiB limit
+ * (AmoebaNet-B at full size) a temporary .onnx + external data file; or the user's file.
+ */
+function materialize(h: ModelHandle, scratch?: string): { source: Uint8Array | string; modelBytes: number; cleanup: () => void } {
+  if (h.kind === 'file') {
+    return { source: h.source() as string, modelBytes: (h as FileModel).loaded.fileBytes, cleanup: () => {} };
+  }
+  const p = h as PreparedModel;
+  if (initializerBytes(p.ir) <= INLINE_LIMIT_BYTES) {
+    const bytes = p.serialize();
+    return { source: bytes, modelBytes: bytes.byteLength, cleanup: () => {} };
+  }
+  const dir = mkdtempSync(join(scratch ?? tmpdir(), 'effnet-bench-'));
+  const w = p.write(join(dir, `${p.label}.onnx`), { externalData: true });
+  return { source: w.path, modelBytes: w.bytes + (w.dataBytes ?? 0), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function measureOpened(
+  job: BenchJob,
+  handle: ModelHandle,
+  source: Uint8Array | string,
+  modelBytes: number,
+  onProgress: (e: ProgressEvent) => void,
+  isolated: boolean,
+): Promise<ModelResult> {
   const dims = [job.batch, 3, handle.resolution, handle.resolution];
   const input = formulaInput(dims);
   const runnerOptions = job.threads ? { threads: job.threads } : {};

@@ -61,7 +61,7 @@ describe('markdown report', () => {
     const row = md.split('\n').find((l) => l.startsWith('| efficientnet-b0 |'))!;
     const cells = row.split('|').map((c) => c.trim()).slice(1, -1);
     // model, resolution, batch, params, FLOPs, p50, throughput, params÷R50, FLOPs÷R50, latency÷R50, measured top-1, paper top-1, params, FLOPs, CPU latency
-    expect(cells.slice(0, 7)).toEqual(['efficientnet-b0', '224', '1', '5.29M', '385.00M', '11.00', (1000 / 11.2).toFixed(1)]);
+    expect(cells.slice(0, 7)).toEqual(['efficientnet-b0', '224', '1', '5.29M', '385.00M', '11.00', (1000 / 11.2).toPrecision(3)]);
     expect(cells[7]).toBe(`${(5_288_548 / 25_557_032).toFixed(2)}x`);
     expect(cells[9]).toBe(`${(11 / 42).toFixed(2)}x`);
     expect(cells.slice(10)).toEqual(['—', '77.1%', '5.3M', '0.39B', '—']);

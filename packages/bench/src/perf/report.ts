@@ -183,7 +183,7 @@ export function toMarkdown(r: BenchReport): string {
       fmtCount(x.params),
       fmtCount(x.macs),
       fmtMs(x.latencyMs.p50),
-      x.throughput.toFixed(1),
+      x.throughput >= 100 ? x.throughput.toFixed(0) : x.throughput.toPrecision(3),
       b ? fmtRatio(x.params / b.params) : '—',
       b ? fmtRatio(x.macs / b.macs) : '—',
       b ? fmtRatio(x.latencyMs.p50 / b.latencyMs.p50) : '—',

@@ -4,7 +4,9 @@
  * returned between models, peak RSS is per model) or in this process.
  */
 import { fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findModel } from '@effnet/efficientnet';
 import { isOnnxPath } from '../prepare.js';
@@ -85,7 +87,9 @@ const CRASH_HINT: Partial<Record<NodeEp, string>> = {
 /** Runs one job in a child process; resolves with its result, rejects with a one-line error. */
 function runIsolated(job: BenchJob, onProgress: (e: ProgressEvent) => void): Promise<ModelResult> {
   const script = workerPath();
-  return new Promise((resolve, reject) => {
+  const tmpDir = mkdtempSync(join(tmpdir(), 'effnet-bench-'));
+  const removeTmp = () => rmSync(tmpDir, { recursive: true, force: true });
+  return new Promise<ModelResult>((resolve, reject) => {
     const child = fork(script, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
     let stderr = '';
     const keep = (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8192));
@@ -111,8 +115,8 @@ function runIsolated(job: BenchJob, onProgress: (e: ProgressEvent) => void): Pro
       const hint = CRASH_HINT[job.ep];
       reject(new Error(`${job.ref} on ${job.ep}: the measuring process ${why}${hint ? ` — ${hint}` : ''}${last ? ` (last output: ${last})` : ''}`));
     });
-    child.send(job);
-  });
+    child.send({ ...job, tmpDir });
+  }).finally(removeTmp);
 }
 
 function lastLine(s: string): string {

@@ -137,6 +137,10 @@ function modelOptions(f: BenchFlags): JobModelOptions {
 }
 
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(2));
+/** Images per second: 3 significant digits below 100 (SwiftShader WebGPU runs at 0.05 img/s). */
+const ips = (x: number) => (x >= 100 ? x.toFixed(0) : x.toPrecision(3));
+const paperParams = (n: number) => `${+(n / 1e6).toFixed(1)}M`;
+const paperMacs = (n: number) => (n < 1e9 ? `${(n / 1e9).toFixed(2)}B` : `${+(n / 1e9).toFixed(1)}B`);
 
 function printTable(results: readonly ModelResult[], ep: NodeEp): void {
   const head = ['model', 'res', 'batch', 'params', 'FLOPs', 'p50 ms', 'p90 ms', 'img/s', 'create ms', 'peak RSS', ...(ep !== 'cpu' ? ['max |Δ| vs cpu'] : []), 'paper: params', 'FLOPs', 'top-1', 'CPU lat.'];
@@ -151,12 +155,12 @@ function printTable(results: readonly ModelResult[], ep: NodeEp): void {
       human(r.macs),
       ms(r.latencyMs.p50),
       ms(r.latencyMs.p90),
-      r.throughput.toFixed(1),
+      ips(r.throughput),
       ms(r.sessionCreateMs),
       `${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
       ...(ep !== 'cpu' ? [r.maxAbsDiffVsCpu === undefined ? '—' : r.maxAbsDiffVsCpu.toExponential(1)] : []),
-      p ? human(p.params) : '',
-      p?.macs ? human(p.macs) : '',
+      p ? paperParams(p.params) : '',
+      p?.macs ? paperMacs(p.macs) : '',
       p ? `${p.top1}%` : '',
       p?.cpuLatencyS ? `${p.cpuLatencyS} s` : '',
     ]);
@@ -211,7 +215,7 @@ class Progress {
       }
     } else if (e.kind === 'done' || e.kind === 'failed') {
       this.stop();
-      const what = e.kind === 'done' ? `p50 ${ms(e.result.latencyMs.p50)} ms, ${e.result.throughput.toFixed(1)} img/s (${e.result.latencyMs.samples} runs)` : `FAILED: ${e.error}`;
+      const what = e.kind === 'done' ? `p50 ${ms(e.result.latencyMs.p50)} ms, ${ips(e.result.throughput)} img/s (${e.result.latencyMs.samples} runs)` : `FAILED: ${e.error}`;
       process.stderr.write(`${this.label(e.job, e.index)}: ${what}\n`);
     }
   }
