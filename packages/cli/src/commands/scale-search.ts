@@ -1,0 +1,161 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { formulaInput } from '@effnet/efficientnet';
+import {
+  createRunner,
+  measureLatency,
+  NODE_EPS,
+  prepareModel,
+  scaleSearch,
+  writeSearchReports,
+  type CandidateModel,
+  type NodeEp,
+  type SearchReport,
+} from '@effnet/bench';
+import { UsageError } from '../errors.js';
+import { printJson } from '../output.js';
+import { choice, nonNegativeNumber, positiveInt, positiveNumber } from '../parse.js';
+
+interface Flags {
+  ep: NodeEp;
+  budgetMs?: number;
+  budgetFlops?: number;
+  budgetMacs?: number;
+  tolerance: number;
+  grid: { min: number; max: number; step: number };
+  phiStep: number;
+  maxPhi: number;
+  evalCmd?: string;
+  iterations: number;
+  threads?: number;
+  foldBn?: boolean;
+  json?: boolean;
+  out: string;
+}
+
+function gridOption(v: string): { min: number; max: number; step: number } {
+  const parts = v.split(':').map(Number);
+  if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x)) || parts[0]! < 1 || parts[1]! < parts[0]! || parts[2]! <= 0)
+    throw new UsageError(`--grid expects MIN:MAX:STEP with 1 <= MIN <= MAX and STEP > 0 (e.g. 1:1.5:0.05), got '${v}'`);
+  return { min: parts[0]!, max: parts[1]!, step: parts[2]! };
+}
+
+/** The last number an --eval-cmd printed is its score. */
+export function lastNumber(text: string): number | undefined {
+  const m = text.match(/[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?/g);
+  return m ? Number(m[m.length - 1]) : undefined;
+}
+
+export function register(program: Command): void {
+  program
+    .command('scale-search')
+    .description('grid-search compound scaling coefficients (α, β, γ with α·β²·γ² ≈ 2) and φ under a latency or FLOPs budget')
+    .addOption(new Option('--ep <ep>', 'execution provider for latency').argParser(choice('--ep', NODE_EPS)).default('cpu'))
+    .option('--budget-ms <ms>', 'p50 latency budget per image (batch 1) on --ep', positiveNumber('--budget-ms'))
+    .option('--budget-flops <N>', 'FLOPs budget per image, counted as multiply-adds like the paper (e.g. 1e9)', positiveNumber('--budget-flops'))
+    .option('--tolerance <t>', 'accept |α·β²·γ²/2 − 1| ≤ t', nonNegativeNumber('--tolerance'), 0.05)
+    .option('--grid <min:max:step>', 'values tried for each of α, β, γ', gridOption, { min: 1, max: 1.5, step: 0.05 })
+    .option('--phi-step <s>', 'φ resolution', positiveNumber('--phi-step'), 0.05)
+    .option('--max-phi <p>', 'largest φ considered', positiveNumber('--max-phi'), 8)
+    .option('--eval-cmd <cmd>', "score candidates by running this command; '{onnx}' is replaced by the candidate's .onnx path, the last number printed is the score (higher is better)")
+    .option('--iterations <N>', 'timed runs per latency measurement, at least', positiveInt('--iterations'), 10)
+    .option('--threads <N>', 'intra-op threads', positiveInt('--threads'))
+    .option('--fold-bn', 'measure models with BatchNorm folded')
+    .option('--json', 'print results.json to stdout')
+    .option('--out <dir>', 'report directory (results.json, results.md, candidates.svg, coefficients.svg are replaced)', 'scale-search-results')
+    .addHelpText(
+      'after',
+      `
+Accuracy needs training, which effnet does not do: without --eval-cmd the candidates are ranked by
+FLOPs (the largest model that fits), and the report says so.
+
+Examples:
+  effnet scale-search --budget-ms 50
+  effnet scale-search --budget-flops 1e9 --grid 1:1.4:0.1
+  effnet scale-search --budget-ms 30 --eval-cmd './train_and_eval.sh {onnx}'`,
+    )
+    .action(async (f: Flags) => {
+      const budgets = [f.budgetMs, f.budgetFlops].filter((b) => b !== undefined);
+      if (budgets.length !== 1) throw new UsageError('give exactly one of --budget-ms or --budget-flops');
+      const budget = f.budgetMs !== undefined ? ({ kind: 'latency', ms: f.budgetMs } as const) : ({ kind: 'macs', macs: f.budgetFlops! } as const);
+      const build = (m: CandidateModel) => prepareModel('efficientnet', { width: m.width, depth: m.depth, resolution: m.resolution, ...(f.foldBn ? { foldBn: true } : {}) });
+
+      const measure = async (m: CandidateModel): Promise<number> => {
+        const runner = await createRunner(build(m).serialize(), { ep: f.ep, ...(f.threads ? { threads: f.threads } : {}) });
+        try {
+          const dims = [1, 3, m.resolution, m.resolution];
+          const x = formulaInput(dims);
+          const t = await measureLatency(() => runner.run(x, dims), { warmup: 2, iterations: f.iterations, minTimeMs: 300, maxTimeMs: 5000 });
+          return t.latency.p50;
+        } finally {
+          await runner.release();
+        }
+      };
+
+      let tmp: string | undefined;
+      const score = f.evalCmd
+        ? async (m: CandidateModel): Promise<number> => {
+            tmp ??= mkdtempSync(join(tmpdir(), 'effnet-scale-'));
+            const path = join(tmp, `phi${m.phi}-a${m.coefficients.alpha}-b${m.coefficients.beta}-g${m.coefficients.gamma}.onnx`);
+            build(m).write(path, { overwrite: true });
+            const cmd = f.evalCmd!.split('{onnx}').join(`'${path.replaceAll("'", "'\\''")}'`);
+            const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+            rmSync(path, { force: true });
+            if (r.status !== 0) throw new Error(`--eval-cmd exited with ${r.status ?? r.signal} for ${path}: ${cmd}`);
+            const s = lastNumber(r.stdout);
+            if (s === undefined) throw new Error(`--eval-cmd printed no number for ${path}: ${cmd}`);
+            return s;
+          }
+        : undefined;
+
+      const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'scale-search [{bar}] {value}/{total} {note}', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+      let started = false;
+      try {
+        const result = await scaleSearch({
+          budget,
+          grid: f.grid,
+          tolerance: f.tolerance,
+          phiStep: f.phiStep,
+          maxPhi: f.maxPhi,
+          ...(budget.kind === 'latency' ? { measure } : {}),
+          ...(score ? { score } : {}),
+          onProgress: (done, total, note) => {
+            if (bar) {
+              if (!started) bar.start(total, 0, { note });
+              started = true;
+              bar.setTotal(total);
+              bar.update(done, { note });
+            } else console.error(`scale-search ${done}/${total} ${note}`);
+          },
+        });
+        bar?.stop();
+        const report: SearchReport = {
+          tool: 'effnet scale-search',
+          date: new Date().toISOString(),
+          ...(budget.kind === 'latency' ? { ep: f.ep } : {}),
+          note: score
+            ? `Scores from --eval-cmd: ${f.evalCmd}`
+            : 'No --eval-cmd: accuracy was not measured; the ranking is by the FLOPs proxy (the largest model under the budget).',
+          ...result,
+        };
+        const files = await writeSearchReports(report, resolve(f.out));
+        if (f.json) printJson(report);
+        else {
+          const b = result.best;
+          console.log(
+            b
+              ? `choice: α=${b.coefficients.alpha} β=${b.coefficients.beta} γ=${b.coefficients.gamma} φ=${b.phi} → width ${b.width.toFixed(3)}, depth ${b.depth.toFixed(3)}, ${b.resolution}px, ${(b.params / 1e6).toFixed(2)}M params, ${(b.macs / 1e9).toFixed(3)} GMACs${b.latencyMs !== undefined ? `, p50 ${b.latencyMs.toFixed(1)} ms` : ''} (${result.candidates.length} candidates from ${result.triples} triples, ${result.pareto.length} on the Pareto front; ranked by ${result.rankedBy})`
+              : 'no candidate fits the budget (not even B0)',
+          );
+          console.log(`reports: ${files.join(', ')}`);
+        }
+      } finally {
+        bar?.stop();
+        if (tmp) rmSync(tmp, { recursive: true, force: true });
+      }
+    });
+}
