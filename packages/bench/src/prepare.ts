@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { explicitPads, foldBatchNorm, graphStats, renameValues, toFloat16, type GraphIR, type GraphStats } from '@effnet/graph-builder';
 import { buildModel, buildModelWithWeights, type BuildOptions, type BuiltModel, type Preprocess, type WeightSource } from '@effnet/efficientnet';
-import { DEFAULT_OPSET, readModel, serializeModel, writeModel, type LoadedModel, type WriteOptions, type WriteResult } from '@effnet/onnx-export';
+import { DEFAULT_OPSET, readModel, serializeModel, writeModel, writeModelAsync, type LoadedModel, type WriteOptions, type WriteResult } from '@effnet/onnx-export';
 import { IMAGENET_MEAN, IMAGENET_STD } from '@effnet/efficientnet';
 
 export interface PrepareOptions extends Omit<BuildOptions, 'weights'> {
@@ -64,6 +64,8 @@ export interface PreparedModel extends ModelHandle {
   readonly outputName: string;
   serialize(): Uint8Array;
   write(path: string, o?: Omit<WriteOptions, keyof PrepareOptions>): WriteResult;
+  /** write() that lets Ctrl-C/SIGTERM interrupt a long export (no file is left behind). */
+  writeAsync(path: string, o?: Omit<WriteOptions, keyof PrepareOptions>): Promise<WriteResult>;
 }
 
 export function isOnnxPath(ref: string): boolean {
@@ -110,6 +112,7 @@ export function prepareModel(ref: string, o: PrepareOptions = {}): PreparedModel
     serialize: () => serializeModel(ir, exportOptions),
     source: () => serializeModel(ir, exportOptions),
     write: (path, w = {}) => writeModel(ir, path, { ...w, ...exportOptions }),
+    writeAsync: (path, w = {}) => writeModelAsync(ir, path, { ...w, ...exportOptions }),
   };
 }
 

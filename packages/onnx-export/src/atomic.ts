@@ -1,28 +1,59 @@
 /**
  * Atomic output files: everything is written to a temporary file in the target's directory and
- * renamed over the target only when complete. An error, Ctrl-C or SIGTERM leaves no partial file.
+ * renamed over the target only when complete. An error, Ctrl-C, SIGTERM or SIGHUP leaves no partial
+ * file and no temporary file; SIGKILL (or a power cut) can leave a `.effnet-tmp-<pid>-…` file but
+ * never a partial target, and the next write of the same target removes such leftovers of dead
+ * processes.
+ *
+ * Signals reach JavaScript only between event-loop turns: long writers must yield now and then
+ * (see writeModelAsync) or Ctrl-C is handled only after they finish.
  */
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
+import { constants } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
+/** Temp files of this process that are not committed yet. */
 const pending = new Set<string>();
-let hooked = false;
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const TEMP_PREFIX = '.effnet-tmp-';
+/** A dead process's temp file is removed only once it has not changed for this long. */
+const STALE_MS = 60_000;
+let exitHooked = false;
 
 function cleanup(): void {
   for (const p of pending) rmSync(p, { force: true });
   pending.clear();
 }
 
-function hook(): void {
-  if (hooked) return;
-  hooked = true;
-  process.on('exit', cleanup);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => {
-      cleanup();
-      process.exit(sig === 'SIGINT' ? 130 : 143);
-    });
+/** Removes the temp files, then dies of the same signal, as a program without handlers would. */
+function onSignal(sig: NodeJS.Signals): void {
+  cleanup();
+  unhookSignals();
+  process.kill(process.pid, sig);
+  process.exit(128 + (constants.signals[sig] ?? 0)); // only if the signal did not end the process
+}
+
+function hookSignals(): void {
+  if (!exitHooked) {
+    exitHooked = true;
+    process.on('exit', cleanup);
   }
+  // Installed only while a file is pending: at other times the default action (exit at once) applies.
+  for (const sig of SIGNALS) if (!process.listeners(sig).includes(onSignal)) process.on(sig, onSignal);
+}
+
+function unhookSignals(): void {
+  for (const sig of SIGNALS) process.off(sig, onSignal);
+}
+
+function track(temp: string): void {
+  pending.add(temp);
+  hookSignals();
+}
+
+function untrack(temp: string): void {
+  pending.delete(temp);
+  if (pending.size === 0) unhookSignals();
 }
 
 export class OutputExistsError extends Error {
@@ -34,23 +65,111 @@ export interface AtomicOptions {
   readonly overwrite?: boolean;
 }
 
+/** stat, or undefined where nothing can be there (missing, or a parent is not a directory). */
+function statIfAny(p: string): Stats | undefined {
+  try {
+    return statSync(p);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
+
+/** The first ancestor of `dir` (as the user spelled it) that is missing or not a directory. */
+function blockingAncestor(dir: string): string {
+  const chain: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    chain.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of chain) {
+    const st = statIfAny(d);
+    if (!st) return `directory '${d}' does not exist`;
+    if (!st.isDirectory()) return `'${d}' is not a directory`;
+  }
+  return `directory '${dir}' does not exist`;
+}
+
+/** One clause saying why a file could not be created or written in `path`'s directory. */
+function why(path: string, e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  const dir = dirname(path);
+  switch (err.code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return blockingAncestor(dir);
+    case 'EACCES':
+    case 'EPERM':
+      return `no permission to create files in '${dir}'`;
+    case 'EROFS':
+      return `'${dir}' is on a read-only file system`;
+    case 'ENOSPC':
+      return `no space left on the device of '${dir}'`;
+    case 'EDQUOT':
+      return `disk quota exceeded in '${dir}'`;
+    case 'EISDIR':
+      return `'${path}' is a directory`;
+    default:
+      return err.code ? `${err.code}: ${err.message}` : String(err.message ?? err);
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes `.effnet-tmp-<pid>-<id>-<name>` files of processes that no longer run. Best effort. */
+function removeStale(dir: string, name: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  const now = Date.now();
+  for (const e of entries) {
+    const m = /^\.effnet-tmp-(\d+)-[0-9a-z]+-(.+)$/.exec(e);
+    if (!m || m[2] !== name || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+    const p = join(dir, e);
+    try {
+      const st = statSync(p);
+      if (st.isFile() && now - st.mtimeMs > STALE_MS) rmSync(p, { force: true });
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+}
+
+let counter = 0;
+
 export class AtomicFile {
   readonly tempPath: string;
   private fd: number | undefined;
   private position = 0;
+  private readonly overwrite: boolean;
 
   constructor(readonly path: string, o: AtomicOptions = {}) {
-    if (!o.overwrite && existsSync(path)) throw new OutputExistsError(`${path}: already exists (use --force to overwrite)`);
-    hook();
-    this.tempPath = join(dirname(path), `.effnet-tmp-${process.pid}-${Date.now().toString(36)}-${basename(path)}`);
+    this.overwrite = !!o.overwrite;
+    const st = statIfAny(path);
+    if (st?.isDirectory()) throw new Error(`${path}: is a directory; give a file path for the output`);
+    if (st && !st.isFile()) throw new Error(`${path}: exists and is not a regular file; outputs are written by renaming a temporary file, give a file path`);
+    if (st && !this.overwrite) throw new OutputExistsError(`${path}: already exists (use --force to overwrite)`);
+    const dir = dirname(path);
+    removeStale(dir, basename(path));
+    const id = `${Date.now().toString(36)}${(counter++).toString(36)}`;
+    this.tempPath = join(dir, `${TEMP_PREFIX}${process.pid}-${id}-${basename(path)}`);
     try {
       this.fd = openSync(this.tempPath, 'wx', 0o644);
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      const why = err.code === 'ENOENT' ? 'directory does not exist' : err.code === 'EACCES' || err.code === 'EROFS' ? 'directory is not writable' : err.message;
-      throw new Error(`${path}: cannot write output (${why})`);
+      throw new Error(`${path}: cannot write output: ${why(path, e)}`);
     }
-    pending.add(this.tempPath);
+    track(this.tempPath);
   }
 
   get bytesWritten(): number {
@@ -60,25 +179,82 @@ export class AtomicFile {
   write(data: Uint8Array): void {
     if (this.fd === undefined) throw new Error(`${this.path}: write after close`);
     let off = 0;
-    while (off < data.length) off += writeSync(this.fd, data, off, data.length - off);
+    try {
+      while (off < data.length) off += writeSync(this.fd, data, off, data.length - off);
+    } catch (e) {
+      throw new Error(`${this.path}: write failed after ${this.position + off} bytes: ${why(this.path, e)}`);
+    }
     this.position += data.length;
   }
 
-  /** Flush, close and rename onto the target. */
-  commit(): void {
-    if (this.fd === undefined) throw new Error(`${this.path}: already closed`);
-    fsyncSync(this.fd);
-    closeSync(this.fd);
+  /** Flushes to disk and closes the temporary file (commit() does this if it was not done). */
+  close(): void {
+    if (this.fd === undefined) return;
+    const fd = this.fd;
     this.fd = undefined;
-    renameSync(this.tempPath, this.path);
-    pending.delete(this.tempPath);
+    try {
+      fsyncSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      throw new Error(`${this.path}: write failed: ${why(this.path, e)}`);
+    }
+    closeSync(fd);
+  }
+
+  /**
+   * Puts the finished file at the target path. Without `overwrite` this never replaces a file
+   * that appeared meanwhile (hard link, which fails if the target exists, where the file system
+   * has hard links).
+   */
+  commit(): void {
+    if (!pending.has(this.tempPath)) throw new Error(`${this.path}: already committed or aborted`);
+    this.close();
+    try {
+      if (this.overwrite) renameSync(this.tempPath, this.path);
+      else publishNew(this.tempPath, this.path);
+    } catch (e) {
+      this.abort();
+      if (e instanceof OutputExistsError) throw e;
+      throw new Error(`${this.path}: cannot write output: ${why(this.path, e)}`);
+    }
+    untrack(this.tempPath);
+    syncDir(dirname(this.path));
   }
 
   abort(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
     rmSync(this.tempPath, { force: true });
-    pending.delete(this.tempPath);
+    untrack(this.tempPath);
+  }
+}
+
+function publishNew(temp: string, path: string): void {
+  try {
+    linkSync(temp, path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new OutputExistsError(`${path}: already exists (use --force to overwrite)`);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EXDEV') throw e;
+    // No hard links here (FAT, some network file systems): check, then rename.
+    if (statIfAny(path)) throw new OutputExistsError(`${path}: already exists (use --force to overwrite)`);
+    renameSync(temp, path);
+    return;
+  }
+  rmSync(temp, { force: true });
+}
+
+/** Makes the rename durable where the platform allows fsync on a directory. */
+function syncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // not supported (Windows) — the data itself is already flushed
   }
 }
 

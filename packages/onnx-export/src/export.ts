@@ -98,30 +98,50 @@ function bytesOf(data: TensorData): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-function checkData(init: InitializerIR, data: TensorData): void {
-  if (data.length !== numel(init.shape))
-    throw new ExportError(`initializer '${init.name}': ${data.length} values for shape [${init.shape.join(',')}]`);
+function checkData(init: InitializerIR, data: TensorData): Uint8Array {
+  const bytes = bytesOf(data);
+  const expected = numel(init.shape) * DTYPES[init.dtype].bytes;
+  if (data.length !== numel(init.shape) || bytes.length !== expected)
+    throw new ExportError(`initializer '${init.name}': ${data.length} values (${bytes.length} bytes) for ${init.dtype} shape [${init.shape.join(',')}], expected ${expected} bytes`);
+  return bytes;
 }
 
-type TensorWriter = (init: InitializerIR, data: TensorData) => proto.onnx.ITensorProto;
+/** The model without its initializers, which are written one at a time. */
+interface ModelParts {
+  /** Fields of ModelProto other than graph. */
+  readonly model: {
+    irVersion: number;
+    opsetImport: proto.onnx.IOperatorSetIdProto[];
+    producerName: string;
+    producerVersion: string;
+    docString?: string;
+    metadataProps: proto.onnx.IStringStringEntryProto[];
+  };
+  /** Fields of GraphProto other than initializer. */
+  readonly graph: {
+    name: string;
+    node: proto.onnx.INodeProto[];
+    input: proto.onnx.IValueInfoProto[];
+    output: proto.onnx.IValueInfoProto[];
+    valueInfo: proto.onnx.IValueInfoProto[];
+  };
+  readonly initializers: readonly InitializerIR[];
+}
 
-function modelProto(ir: GraphIR, o: ExportOptions, tensor: TensorWriter): proto.onnx.IModelProto {
+function modelParts(ir: GraphIR, o: ExportOptions): ModelParts {
   const opset = o.opset ?? DEFAULT_OPSET;
   checkOpset(ir, opset);
   const { nodes, extra } = adaptNodes(ir, opset);
-  const initializer = [...ir.initializers, ...extra].map((init) => {
-    const data = materialize(init.data);
-    checkData(init, data);
-    return tensor(init, data);
-  });
   const meta = Object.entries(o.metadata ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return {
-    irVersion: irVersionFor(opset),
-    opsetImport: [{ domain: '', version: opset }],
-    producerName: o.producerName ?? 'effnet',
-    producerVersion: o.producerVersion ?? '0.1.0',
-    ...(o.docString ? { docString: o.docString } : {}),
-    metadataProps: meta.map(([key, value]) => ({ key, value })),
+    model: {
+      irVersion: irVersionFor(opset),
+      opsetImport: [{ domain: '', version: opset }],
+      producerName: o.producerName ?? 'effnet',
+      producerVersion: o.producerVersion ?? '0.1.0',
+      ...(o.docString ? { docString: o.docString } : {}),
+      metadataProps: meta.map(([key, value]) => ({ key, value })),
+    },
     graph: {
       name: ir.name,
       node: nodes.map((n) => ({
@@ -131,31 +151,94 @@ function modelProto(ir: GraphIR, o: ExportOptions, tensor: TensorWriter): proto.
         output: [...n.outputs],
         attribute: Object.entries(n.attrs).map(([k, a]) => attrProto(k, a)),
       })),
-      initializer,
       input: ir.inputs.map(valueInfoProto),
       output: ir.outputs.map(valueInfoProto),
       valueInfo: ir.values.map(valueInfoProto),
     },
+    initializers: [...ir.initializers, ...extra],
   };
 }
 
-const inlineTensor: TensorWriter = (init, data) => ({
-  name: init.name,
-  dims: [...init.shape],
-  dataType: DTYPES[init.dtype].onnx,
-  rawData: bytesOf(data),
-});
+/** Protobuf varint of a non-negative integer below 2^53. */
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+  return out;
+}
+
+/** Key and length of a length-delimited field. */
+function lengthPrefix(field: number, length: number): Uint8Array {
+  return Uint8Array.from([...varint((field << 3) | 2), ...varint(length)]);
+}
+
+// Field numbers (onnx.proto): ModelProto.graph = 7, GraphProto.initializer = 5, TensorProto.raw_data = 9.
+const MODEL_GRAPH = 7;
+const GRAPH_INITIALIZER = 5;
+const TENSOR_RAW_DATA = 9;
+
+/** A model file as a known number of bytes produced piece by piece; `tensor` marks weight data. */
+interface Plan {
+  readonly size: number;
+  pieces(): Generator<{ readonly bytes: Uint8Array; readonly tensor: boolean }, void, void>;
+}
+
+const rawBytes = (init: InitializerIR): number => numel(init.shape) * DTYPES[init.dtype].bytes;
+
+/**
+ * The inline ModelProto, each initializer's data produced only when it is reached. protobufjs
+ * writes fields in field-number order and so does this: the bytes are exactly those of
+ * `ModelProto.encode(whole model)`, but no more than one tensor's data is held at a time.
+ */
+function inlinePlan(ir: GraphIR, o: ExportOptions): Plan {
+  const initBytes = initializerBytes(ir);
+  if (initBytes > INLINE_LIMIT_BYTES)
+    throw new ExportError(`graph '${ir.name}' has ${(initBytes / 2 ** 30).toFixed(2)} GiB of weights, over protobuf's 2 GiB limit: use external data`);
+  const parts = modelParts(ir, o);
+  const { opsetImport, metadataProps, ...head } = parts.model;
+  const { node, name, ...graphRest } = parts.graph;
+  const modelHead = onnx.ModelProto.encode(head).finish(); // fields 1..6
+  const modelTail = onnx.ModelProto.encode({ opsetImport, metadataProps }).finish(); // 8, 14
+  const graphHead = onnx.GraphProto.encode({ node, name }).finish(); // 1, 2
+  const graphTail = onnx.GraphProto.encode(graphRest).finish(); // 11..13
+  const tensors = parts.initializers.map((init) => {
+    const header = onnx.TensorProto.encode({ dims: [...init.shape], dataType: DTYPES[init.dtype].onnx, name: init.name }).finish(); // 1, 2, 8
+    const rawPrefix = lengthPrefix(TENSOR_RAW_DATA, rawBytes(init));
+    const size = header.length + rawPrefix.length + rawBytes(init);
+    return { init, prefix: Buffer.concat([lengthPrefix(GRAPH_INITIALIZER, size), header, rawPrefix]) };
+  });
+  const graphSize = graphHead.length + graphTail.length + tensors.reduce((s, t) => s + t.prefix.length + rawBytes(t.init), 0);
+  const graphPrefix = lengthPrefix(MODEL_GRAPH, graphSize);
+  return {
+    size: modelHead.length + graphPrefix.length + graphSize + modelTail.length,
+    *pieces() {
+      yield { bytes: Buffer.concat([modelHead, graphPrefix, graphHead]), tensor: false };
+      for (const t of tensors) {
+        yield { bytes: t.prefix, tensor: false };
+        yield { bytes: checkData(t.init, materialize(t.init.data)), tensor: true };
+      }
+      yield { bytes: Buffer.concat([graphTail, modelTail]), tensor: false };
+    },
+  };
+}
 
 /** The whole model as one ONNX protobuf, weights inline. Same IR + options → same bytes. */
 export function serializeModel(ir: GraphIR, o: ExportOptions = {}): Uint8Array {
-  const bytes = initializerBytes(ir);
-  if (bytes > INLINE_LIMIT_BYTES)
-    throw new ExportError(`graph '${ir.name}' has ${(bytes / 2 ** 30).toFixed(2)} GiB of weights, over protobuf's 2 GiB limit: use external data`);
-  return onnx.ModelProto.encode(modelProto(ir, o, inlineTensor)).finish();
+  const plan = inlinePlan(ir, o);
+  const out = new Uint8Array(plan.size);
+  let at = 0;
+  for (const { bytes } of plan.pieces()) {
+    out.set(bytes, at);
+    at += bytes.length;
+  }
+  return out;
 }
 
 export function initializerBytes(ir: GraphIR): number {
-  return ir.initializers.reduce((s, i) => s + numel(i.shape) * DTYPES[i.dtype].bytes, 0);
+  return ir.initializers.reduce((s, i) => s + rawBytes(i), 0);
 }
 
 export interface WriteOptions extends ExportOptions, AtomicOptions {
@@ -175,59 +258,100 @@ export interface WriteResult {
 const ALIGN = 64;
 
 /**
- * Writes the model to `path` atomically. With external data, weights stream one tensor at a time
- * into `<path>.data` (each materialized, written and dropped), so a model is never held twice.
+ * The steps of writing a model; the generator yields wherever the caller may pause (after each
+ * tensor, and once between flushing and publishing the files). Both files are opened first, so
+ * an existing or unwritable target fails before any work.
  */
-export function writeModel(ir: GraphIR, path: string, o: WriteOptions = {}): WriteResult {
+function* writeSteps(ir: GraphIR, path: string, o: WriteOptions): Generator<void, WriteResult, void> {
   const external = o.externalData === true || ((o.externalData ?? 'auto') === 'auto' && initializerBytes(ir) > INLINE_LIMIT_BYTES);
   if (!external) {
-    const bytes = serializeModel(ir, o);
+    const plan = inlinePlan(ir, o);
     const f = new AtomicFile(path, o);
     try {
-      f.write(bytes);
+      for (const p of plan.pieces()) {
+        f.write(p.bytes);
+        if (p.tensor) yield;
+      }
+      f.close();
+      yield;
       f.commit();
     } catch (e) {
       f.abort();
       throw e;
     }
-    return { path, bytes: bytes.length };
+    return { path, bytes: plan.size };
   }
   const dataPath = `${path}.data`;
   const location = basename(dataPath);
   const threshold = o.externalThreshold ?? 1024;
-  const data = new AtomicFile(dataPath, o);
-  let model: AtomicFile | undefined;
+  const parts = modelParts(ir, o);
+  const model = new AtomicFile(path, o);
+  let data: AtomicFile | undefined;
   try {
+    data = new AtomicFile(dataPath, o);
     const pad = new Uint8Array(ALIGN);
-    const tensor: TensorWriter = (init, values) => {
-      const raw = bytesOf(values);
-      if (raw.length < threshold) return inlineTensor(init, values);
+    const initializer: proto.onnx.ITensorProto[] = [];
+    for (const init of parts.initializers) {
+      const raw = checkData(init, materialize(init.data));
+      const tensor: proto.onnx.ITensorProto = { name: init.name, dims: [...init.shape], dataType: DTYPES[init.dtype].onnx };
+      if (raw.length < threshold) {
+        initializer.push({ ...tensor, rawData: raw });
+        continue;
+      }
       const misalign = data.bytesWritten % ALIGN;
       if (misalign) data.write(pad.subarray(0, ALIGN - misalign));
       const offset = data.bytesWritten;
       data.write(raw);
-      return {
-        name: init.name,
-        dims: [...init.shape],
-        dataType: DTYPES[init.dtype].onnx,
+      initializer.push({
+        ...tensor,
         dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
         externalData: [
           { key: 'location', value: location },
           { key: 'offset', value: String(offset) },
           { key: 'length', value: String(raw.length) },
         ],
-      };
-    };
-    const bytes = onnx.ModelProto.encode(modelProto(ir, o, tensor)).finish();
-    model = new AtomicFile(path, o);
+      });
+      yield;
+    }
+    const bytes = onnx.ModelProto.encode({ ...parts.model, graph: { ...parts.graph, initializer } }).finish();
     model.write(bytes);
     const dataBytes = data.bytesWritten;
-    data.commit();
+    data.close();
+    model.close();
+    yield;
+    data.commit(); // the data first: a model file never refers to a missing data file
     model.commit();
     return { path, bytes: bytes.length, dataPath, dataBytes };
   } catch (e) {
-    data.abort();
-    model?.abort();
+    data?.abort();
+    model.abort();
     throw e;
+  }
+}
+
+/**
+ * Writes the model to `path` atomically. Inline weights are encoded and written one tensor at a
+ * time; with external data they stream into `<path>.data` the same way. Either way a model is
+ * never held in memory whole.
+ */
+export function writeModel(ir: GraphIR, path: string, o: WriteOptions = {}): WriteResult {
+  const steps = writeSteps(ir, path, o);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * writeModel that lets the event loop run between tensors, so that Ctrl-C or SIGTERM during a long
+ * export is handled at once (the temporary files are removed and nothing appears at `path`)
+ * instead of after the whole model is written.
+ */
+export async function writeModelAsync(ir: GraphIR, path: string, o: WriteOptions = {}): Promise<WriteResult> {
+  const steps = writeSteps(ir, path, o);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }

@@ -9,6 +9,7 @@ export {
   initializerBytes,
   serializeModel,
   writeModel,
+  writeModelAsync,
   type ExportOptions,
   type WriteOptions,
   type WriteResult,

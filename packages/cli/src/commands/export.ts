@@ -14,11 +14,12 @@ export function register(program: Command): void {
       .option('-f, --force', 'overwrite an existing output file')
       .option('--json', 'print a JSON summary'),
     { export: true },
-  ).action((model: string, f: ModelFlags & { out?: string; externalData?: boolean; force?: boolean; json?: boolean }) => {
+  ).action(async (model: string, f: ModelFlags & { out?: string; externalData?: boolean; force?: boolean; json?: boolean }) => {
     const t0 = performance.now();
     const p = prepareModel(model, prepareOptions(f));
     const out = f.out ?? `${p.label}.onnx`;
-    const r = p.write(out, { overwrite: !!f.force, externalData: f.externalData ? true : 'auto' });
+    // Async so that Ctrl-C during a long write is handled at once: no file at `out`, no temp file.
+    const r = await p.writeAsync(out, { overwrite: !!f.force, externalData: f.externalData ? true : 'auto' });
     const seconds = (performance.now() - t0) / 1000;
     const summary = { model: p.label, path: r.path, bytes: r.bytes, dataPath: r.dataPath, dataBytes: r.dataBytes, opset: p.opset, params: p.stats.params, macs: p.stats.macs, seconds };
     if (f.json) return console.log(JSON.stringify(summary, null, 2));

@@ -1,0 +1,107 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AtomicFile, OutputExistsError, writeFileAtomic } from './atomic.js';
+
+const root = mkdtempSync(join(tmpdir(), 'effnet-atomic-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const fresh = (): string => {
+  const d = join(root, `d${n++}`);
+  mkdirSync(d);
+  return d;
+};
+const temps = (dir: string): string[] => readdirSync(dir).filter((f) => f.startsWith('.effnet-tmp-'));
+
+/** A pid that certainly belonged to a process that has exited. */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(r.stdout);
+}
+
+describe('AtomicFile', () => {
+  it('writes through a temporary file in the same directory and leaves only the target', () => {
+    const dir = fresh();
+    const path = join(dir, 'a.txt');
+    const f = new AtomicFile(path);
+    f.write(Buffer.from('hello '));
+    expect(existsSync(path)).toBe(false);
+    expect(temps(dir)).toEqual([f.tempPath.slice(dir.length + 1)]);
+    f.write(Buffer.from('world'));
+    f.commit();
+    expect(readFileSync(path, 'utf8')).toBe('hello world');
+    expect(readdirSync(dir)).toEqual(['a.txt']);
+  });
+
+  it('refuses an existing file unless overwrite, and leaves it untouched', () => {
+    const dir = fresh();
+    const path = join(dir, 'a.txt');
+    writeFileSync(path, 'old');
+    expect(() => writeFileAtomic(path, 'new')).toThrow(OutputExistsError);
+    expect(() => writeFileAtomic(path, 'new')).toThrow(`${path}: already exists (use --force to overwrite)`);
+    expect(readFileSync(path, 'utf8')).toBe('old');
+    writeFileAtomic(path, 'new', { overwrite: true });
+    expect(readFileSync(path, 'utf8')).toBe('new');
+    expect(temps(dir)).toEqual([]);
+  });
+
+  it('never replaces a file that appeared while it was writing (without overwrite)', () => {
+    const dir = fresh();
+    const path = join(dir, 'race.txt');
+    const f = new AtomicFile(path);
+    f.write(Buffer.from('mine'));
+    writeFileSync(path, 'theirs');
+    expect(() => f.commit()).toThrow(OutputExistsError);
+    expect(readFileSync(path, 'utf8')).toBe('theirs');
+    expect(temps(dir)).toEqual([]);
+  });
+
+  it('abort removes the temporary file', () => {
+    const dir = fresh();
+    const f = new AtomicFile(join(dir, 'x.bin'));
+    f.write(new Uint8Array(1000));
+    f.abort();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('says which part of the path is wrong: missing directory, file used as directory, directory as target', () => {
+    const dir = fresh();
+    const missing = join(dir, 'no', 'such', 'x.onnx');
+    expect(() => new AtomicFile(missing)).toThrow(`${missing}: cannot write output: directory '${join(dir, 'no')}' does not exist`);
+    writeFileSync(join(dir, 'file'), 'x');
+    const underFile = join(dir, 'file', 'x.onnx');
+    expect(() => new AtomicFile(underFile)).toThrow(`${underFile}: cannot write output: '${join(dir, 'file')}' is not a directory`);
+    expect(() => new AtomicFile(dir, { overwrite: true })).toThrow(`${dir}: is a directory`);
+    expect(() => new AtomicFile('/dev/null', { overwrite: true })).toThrow('/dev/null: exists and is not a regular file');
+    expect(readdirSync(dir)).toEqual(['file']);
+  });
+
+  it('installs signal handlers only while a file is pending', () => {
+    const before = process.listenerCount('SIGINT');
+    const dir = fresh();
+    const a = new AtomicFile(join(dir, 'a'));
+    const b = new AtomicFile(join(dir, 'b'));
+    expect(process.listenerCount('SIGINT')).toBe(before + 1);
+    expect(process.listenerCount('SIGTERM')).toBeGreaterThan(0);
+    a.commit();
+    expect(process.listenerCount('SIGINT')).toBe(before + 1);
+    b.abort();
+    expect(process.listenerCount('SIGINT')).toBe(before);
+  });
+
+  it("removes a dead process's stale temporary file of the same target, and nothing else", () => {
+    const dir = fresh();
+    const dead = deadPid();
+    const old = (Date.now() - 5 * 60_000) / 1000;
+    const stale = `.effnet-tmp-${dead}-abc1-m.onnx`;
+    const recent = `.effnet-tmp-${dead}-abc2-m.onnx`; // may still be in use by a process we cannot see
+    const other = `.effnet-tmp-${dead}-abc3-n.onnx`; // another target
+    const alive = `.effnet-tmp-${process.ppid}-abc4-m.onnx`; // a live process
+    for (const f of [stale, recent, other, alive]) writeFileSync(join(dir, f), 'partial');
+    for (const f of [stale, other, alive]) utimesSync(join(dir, f), old, old);
+    writeFileAtomic(join(dir, 'm.onnx'), 'model');
+    expect(readdirSync(dir).sort()).toEqual([recent, other, alive, 'm.onnx'].sort());
+  });
+});
