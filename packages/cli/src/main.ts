@@ -23,19 +23,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--verbose', 'print stack traces on errors')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`effnet: ${s}`) });
   for (const c of COMMANDS) c.register(program);
-  for (const c of program.commands) c.exitOverride();
+  for (const c of program.commands) c.exitOverride().showHelpAfterError(`(run 'effnet ${c.name()} --help' for usage)`);
   try {
     await program.parseAsync(['node', 'effnet', ...argv.filter((a) => a !== '--verbose')]);
     return EXIT_OK;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
-      return EXIT_USAGE; // commander already printed a one-line error
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+      return EXIT_USAGE; // commander already printed one error line and one hint line
     }
-    const err = e as Error;
-    process.stderr.write(`effnet: error: ${err.message}\n`);
+    const err = e instanceof Error ? e : new Error(String(e));
+    // One line, whatever the message holds (library errors can span lines); --verbose shows it all.
+    process.stderr.write(`effnet: error: ${err.message.trim().split(/\s*\n\s*/).join(' | ')}\n`);
     if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
     return USAGE_ERRORS.has(err.name) || err instanceof UsageError ? EXIT_USAGE : EXIT_RUNTIME;
   }

@@ -1,0 +1,237 @@
+/**
+ * The command-line contract, tested on the real binary (`node packages/cli/bin/effnet.js`, built
+ * dist/ — `npm test` builds first): exit codes (0 ok, 1 runtime failure, 2 usage error), one
+ * error line on stderr (commander's own parse errors add one hint line), stack traces only with
+ * --verbose, outputs never half-written, existing outputs replaced only with --force, and an
+ * export killed mid-write leaves nothing at the target path.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeModel } from '@effnet/onnx-export';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const BIN = join(REPO, 'packages/cli/bin/effnet.js');
+const root = mkdtempSync(join(tmpdir(), 'effnet-cli-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const fresh = (): string => {
+  const d = join(root, `d${n++}`);
+  mkdirSync(d);
+  return d;
+};
+
+beforeAll(() => {
+  if (!existsSync(join(REPO, 'packages/cli/dist/main.js'))) throw new Error('packages/cli/dist is missing: run `npm run build` (npm test does) before these tests');
+});
+
+interface Result {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function start(args: readonly string[], cwd: string, command: readonly string[] = [process.execPath, BIN]): ChildProcess {
+  const [exe, ...pre] = command;
+  return spawn(exe!, [...pre, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function finished(child: ChildProcess): Promise<Result> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+const effnet = (args: readonly string[], cwd = fresh()): Promise<Result> => finished(start(args, cwd));
+
+const lines = (s: string): string[] => s.split('\n').filter((l) => l !== '');
+const STACK = /^\s+at /m;
+
+/** An error of effnet's own: exactly one line, no stack. */
+function expectError(r: Result, code: 1 | 2, ...parts: (string | RegExp)[]): void {
+  expect(r.code, r.stderr).toBe(code);
+  expect(lines(r.stderr)).toHaveLength(1);
+  expect(r.stderr).toMatch(/^effnet: error: /);
+  for (const p of parts) expect(r.stderr).toMatch(p);
+  expect(r.stderr).not.toMatch(STACK);
+}
+
+/** A parse error reported by commander: one error line plus one line pointing at --help. */
+function expectParseError(r: Result, command: string, ...parts: (string | RegExp)[]): void {
+  expect(r.code, r.stderr).toBe(2);
+  const [error, hint, ...rest] = lines(r.stderr);
+  expect(rest).toEqual([]);
+  expect(error).toMatch(/^effnet: error: /);
+  expect(hint).toBe(command ? `(run 'effnet ${command} --help' for usage)` : '(run with --help for usage)');
+  for (const p of parts) expect(error).toMatch(p);
+}
+
+describe.concurrent('effnet usage errors: exit 2', () => {
+  it('unknown model id: names the id and points at effnet list', async () => {
+    for (const cmd of ['export', 'info']) {
+      const r = await effnet([cmd, 'efficientnet-b9']);
+      expectError(r, 2, "unknown model 'efficientnet-b9'", "run 'effnet list'");
+    }
+  });
+
+  it.each([
+    [['--batch', '-1'], "--batch expects a positive integer, got '-1'"],
+    [['--batch', '0'], "--batch expects a positive integer, got '0'"],
+    [['--resolution', '0'], "--resolution expects a positive integer, got '0'"],
+    [['--opset', '99'], "--opset expects an integer from 13 to 21, got '99'"],
+    [['--opset', 'abc'], "--opset expects an integer from 13 to 21, got 'abc'"],
+    [['--num-classes', '1.5'], "--num-classes expects a positive integer, got '1.5'"],
+  ])('bad flag value %j: names the flag and what it expects, writes nothing', async (flag, message) => {
+    const dir = fresh();
+    const r = await effnet(['export', 'b0', ...flag], dir);
+    expectParseError(r, 'export', message);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('unknown flag, missing argument, missing flag value, unknown command', async () => {
+    expectParseError(await effnet(['export', 'b0', '--bogus']), 'export', "unknown option '--bogus'");
+    expectParseError(await effnet(['export']), 'export', "missing required argument 'model'");
+    expectParseError(await effnet(['export', 'b0', '-o']), 'export', "option '-o, --out <file>' argument missing");
+    expectParseError(await effnet(['frobnicate']), '', "unknown command 'frobnicate'");
+  });
+
+  it('an existing output is refused without --force and left untouched; --force replaces it', async () => {
+    const dir = fresh();
+    const path = join(dir, 'taken.onnx');
+    writeFileSync(path, 'precious');
+    const refused = await effnet(['export', 'b0', '-o', 'taken.onnx'], dir);
+    expectError(refused, 2, 'taken.onnx: already exists (use --force to overwrite)');
+    expect(readFileSync(path, 'utf8')).toBe('precious');
+    const forced = await effnet(['export', 'b0', '-o', 'taken.onnx', '--force'], dir);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(decodeModel(readFileSync(path)).metadata['effnet.model']).toBe('efficientnet-b0');
+    expect(readdirSync(dir)).toEqual(['taken.onnx']);
+  });
+});
+
+describe.concurrent('effnet runtime errors: exit 1, one line naming the path', () => {
+  it('output in a missing directory', async () => {
+    const dir = fresh();
+    const r = await effnet(['export', 'b0', '-o', 'no/such/dir/b0.onnx'], dir);
+    expectError(r, 1, "no/such/dir/b0.onnx: cannot write output: directory 'no' does not exist");
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('output under a regular file (ENOTDIR)', async () => {
+    const dir = fresh();
+    writeFileSync(join(dir, 'notes.txt'), 'x');
+    const r = await effnet(['export', 'b0', '-o', 'notes.txt/b0.onnx'], dir);
+    expectError(r, 1, "notes.txt/b0.onnx: cannot write output: 'notes.txt' is not a directory");
+  });
+
+  it('output path that is a directory, even with --force', async () => {
+    const dir = fresh();
+    mkdirSync(join(dir, 'models'));
+    expectError(await effnet(['export', 'b0', '-o', 'models', '--force'], dir), 1, 'models: is a directory');
+    expect(readdirSync(join(dir, 'models'))).toEqual([]);
+  });
+
+  it('output in a read-only directory', async (ctx) => {
+    const dir = fresh();
+    const ro = join(dir, 'ro');
+    mkdirSync(ro);
+    // Root ignores permission bits, so as root the directory is made read-only by a bind mount in a
+    // private mount namespace (unshare -m) that only the effnet process sees.
+    let command: string[] = [process.execPath, BIN];
+    if (process.getuid?.() === 0) {
+      const probe = spawnSync('unshare', ['-m', 'sh', '-c', 'mount --bind -o ro "$1" "$1" && touch "$1/probe"', 'sh', ro], { encoding: 'utf8' });
+      if (!/Read-only file system/.test(probe.stderr)) return ctx.skip(`running as root and cannot make a read-only mount (unshare -m: ${probe.stderr.trim() || probe.error?.message})`);
+      command = ['unshare', '-m', 'sh', '-c', 'mount --bind -o ro "$0" "$0" && exec "$@"', ro, process.execPath, BIN];
+    } else {
+      spawnSync('chmod', ['0555', ro]);
+    }
+    const r = await finished(start(['export', 'b0', '-o', 'ro/b0.onnx'], dir, command));
+    expectError(r, 1, /ro\/b0\.onnx: cannot write output: ('ro' is on a read-only file system|no permission to create files in 'ro')/);
+    expect(readdirSync(ro)).toEqual([]);
+  });
+
+  it('--verbose adds the stack trace, to runtime and usage errors alike', async () => {
+    const dir = fresh();
+    const quiet = await effnet(['export', 'b0', '-o', 'missing/b0.onnx'], dir);
+    expectError(quiet, 1, 'missing/b0.onnx');
+    const loud = await effnet(['export', 'b0', '-o', 'missing/b0.onnx', '--verbose'], dir);
+    expect(loud.code).toBe(1);
+    expect(lines(loud.stderr)[0]).toBe(lines(quiet.stderr)[0]);
+    expect(loud.stderr).toMatch(STACK);
+    const usage = await effnet(['--verbose', 'info', 'nosuch']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/UnknownModelError/);
+    expect(usage.stderr).toMatch(STACK);
+  });
+});
+
+async function waitFor<T>(what: string, f: () => T | undefined, ms = 60_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const temps = (dir: string): string[] => readdirSync(dir).filter((f) => f.startsWith('.effnet-tmp-'));
+
+/**
+ * Starts an export, waits until its temporary file holds `bytes`, freezes the process (SIGSTOP) so
+ * the moment is certain, sends `signal`, lets it run again and waits for it to end.
+ */
+async function interrupt(signal: NodeJS.Signals, args: readonly string[], tempSuffix: string, bytes = 20 << 20) {
+  const dir = fresh();
+  const child = start(args, dir);
+  const done = finished(child);
+  const temp = await waitFor(`a ${tempSuffix} temp file of ${bytes} bytes`, () => {
+    const t = temps(dir).find((f) => f.endsWith(tempSuffix));
+    return t && (statSync(join(dir, t), { throwIfNoEntry: false })?.size ?? 0) >= bytes ? t : undefined;
+  });
+  child.kill('SIGSTOP');
+  const partial = statSync(join(dir, temp)).size;
+  child.kill(signal);
+  child.kill('SIGCONT');
+  const r = await done;
+  return { dir, r, temp, partial };
+}
+
+const B7_BYTES = 266_861_707;
+
+describe('interrupted export: nothing at the target path', () => {
+  it.each(['SIGINT', 'SIGTERM'] as const)('%s mid-write: the process stops, no target, no temporary file', async (sig) => {
+    const { dir, r, partial } = await interrupt(sig, ['export', 'b7', '-o', 'b7.onnx'], 'b7.onnx');
+    expect(partial).toBeLessThan(B7_BYTES);
+    // Died of the signal (re-raised after cleanup) or, where that is not possible, exited 128+n.
+    expect(r.signal === sig || r.code === 128 + constants.signals[sig], JSON.stringify(r)).toBe(true);
+    expect(r.stderr).not.toMatch(/wrote/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('SIGTERM while streaming external data: neither the model nor its .data file appear', async () => {
+    const { dir, r } = await interrupt('SIGTERM', ['export', 'b7', '--external-data', '-o', 'b7.onnx'], 'b7.onnx.data');
+    expect(r.signal === 'SIGTERM' || r.code === 143).toBe(true);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('SIGKILL mid-write: no target (a temp file remains), removed by the next export to that path once stale', async () => {
+    const { dir, r, temp } = await interrupt('SIGKILL', ['export', 'b7', '-o', 'b7.onnx'], 'b7.onnx');
+    expect(r.signal).toBe('SIGKILL');
+    expect(readdirSync(dir)).toEqual([temp]);
+    const old = (Date.now() - 10 * 60_000) / 1000;
+    utimesSync(join(dir, temp), old, old);
+    const again = await effnet(['export', 'b0', '-o', 'b7.onnx'], dir);
+    expect(again.code, again.stderr).toBe(0);
+    expect(readdirSync(dir)).toEqual(['b7.onnx']);
+  });
+});
