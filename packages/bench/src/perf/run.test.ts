@@ -87,6 +87,19 @@ describe('webgpu', () => {
     expect(ir.nodes.find((n) => n.op === 'Conv')!.inputs).toEqual(['input', 'w']);
   });
 
+  it('without a Vulkan driver, says how to get an adapter (SwiftShader from chromium)', async () => {
+    const saved = process.env.VK_ICD_FILENAMES;
+    process.env.VK_ICD_FILENAMES = '/nonexistent/icd.json'; // the Vulkan loader then finds no driver at all
+    try {
+      const err = await runBench({ models: ['efficientnet-b0'], ep: 'webgpu', batches: [1], timing: FAST, model: { resolution: 32 } }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(EpUnavailableError);
+      expect((err as Error).message).toMatch(/^--ep webgpu: no WebGPU adapter was found.*VK_ICD_FILENAMES=\/usr\/lib\/chromium\/vk_swiftshader_icd\.json/);
+    } finally {
+      if (saved === undefined) delete process.env.VK_ICD_FILENAMES;
+      else process.env.VK_ICD_FILENAMES = saved;
+    }
+  });
+
   // CI installs Debian's chromium, whose SwiftShader Vulkan driver gives Dawn an adapter without a GPU.
   const icd = process.env.VK_ICD_FILENAMES ?? (existsSync(SWIFTSHADER) ? SWIFTSHADER : undefined);
   it.skipIf(!icd)('runs efficientnet-b0 on WebGPU and matches cpu within 1e-3 (skipped: no Vulkan driver; apt-get install chromium)', async () => {

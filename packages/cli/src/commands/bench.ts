@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .command('bench')
     .description('measure latency, throughput, params and FLOPs of models on an execution provider, and write reports')
     .argument('[models...]', `model ids or .onnx files (default: ${DEFAULT_MODELS.join(' ')})`)
-    .addOption(new Option('--ep <ep>', 'execution provider').argParser(choice('--ep', NODE_EPS)).default('cpu'))
+    .addOption(new Option('--ep <ep>', `execution provider: ${NODE_EPS.join(', ')}`).argParser(choice('--ep', NODE_EPS)).default('cpu'))
     .option('--batch <list>', 'batch sizes, comma-separated (e.g. 1,8,32)', intList('--batch'), [1])
     .option('--iterations <N>', 'timed runs per model, at least (fast models run more to fill --time)', positiveInt('--iterations'), 10)
     .option('--warmup <N>', 'untimed runs per model before timing', nonNegativeInt('--warmup'), 2)
@@ -62,6 +62,8 @@ export function register(program: Command): void {
     .option('--fp16', 'float16 weights and compute')
     .option('--opset <N>', `ONNX opset of built models, ${MIN_OPSET}..${MAX_OPSET}`, intInRange('--opset', MIN_OPSET, MAX_OPSET));
   addModelOptions(cmd, { batch: false });
+  // Speed does not depend on weight values: the shared --weights flag is refused here (see the action).
+  cmd.options.find((opt) => opt.long === '--weights')?.hideHelp();
   cmd.addHelpText(
     'after',
     `
