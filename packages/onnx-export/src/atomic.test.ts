@@ -1,9 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AtomicFile, OutputExistsError, writeFileAtomic } from './atomic.js';
+import { AtomicFile, makeTempDir, OutputExistsError, writeFileAtomic } from './atomic.js';
 
 const root = mkdtempSync(join(tmpdir(), 'effnet-atomic-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -103,5 +104,54 @@ describe('AtomicFile', () => {
     for (const f of [stale, other, alive]) utimesSync(join(dir, f), old, old);
     writeFileAtomic(join(dir, 'm.onnx'), 'model');
     expect(readdirSync(dir).sort()).toEqual([recent, other, alive, 'm.onnx'].sort());
+  });
+});
+
+describe('makeTempDir', () => {
+  it('remove() deletes the directory and its contents', () => {
+    const parent = fresh();
+    const t = makeTempDir('effnet-x-', parent);
+    writeFileSync(join(t.path, 'model.onnx.data'), new Uint8Array(1000));
+    t.remove();
+    t.remove();
+    expect(readdirSync(parent)).toEqual([]);
+  });
+});
+
+describe('cleanup in a real process (built dist)', () => {
+  const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+  /** A process holding a temp dir and a pending output in `dir`; prints "ready" then idles, or throws. */
+  function holder(dir: string, then: 'idle' | 'throw') {
+    if (!existsSync(dist)) throw new Error(`${dist} is missing: run npm run build (npm test does)`);
+    const script = `
+      import { writeFileSync } from 'node:fs';
+      import { join } from 'node:path';
+      import { AtomicFile, makeTempDir } from ${JSON.stringify(pathToFileURL(dist).href)};
+      const dir = process.argv[1];
+      const t = makeTempDir('effnet-scratch-', dir);
+      writeFileSync(join(t.path, 'big.onnx.data'), new Uint8Array(1 << 20));
+      new AtomicFile(join(dir, 'out.onnx')).write(new Uint8Array(1 << 20));
+      ${then === 'throw' ? "throw new Error('boom');" : "console.log('ready'); setInterval(() => {}, 1000);"}`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const ready = new Promise<void>((resolve) => child.stdout.on('data', () => resolve()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    return { child, ready, exited };
+  }
+
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s: temp dir and temp file removed, process dies of the signal', async (sig) => {
+    const dir = fresh();
+    const h = holder(dir, 'idle');
+    await h.ready;
+    expect(readdirSync(dir)).toHaveLength(2);
+    h.child.kill(sig);
+    expect(await h.exited).toEqual({ code: null, signal: sig });
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('an uncaught error: removed at exit', async () => {
+    const dir = fresh();
+    const h = holder(dir, 'throw');
+    expect((await h.exited).code).toBe(1);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -8,11 +8,11 @@
  * Signals reach JavaScript only between event-loop turns: long writers must yield now and then
  * (see writeModelAsync) or Ctrl-C is handled only after they finish.
  */
-import { closeSync, fsyncSync, linkSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
-import { constants } from 'node:os';
+import { closeSync, fsyncSync, linkSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
-/** Temp files of this process that are not committed yet. */
+/** Temp files (not committed yet) and temp directories of this process. */
 const pending = new Set<string>();
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const TEMP_PREFIX = '.effnet-tmp-';
@@ -21,7 +21,7 @@ const STALE_MS = 60_000;
 let exitHooked = false;
 
 function cleanup(): void {
-  for (const p of pending) rmSync(p, { force: true });
+  for (const p of pending) rmSync(p, { recursive: true, force: true });
   pending.clear();
 }
 
@@ -268,4 +268,27 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, o: Atom
     f.abort();
     throw e;
   }
+}
+
+export interface TempDir {
+  readonly path: string;
+  /** Removes the directory and everything in it (idempotent). */
+  remove(): void;
+}
+
+/**
+ * A fresh temporary directory (`<parent>/<prefix>XXXXXX`) that is removed with its contents by
+ * remove(), at exit, and on SIGINT/SIGTERM/SIGHUP — for large scratch files such as a model over
+ * 2 GiB written only so that a runtime can load it.
+ */
+export function makeTempDir(prefix: string, parent: string = tmpdir()): TempDir {
+  const path = mkdtempSync(join(parent, prefix));
+  track(path);
+  return {
+    path,
+    remove: () => {
+      rmSync(path, { recursive: true, force: true });
+      untrack(path);
+    },
+  };
 }

@@ -1,4 +1,4 @@
-export { AtomicFile, OutputExistsError, writeFileAtomic, type AtomicOptions } from './atomic.js';
+export { AtomicFile, makeTempDir, OutputExistsError, writeFileAtomic, type AtomicOptions, type TempDir } from './atomic.js';
 export {
   DEFAULT_OPSET,
   ExportError,

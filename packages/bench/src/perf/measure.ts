@@ -3,12 +3,12 @@
  * Runs in a child process by default (see run.ts) so that a native crash in an EP, and the
  * model's memory, stay there.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formulaInput } from '@effnet/efficientnet';
 import type { GraphIR } from '@effnet/graph-builder';
-import { INLINE_LIMIT_BYTES, initializerBytes } from '@effnet/onnx-export';
+import { INLINE_LIMIT_BYTES, initializerBytes, makeTempDir } from '@effnet/onnx-export';
 import { openModel, type FileModel, type ModelHandle, type PreparedModel, type PrepareOptions } from '../prepare.js';
 import { createRunner, maxAbsDiff, type NodeEp, type Output } from '../session.js';
 import { measureLatency, type LatencyStats } from './timing.js';
@@ -108,7 +108,7 @@ function open(job: BenchJob): ModelHandle {
 export async function measureJob(job: BenchJob, onProgress: (e: ProgressEvent) => void = () => {}, isolated = false): Promise<ModelResult> {
   onProgress({ kind: 'phase', phase: 'build' });
   const handle = open(job);
-  const { source, modelBytes, cleanup } = materialize(handle, job.tmpDir);
+  const { source, modelBytes, cleanup } = await materialize(handle, job.tmpDir);
   try {
     return await measureOpened(job, handle, source, modelBytes, onProgress, isolated);
   } finally {
@@ -120,7 +120,7 @@ export async function measureJob(job: BenchJob, onProgress: (e: ProgressEvent) =
  * What onnxruntime loads: ONNX bytes, or for a built model over protobuf's 2 GiB limit
  * (AmoebaNet-B at full size) a temporary .onnx + external data file; or the user's file.
  */
-function materialize(h: ModelHandle, scratch?: string): { source: Uint8Array | string; modelBytes: number; cleanup: () => void } {
+async function materialize(h: ModelHandle, scratch?: string): Promise<{ source: Uint8Array | string; modelBytes: number; cleanup: () => void }> {
   if (h.kind === 'file') {
     return { source: h.source() as string, modelBytes: (h as FileModel).loaded.fileBytes, cleanup: () => {} };
   }
@@ -129,9 +129,15 @@ function materialize(h: ModelHandle, scratch?: string): { source: Uint8Array | s
     const bytes = p.serialize();
     return { source: bytes, modelBytes: bytes.byteLength, cleanup: () => {} };
   }
-  const dir = mkdtempSync(join(scratch ?? tmpdir(), 'effnet-bench-'));
-  const w = p.write(join(dir, `${p.label}.onnx`), { externalData: true });
-  return { source: w.path, modelBytes: w.bytes + (w.dataBytes ?? 0), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  // Removed also on Ctrl-C/SIGTERM; written with yields so such a signal is handled during the write.
+  const dir = makeTempDir('effnet-bench-', scratch ?? tmpdir());
+  try {
+    const w = await p.writeAsync(join(dir.path, `${p.label}.onnx`), { externalData: true });
+    return { source: w.path, modelBytes: w.bytes + (w.dataBytes ?? 0), cleanup: dir.remove };
+  } catch (e) {
+    dir.remove();
+    throw e;
+  }
 }
 
 async function measureOpened(

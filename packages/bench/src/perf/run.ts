@@ -4,11 +4,10 @@
  * returned between models, peak RSS is per model) or in this process.
  */
 import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findModel } from '@effnet/efficientnet';
+import { makeTempDir } from '@effnet/onnx-export';
 import { isOnnxPath } from '../prepare.js';
 import { CUDA_HELP, cudaAvailable, EpUnavailableError, NODE_EPS, WEBGPU_HELP, type NodeEp } from '../session.js';
 import { machineInfo, versions, type MachineInfo, type Versions } from './machine.js';
@@ -87,8 +86,9 @@ const CRASH_HINT: Partial<Record<NodeEp, string>> = {
 /** Runs one job in a child process; resolves with its result, rejects with a one-line error. */
 function runIsolated(job: BenchJob, onProgress: (e: ProgressEvent) => void): Promise<ModelResult> {
   const script = workerPath();
-  const tmpDir = mkdtempSync(join(tmpdir(), 'effnet-bench-'));
-  const removeTmp = () => rmSync(tmpDir, { recursive: true, force: true });
+  // Scratch for the worker (a model over 2 GiB goes to disk): removed also on Ctrl-C/SIGTERM.
+  const scratch = makeTempDir('effnet-bench-');
+  const tmpDir = scratch.path;
   return new Promise<ModelResult>((resolve, reject) => {
     const child = fork(script, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
     let stderr = '';
@@ -116,7 +116,7 @@ function runIsolated(job: BenchJob, onProgress: (e: ProgressEvent) => void): Pro
       reject(new Error(`${job.ref} on ${job.ep}: the measuring process ${why}${hint ? ` — ${hint}` : ''}${last ? ` (last output: ${last})` : ''}`));
     });
     child.send({ ...job, tmpDir });
-  }).finally(removeTmp);
+  }).finally(scratch.remove);
 }
 
 function lastLine(s: string): string {

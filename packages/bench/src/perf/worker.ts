@@ -9,6 +9,13 @@ function send(m: WorkerMessage): Promise<void> {
   return new Promise((resolve) => process.send!(m, undefined, {}, () => resolve()));
 }
 
+let finished = false;
+// The parent is gone (killed, or Ctrl-C reached only it): stop measuring for nobody. Exiting runs the
+// cleanup of temporary files (@effnet/onnx-export makeTempDir/AtomicFile).
+process.on('disconnect', () => {
+  if (!finished) process.exit(1);
+});
+
 process.once('message', (job: BenchJob) => {
   measureJob(job, (e) => void send({ type: 'progress', event: e }), true)
     .then((result) => send({ type: 'result', result }))
@@ -16,5 +23,8 @@ process.once('message', (job: BenchJob) => {
       const err = e instanceof Error ? e : new Error(String(e));
       return send({ type: 'error', name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}) });
     })
-    .finally(() => process.disconnect());
+    .finally(() => {
+      finished = true;
+      process.disconnect();
+    });
 });
