@@ -96,6 +96,8 @@ describe('evaluate', () => {
     expect(r.failed).toEqual([]);
     expect(r.seconds.inference).toBeGreaterThan(0);
     expect(r.seconds.total).toBeGreaterThanOrEqual(r.seconds.inference);
+    expect(r.seconds.decode).toBeGreaterThan(0);
+    expect(r.seconds.decode).toBeLessThanOrEqual(r.seconds.total); // a union of intervals, not a sum over batches
   });
 
   it('counts, lists and skips unreadable images: a non-image file and a truncated JPEG', async () => {

@@ -54,7 +54,7 @@ export interface EvalResult {
   readonly failed: readonly { readonly file: string; readonly error: string }[];
   readonly imagesPerSecond: number;
   readonly seconds: {
-    /** Sum over batches of the time from starting a batch's decoding to all of it being ready (overlaps inference). */
+    /** Wall time during which some image was being read/decoded/resized (overlaps inference). */
     readonly decode: number;
     /** Sum of the runner's wall time. */
     readonly inference: number;
@@ -83,7 +83,6 @@ interface Prepared {
   readonly data: Float32Array;
   readonly samples: readonly Sample[];
   readonly failed: readonly { readonly file: string; readonly error: string }[];
-  readonly ms: number;
 }
 
 export async function evaluate(runner: Runner, dataset: Dataset, numClasses: number, o: EvalOptions): Promise<EvalResult> {
@@ -98,8 +97,13 @@ export async function evaluate(runner: Runner, dataset: Dataset, numClasses: num
   const batches = Math.ceil(samples.length / B);
   const prefetch = Math.max(1, o.prefetch ?? 2);
 
+  // Decode wall time: the union of the intervals during which at least one batch was decoding.
+  let decoding = 0;
+  let decodeSince = 0;
+  let decodeMs = 0;
   const prepare = async (b: number): Promise<Prepared> => {
     const t0 = performance.now();
+    if (decoding++ === 0) decodeSince = t0;
     const chunk = samples.slice(b * B, (b + 1) * B);
     const data = new Float32Array(B * per);
     const settled = await Promise.allSettled(chunk.map((s) => loadResized(s.path, o, s.key)));
@@ -115,8 +119,10 @@ export async function evaluate(runner: Runner, dataset: Dataset, numClasses: num
         failed.push({ file: s.key, error: e instanceof ImageDecodeError ? e.message.replace(`${s.key}: `, '') : String(e?.message ?? e) });
       }
     });
+    const t1 = performance.now();
+    if (--decoding === 0) decodeMs += t1 - decodeSince;
     o.onBatchReady?.(b);
-    return { data, samples: ok, failed, ms: performance.now() - t0 };
+    return { data, samples: ok, failed };
   };
 
   const correct1 = new Map<number, number>();
@@ -127,7 +133,6 @@ export async function evaluate(runner: Runner, dataset: Dataset, numClasses: num
   let n = 0;
   let top1 = 0;
   let top5 = 0;
-  let decodeMs = 0;
   let inferMs = 0;
   let stallMs = 0;
   const t0 = performance.now();
@@ -142,7 +147,6 @@ export async function evaluate(runner: Runner, dataset: Dataset, numClasses: num
     const p = await queue.shift()!;
     stallMs += performance.now() - tw;
     fill(b + 1); // keep decoding while this batch runs
-    decodeMs += p.ms;
     if (p.failed.length) {
       if (o.strict) throw new ImageDecodeError(`${p.failed[0]!.file}: ${p.failed[0]!.error} (--strict)`);
       failed.push(...p.failed);

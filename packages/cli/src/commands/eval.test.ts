@@ -63,7 +63,7 @@ describe('effnet eval', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/top-1 80\.00%  top-5 100\.00%  n 5  \(1 unreadable, skipped\)/);
     expect(r.out).toMatch(/unreadable: 1_green\/broken.jpg: /);
-    expect(r.out).toMatch(/images\/s; .* inference .* decode/);
+    expect(r.out).toMatch(/images\/s; .* inference .* decoding/);
     const report = JSON.parse(readFileSync(json, 'utf8'));
     expect(report).toMatchObject({ model: 'channel-mean', resolution: 16, cropPct: 1, interpolation: 'bicubic', n: 5, listed: 6, top1: 0.8, top5: 1, ep: 'cpu', batch: 2 });
     expect(report.perClass).toEqual([

@@ -18,8 +18,7 @@ import {
   type ModelHandle,
   type NodeEp,
 } from '@effnet/bench';
-import { AtomicFile, OutputExistsError, writeFileAtomic } from '@effnet/onnx-export';
-import { existsSync } from 'node:fs';
+import { AtomicFile, checkOutputFile, writeFileAtomic } from '@effnet/onnx-export';
 import { UsageError } from '../errors.js';
 import { formatCount } from '../output.js';
 import { choice, numberList, positiveInt, positiveNumber } from '../parse.js';
@@ -112,8 +111,7 @@ Examples:
     .action(async (ref: string, f: EvalFlags) => {
       const t0 = performance.now();
       // Refuse existing outputs before doing any work.
-      for (const out of [typeof f.json === 'string' ? f.json : undefined, f.predictions])
-        if (out && !f.force && existsSync(out)) throw new OutputExistsError(`${out}: already exists (use --force to overwrite)`);
+      for (const out of [typeof f.json === 'string' ? f.json : undefined, f.predictions]) if (out) checkOutputFile(out, { overwrite: !!f.force });
       const { model, preprocess, fixedBatch } = openForImages(ref, f);
       if (fixedBatch !== undefined && f.batch !== undefined && f.batch !== fixedBatch)
         throw new UsageError(`--batch ${f.batch}: ${ref} has a fixed batch size of ${fixedBatch}`);
@@ -188,7 +186,7 @@ function formatReport(r: { model: string; resolution: number; cropPct: number; i
   lines.push(`top-1 ${pct(e.top1)}  top-5 ${pct(e.top5)}  n ${formatCount(e.n)}${e.failed.length ? `  (${e.failed.length} unreadable, skipped)` : ''}`);
   const s = e.seconds;
   lines.push(
-    `${e.imagesPerSecond.toFixed(1)} images/s; ${s.total.toFixed(1)} s: inference ${s.inference.toFixed(1)} s, decode ${s.decode.toFixed(1)} s (overlapped), waiting for decode ${s.stall.toFixed(1)} s`,
+    `${e.imagesPerSecond.toFixed(1)} images/s; ${s.total.toFixed(1)} s: inference ${s.inference.toFixed(1)} s, decoding ${s.decode.toFixed(1)} s (in parallel), inference waited ${s.stall.toFixed(1)} s for images`,
   );
   for (const x of e.failed.slice(0, 20)) lines.push(`  unreadable: ${x.file}: ${x.error}`);
   if (e.failed.length > 20) lines.push(`  … and ${e.failed.length - 20} more (see --json)`);
