@@ -35,7 +35,16 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 const WIDTH = 560;
+/** Bottom right is empty in all three charts (big and fast, big and inaccurate). */
+const LEGEND_INSIDE = { legend: { orient: 'bottom-right' as const, fillColor: 'white', padding: 6 } };
 const HEIGHT = 360;
+
+/** A log x scale with room on the right for the label of the largest model. */
+function logRoomForLabels(xs: readonly number[]) {
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  return { type: 'log' as const, nice: false, domain: [lo / 1.3, hi * Math.max(2.5, (hi / lo) ** 0.2)] };
+}
 
 function latencyChart(points: readonly LatencyPoint[], x: 'params' | 'macs', title: string): TopLevelSpec {
   const data = points.map((p) => ({
@@ -46,7 +55,7 @@ function latencyChart(points: readonly LatencyPoint[], x: 'params' | 'macs', tit
   }));
   const xTitle = x === 'params' ? 'parameters (millions)' : 'FLOPs per image (billions of multiply-adds)';
   const enc = {
-    x: { field: 'x', type: 'quantitative', scale: { type: 'log', nice: false, padding: 20 }, title: xTitle },
+    x: { field: 'x', type: 'quantitative', scale: logRoomForLabels(data.map((d) => d.x)), title: xTitle },
     y: { field: 'latency', type: 'quantitative', scale: { type: 'log', nice: false, padding: 20 }, title: 'p50 latency per batch (ms)' },
     color: { field: 'batch', type: 'nominal', title: null },
   } as const;
@@ -56,6 +65,7 @@ function latencyChart(points: readonly LatencyPoint[], x: 'params' | 'macs', tit
     width: WIDTH,
     height: HEIGHT,
     background: 'white',
+    config: LEGEND_INSIDE,
     data: { values: data },
     layer: [
       { mark: { type: 'point', filled: true, size: 70 }, encoding: { ...enc, tooltip: [{ field: 'model' }, { field: 'latency' }] } },
@@ -76,7 +86,7 @@ export function latencyVsFlops(points: readonly LatencyPoint[], subtitle: string
 export function accuracyVsParams(points: readonly AccuracyPoint[]): Promise<string> {
   const data = points.map((p) => ({ model: p.model, params: p.params / 1e6, top1: p.top1, source: p.source, family: p.efficientnet ? 'EfficientNet' : 'other' }));
   const enc = {
-    x: { field: 'params', type: 'quantitative', scale: { type: 'log', nice: false, padding: 20 }, title: 'parameters (millions)' },
+    x: { field: 'params', type: 'quantitative', scale: logRoomForLabels(data.map((d) => d.params)), title: 'parameters (millions)' },
     y: { field: 'top1', type: 'quantitative', scale: { zero: false, nice: true, padding: 10 }, title: 'ImageNet top-1 accuracy (%)' },
   } as const;
   const color = {
@@ -91,6 +101,7 @@ export function accuracyVsParams(points: readonly AccuracyPoint[]): Promise<stri
     width: WIDTH,
     height: HEIGHT,
     background: 'white',
+    config: LEGEND_INSIDE,
     data: { values: data },
     layer: [
       {
