@@ -159,6 +159,17 @@ describe.concurrent('effnet runtime errors: exit 1, one line naming the path', (
     expect(readdirSync(ro)).toEqual([]);
   });
 
+  it('bench, scale-search and eval check their outputs before doing any work', async () => {
+    const dir = fresh();
+    writeFileSync(join(dir, 'notes.txt'), 'x');
+    const notADir = "notes.txt: cannot write output: 'notes.txt' is not a directory";
+    expectError(await effnet(['bench', 'b0', '--out', 'notes.txt'], dir), 1, notADir);
+    expectError(await effnet(['scale-search', '--budget-flops', '1e9', '--out', 'notes.txt'], dir), 1, notADir);
+    expectError(await effnet(['eval', 'b0', '--data', '.', '--json', 'no/eval.json'], dir), 1, "no/eval.json: cannot write output: directory 'no' does not exist");
+    expectError(await effnet(['eval', 'b0', '--data', '.', '--predictions', 'notes.txt'], dir), 2, 'notes.txt: already exists (use --force to overwrite)');
+    expect(readdirSync(dir)).toEqual(['notes.txt']);
+  });
+
   it('--verbose adds the stack trace, to runtime and usage errors alike', async () => {
     const dir = fresh();
     const quiet = await effnet(['export', 'b0', '-o', 'missing/b0.onnx'], dir);

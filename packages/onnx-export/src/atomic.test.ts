@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AtomicFile, makeTempDir, OutputExistsError, writeFileAtomic } from './atomic.js';
+import { AtomicFile, checkOutputDir, checkOutputFile, makeTempDir, OutputExistsError, writeFileAtomic } from './atomic.js';
 
 const root = mkdtempSync(join(tmpdir(), 'effnet-atomic-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -104,6 +104,30 @@ describe('AtomicFile', () => {
     for (const f of [stale, other, alive]) utimesSync(join(dir, f), old, old);
     writeFileAtomic(join(dir, 'm.onnx'), 'model');
     expect(readdirSync(dir).sort()).toEqual([recent, other, alive, 'm.onnx'].sort());
+  });
+});
+
+describe('checking outputs before a long run', () => {
+  it('checkOutputFile: what AtomicFile would refuse, without creating anything', () => {
+    const dir = fresh();
+    writeFileSync(join(dir, 'taken.json'), 'x');
+    expect(() => checkOutputFile(join(dir, 'new.json'))).not.toThrow();
+    expect(() => checkOutputFile(join(dir, 'taken.json'))).toThrow(OutputExistsError);
+    expect(() => checkOutputFile(join(dir, 'taken.json'), { overwrite: true })).not.toThrow();
+    expect(() => checkOutputFile(join(dir, 'no', 'x.json'))).toThrow(`cannot write output: directory '${join(dir, 'no')}' does not exist`);
+    expect(() => checkOutputFile(join(dir, 'taken.json', 'x.json'))).toThrow(`'${join(dir, 'taken.json')}' is not a directory`);
+    expect(() => checkOutputFile(dir, { overwrite: true })).toThrow('is a directory');
+    expect(readdirSync(dir)).toEqual(['taken.json']);
+  });
+
+  it('checkOutputDir: a missing report directory is fine (made later), one under a file is not', () => {
+    const dir = fresh();
+    writeFileSync(join(dir, 'file'), 'x');
+    expect(() => checkOutputDir(join(dir, 'reports', 'today'))).not.toThrow();
+    expect(() => checkOutputDir(dir)).not.toThrow();
+    expect(() => checkOutputDir(join(dir, 'file'))).toThrow(`${join(dir, 'file')}: cannot write output: '${join(dir, 'file')}' is not a directory`);
+    expect(() => checkOutputDir(join(dir, 'file', 'reports'))).toThrow(`'${join(dir, 'file')}' is not a directory`);
+    expect(readdirSync(dir)).toEqual(['file']);
   });
 });
 

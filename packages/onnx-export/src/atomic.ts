@@ -8,7 +8,7 @@
  * Signals reach JavaScript only between event-loop turns: long writers must yield now and then
  * (see writeModelAsync) or Ctrl-C is handled only after they finish.
  */
-import { closeSync, fsyncSync, linkSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, fsyncSync, linkSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
@@ -115,6 +115,43 @@ function why(path: string, e: unknown): string {
   }
 }
 
+function checkWritableDir(dir: string, label: string, mayCreate: boolean): void {
+  for (let d = dir; ; d = dirname(d)) {
+    const st = statIfAny(d);
+    if (st) {
+      if (!st.isDirectory() || (d !== dir && !mayCreate)) throw new Error(`${label}: cannot write output: ${blockingAncestor(dir)}`);
+      try {
+        accessSync(d, fsConstants.W_OK);
+      } catch (e) {
+        throw new Error(`${label}: cannot write output: ${why(join(d, 'x'), e)}`);
+      }
+      return;
+    }
+    if (dirname(d) === d) return;
+  }
+}
+
+/**
+ * Fails at once, with one line naming the problem, where the files of a report directory could not
+ * be written (it may be missing: it is created later) — so that a long run does not fail at its end.
+ */
+export function checkOutputDir(dir: string): void {
+  checkWritableDir(dir, dir, true);
+}
+
+/** What `new AtomicFile(path, o)` would refuse, checked before a long run that writes `path` at its end. */
+export function checkOutputFile(path: string, o: AtomicOptions = {}): void {
+  checkTarget(path, !!o.overwrite);
+  checkWritableDir(dirname(path), path, false);
+}
+
+function checkTarget(path: string, overwrite: boolean): void {
+  const st = statIfAny(path);
+  if (st?.isDirectory()) throw new Error(`${path}: is a directory; give a file path for the output`);
+  if (st && !st.isFile()) throw new Error(`${path}: exists and is not a regular file; outputs are written by renaming a temporary file, give a file path`);
+  if (st && !overwrite) throw new OutputExistsError(`${path}: already exists (use --force to overwrite)`);
+}
+
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -156,10 +193,7 @@ export class AtomicFile {
 
   constructor(readonly path: string, o: AtomicOptions = {}) {
     this.overwrite = !!o.overwrite;
-    const st = statIfAny(path);
-    if (st?.isDirectory()) throw new Error(`${path}: is a directory; give a file path for the output`);
-    if (st && !st.isFile()) throw new Error(`${path}: exists and is not a regular file; outputs are written by renaming a temporary file, give a file path`);
-    if (st && !this.overwrite) throw new OutputExistsError(`${path}: already exists (use --force to overwrite)`);
+    checkTarget(path, this.overwrite);
     const dir = dirname(path);
     removeStale(dir, basename(path));
     const id = `${Date.now().toString(36)}${(counter++).toString(36)}`;

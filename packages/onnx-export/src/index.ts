@@ -1,4 +1,4 @@
-export { AtomicFile, makeTempDir, OutputExistsError, writeFileAtomic, type AtomicOptions, type TempDir } from './atomic.js';
+export { AtomicFile, checkOutputDir, checkOutputFile, makeTempDir, OutputExistsError, writeFileAtomic, type AtomicOptions, type TempDir } from './atomic.js';
 export {
   DEFAULT_OPSET,
   ExportError,

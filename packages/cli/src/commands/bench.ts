@@ -18,7 +18,7 @@ import {
   type NodeEp,
   type RunEvent,
 } from '@effnet/bench';
-import { MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
+import { checkOutputDir, MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
 import { UsageError } from '../errors.js';
 import { human, printJson } from '../output.js';
 import { choice, intInRange, intList, nonNegativeInt, positiveInt } from '../parse.js';
@@ -84,6 +84,7 @@ Examples:
   );
   cmd.action(async (models: string[], f: BenchFlags) => {
     if (f.weights) throw new UsageError('--weights: bench measures speed, which does not depend on weight values; leave it out');
+    checkOutputDir(f.out); // before measuring, not after
     const requested = models.length ? models : f.compare ? [] : DEFAULT_MODELS;
     const compareModels = f.compare ? PAPER_COMPARISONS.flatMap((c) => [c.efficientnet, c.baseline]) : [];
     const all = [...new Set([...requested, ...compareModels])];

@@ -18,8 +18,7 @@ import {
   type ModelHandle,
   type NodeEp,
 } from '@effnet/bench';
-import { AtomicFile, OutputExistsError, writeFileAtomic } from '@effnet/onnx-export';
-import { existsSync } from 'node:fs';
+import { AtomicFile, checkOutputFile, writeFileAtomic } from '@effnet/onnx-export';
 import { UsageError } from '../errors.js';
 import { formatCount } from '../output.js';
 import { choice, numberList, positiveInt, positiveNumber } from '../parse.js';
@@ -112,8 +111,7 @@ Examples:
     .action(async (ref: string, f: EvalFlags) => {
       const t0 = performance.now();
       // Refuse existing outputs before doing any work.
-      for (const out of [typeof f.json === 'string' ? f.json : undefined, f.predictions])
-        if (out && !f.force && existsSync(out)) throw new OutputExistsError(`${out}: already exists (use --force to overwrite)`);
+      for (const out of [typeof f.json === 'string' ? f.json : undefined, f.predictions]) if (out) checkOutputFile(out, { overwrite: !!f.force });
       const { model, preprocess, fixedBatch } = openForImages(ref, f);
       if (fixedBatch !== undefined && f.batch !== undefined && f.batch !== fixedBatch)
         throw new UsageError(`--batch ${f.batch}: ${ref} has a fixed batch size of ${fixedBatch}`);

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { formulaInput } from '@effnet/efficientnet';
+import { checkOutputDir, makeTempDir, type TempDir } from '@effnet/onnx-export';
 import {
   createRunner,
   measureLatency,
@@ -82,6 +82,7 @@ Examples:
       const budgets = [f.budgetMs, f.budgetFlops].filter((b) => b !== undefined);
       if (budgets.length !== 1) throw new UsageError('give exactly one of --budget-ms or --budget-flops');
       const budget = f.budgetMs !== undefined ? ({ kind: 'latency', ms: f.budgetMs } as const) : ({ kind: 'macs', macs: f.budgetFlops! } as const);
+      checkOutputDir(f.out); // before searching, not after
       const build = (m: CandidateModel) => prepareModel('efficientnet', { width: m.width, depth: m.depth, resolution: m.resolution, ...(f.foldBn ? { foldBn: true } : {}) });
 
       const measure = async (m: CandidateModel): Promise<number> => {
@@ -96,11 +97,11 @@ Examples:
         }
       };
 
-      let tmp: string | undefined;
+      let tmp: TempDir | undefined; // removed also on Ctrl-C/SIGTERM
       const score = f.evalCmd
         ? async (m: CandidateModel): Promise<number> => {
-            tmp ??= mkdtempSync(join(tmpdir(), 'effnet-scale-'));
-            const path = join(tmp, `phi${m.phi}-a${m.coefficients.alpha}-b${m.coefficients.beta}-g${m.coefficients.gamma}.onnx`);
+            tmp ??= makeTempDir('effnet-scale-');
+            const path = join(tmp.path, `phi${m.phi}-a${m.coefficients.alpha}-b${m.coefficients.beta}-g${m.coefficients.gamma}.onnx`);
             build(m).write(path, { overwrite: true });
             const cmd = f.evalCmd!.split('{onnx}').join(`'${path.replaceAll("'", "'\\''")}'`);
             const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
@@ -155,7 +156,7 @@ Examples:
         }
       } finally {
         bar?.stop();
-        if (tmp) rmSync(tmp, { recursive: true, force: true });
+        tmp?.remove();
       }
     });
 }
