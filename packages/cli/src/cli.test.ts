@@ -90,10 +90,17 @@ describe.concurrent('effnet usage errors: exit 2', () => {
     [['--opset', '99'], "--opset expects an integer from 13 to 21, got '99'"],
     [['--opset', 'abc'], "--opset expects an integer from 13 to 21, got 'abc'"],
     [['--num-classes', '1.5'], "--num-classes expects a positive integer, got '1.5'"],
+    [['--input-name', ''], "--input-name expects a non-empty tensor name, got ''"],
   ])('bad flag value %j: names the flag and what it expects, writes nothing', async (flag, message) => {
     const dir = fresh();
     const r = await effnet(['export', 'b0', ...flag], dir);
     expectParseError(r, 'export', message);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('the same name for input and output', async () => {
+    const dir = fresh();
+    expectError(await effnet(['export', 'b0', '--input-name', 'logits'], dir), 2, "--input-name and --output-name are both 'logits'");
     expect(readdirSync(dir)).toEqual([]);
   });
 

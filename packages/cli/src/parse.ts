@@ -41,6 +41,14 @@ export function intInRange(flag: string, lo: number, hi: number) {
   };
 }
 
+/** A tensor name: not empty, no control characters. */
+export function tensorName(flag: string) {
+  return (v: string): string => {
+    if (v.trim() === '' || /[\u0000-\u001f\u007f]/.test(v)) throw new InvalidArgumentError(`${flag} expects a non-empty tensor name, got '${v}'`);
+    return v;
+  };
+}
+
 /** `--batch N|dynamic` */
 export function batchOption(v: string): number | 'dynamic' {
   if (v === 'dynamic') return 'dynamic';

@@ -2,7 +2,8 @@
 import { Option, type Command } from 'commander';
 import { MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
 import type { PrepareOptions } from '@effnet/bench';
-import { batchOption, intInRange, nonNegativeNumber, positiveInt, positiveNumber } from '../parse.js';
+import { UsageError } from '../errors.js';
+import { batchOption, intInRange, nonNegativeNumber, positiveInt, positiveNumber, tensorName } from '../parse.js';
 
 export interface ModelFlags {
   resolution?: number;
@@ -41,8 +42,8 @@ export function addModelOptions(cmd: Command, o: { batch?: boolean; export?: boo
       .option('--fp16', 'float16 weights and compute (float32 input/output)')
       .addOption(new Option('--fp16-io', 'with --fp16: float16 input/output as well').implies({ fp16: true }))
       .option('--explicit-pads', 'padding as plain Pad/Slice nodes: no negative Pad, no asymmetric Conv/MaxPool pads (OpenCV DNN, older converters)')
-      .option('--input-name <name>', 'name of the graph input', 'input')
-      .option('--output-name <name>', 'name of the graph output', 'logits');
+      .option('--input-name <name>', 'name of the graph input', tensorName('--input-name'), 'input')
+      .option('--output-name <name>', 'name of the graph output', tensorName('--output-name'), 'logits');
   }
   return cmd;
 }
@@ -63,6 +64,7 @@ export function prepareOptions(f: ModelFlags): PrepareOptions {
   if (f.fp16) o.fp16 = true;
   if (f.fp16Io) o.fp16Io = true;
   if (f.explicitPads) o.explicitPads = true;
+  if (f.inputName !== undefined && f.inputName === f.outputName) throw new UsageError(`--input-name and --output-name are both '${f.inputName}': give the input and the output different names`);
   if (f.inputName) o.inputName = f.inputName;
   if (f.outputName) o.outputName = f.outputName;
   return o;
