@@ -30,9 +30,9 @@ describe('measureJob (in this process)', () => {
   });
 
   it('runs on wasm (onnxruntime-web in Node) and compares with cpu', async () => {
-    const r = await measureJob(job({ ep: 'wasm' }));
+    const r = await measureJob(job({ ep: 'wasm', model: { resolution: 64 } }));
     expect(r.ep).toBe('wasm');
-    expect(r.maxAbsDiffVsCpu).toBeLessThanOrEqual(1e-4);
+    expect(r.maxAbsDiffVsCpu).toBeLessThanOrEqual(1e-3);
   });
 });
 
