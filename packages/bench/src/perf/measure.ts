@@ -11,6 +11,7 @@ import type { GraphIR } from '@effnet/graph-builder';
 import { INLINE_LIMIT_BYTES, initializerBytes, makeTempDir } from '@effnet/onnx-export';
 import { openModel, type FileModel, type ModelHandle, type PreparedModel, type PrepareOptions } from '../prepare.js';
 import { createRunner, maxAbsDiff, type NodeEp, type Output } from '../session.js';
+import { fileStats } from './infer-shapes.js';
 import { measureLatency, type LatencyStats } from './timing.js';
 
 /** The model-building options a job can carry (plain data: it crosses process boundaries). */
@@ -61,6 +62,8 @@ export interface ModelResult {
   readonly macs: number;
   /** 2 × MACs. */
   readonly flops: number;
+  /** False when some Conv/Gemm/MatMul shapes could not be inferred from a file: macs is then a lower bound. */
+  readonly macsComplete: boolean;
   /** Nodes of the graph that ran (after --fold-bn and the like). */
   readonly nodes: number;
   /** Size of the ONNX model that ran, bytes. */
@@ -198,6 +201,8 @@ async function measureOpened(
     await runner.release();
   }
   const latency = timing.latency;
+  // Files from other exporters often lack intermediate shapes: infer them to count MACs.
+  const stats = handle.kind === 'file' ? fileStats(graphOf(handle), handle.stats) : handle.stats;
   return {
     model: handle.label,
     ref: job.ref,
@@ -205,9 +210,10 @@ async function measureOpened(
     ep: job.ep,
     batch: job.batch,
     resolution: handle.resolution,
-    params: handle.stats.params,
-    macs: handle.stats.macs,
-    flops: 2 * handle.stats.macs,
+    params: stats.params,
+    macs: stats.macs,
+    flops: 2 * stats.macs,
+    macsComplete: stats.macsComplete,
     nodes: graphOf(handle).nodes.length,
     modelBytes,
     sessionCreateMs: runner.createMs,

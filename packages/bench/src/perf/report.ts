@@ -181,7 +181,7 @@ export function toMarkdown(r: BenchReport): string {
       `${x.resolution}`,
       `${x.batch}`,
       fmtCount(x.params),
-      fmtCount(x.macs),
+      `${x.macsComplete === false ? '≥ ' : ''}${fmtCount(x.macs)}`,
       fmtMs(x.latencyMs.p50),
       x.throughput >= 100 ? x.throughput.toFixed(0) : x.throughput.toPrecision(3),
       b ? fmtRatio(x.params / b.params) : '—',

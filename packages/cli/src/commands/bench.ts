@@ -155,7 +155,7 @@ function printTable(results: readonly ModelResult[], ep: NodeEp): void {
       r.resolution,
       r.batch,
       human(r.params),
-      human(r.macs),
+      `${r.macsComplete === false ? '≥ ' : ''}${human(r.macs)}`,
       ms(r.latencyMs.p50),
       ms(r.latencyMs.p90),
       ips(r.throughput),
