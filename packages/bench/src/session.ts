@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-export const NODE_EPS = ['cpu', 'cuda', 'webgpu', 'wasm'] as const;
+/** `web-webgpu` / `web-wasm`: onnxruntime-web inside headless Chromium (browser/runner.ts). */
+export const NODE_EPS = ['cpu', 'cuda', 'webgpu', 'wasm', 'web-webgpu', 'web-wasm'] as const;
 export type NodeEp = (typeof NODE_EPS)[number];
 
 export class EpUnavailableError extends Error {
@@ -135,6 +136,7 @@ export async function createRunner(model: Uint8Array | string, o: RunnerOptions 
   const ep = o.ep ?? 'cpu';
   if (!NODE_EPS.includes(ep)) throw new EpUnavailableError(`--ep ${ep}: unknown execution provider (expected ${NODE_EPS.join(', ')})`);
   if (typeof model === 'string' && !existsSync(model)) throw new Error(`${model}: no such file`);
+  if (ep === 'web-webgpu' || ep === 'web-wasm') return (await import('./browser/runner.js')).createBrowserRunner(model, { ep, ...(o.threads ? { threads: o.threads } : {}) });
   return ep === 'wasm' ? wasmRunner(model, o) : nodeRunner(model, ep, o);
 }
 
