@@ -91,6 +91,10 @@ describe.concurrent('effnet usage errors: exit 2', () => {
     [['--opset', 'abc'], "--opset expects an integer from 13 to 21, got 'abc'"],
     [['--num-classes', '1.5'], "--num-classes expects a positive integer, got '1.5'"],
     [['--input-name', ''], "--input-name expects a non-empty tensor name, got ''"],
+    // Would build a graph for ever (depth grows with φ): bounded.
+    [['--phi', '200'], "--phi expects a number >= 0 and <= 20, got '200'"],
+    [['--depth', '1e9'], "--depth expects a number > 0 and <= 50, got '1e9'"],
+    [['--cells', '100000'], "--cells expects an integer from 1 to 1000, got '100000'"],
   ])('bad flag value %j: names the flag and what it expects, writes nothing', async (flag, message) => {
     const dir = fresh();
     const r = await effnet(['export', 'b0', ...flag], dir);
@@ -102,6 +106,10 @@ describe.concurrent('effnet usage errors: exit 2', () => {
     const dir = fresh();
     expectError(await effnet(['export', 'b0', '--input-name', 'logits'], dir), 2, "--input-name and --output-name are both 'logits'");
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a scale-search grid too fine to ever finish', async () => {
+    expectError(await effnet(['scale-search', '--budget-flops', '1e9', '--grid', '1:2:1e-7']), 2, "--grid expects MIN:MAX:STEP with 1 <= MIN <= MAX, STEP > 0 and at most 200 values (e.g. 1:1.5:0.05), got '1:2:1e-7'");
   });
 
   it('unknown flag, missing argument, missing flag value, unknown command', async () => {

@@ -14,6 +14,8 @@ const COMMANDS = [list, info, exportCmd, inspect, bench, evalCmd, classify, scal
 
 /** Errors that mean "you asked for something invalid" rather than "it failed". */
 const USAGE_ERRORS = new Set(['UsageError', 'UnknownModelError', 'RangeError', 'BlockStringError', 'OutputExistsError']);
+/** RangeErrors of the JavaScript engine itself (out of memory, stack overflow) are runtime failures. */
+const ENGINE_LIMIT = /^(Maximum call stack size exceeded|Array buffer allocation failed|Invalid (typed )?array length|Invalid string length)/;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const verbose = argv.includes('--verbose');
@@ -38,6 +40,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     // One line, whatever the message holds (library errors can span lines); --verbose shows it all.
     process.stderr.write(`effnet: error: ${err.message.trim().split(/\s*\n\s*/).join(' | ')}\n`);
     if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
-    return USAGE_ERRORS.has(err.name) || err instanceof UsageError ? EXIT_USAGE : EXIT_RUNTIME;
+    return (USAGE_ERRORS.has(err.name) && !ENGINE_LIMIT.test(err.message)) || err instanceof UsageError ? EXIT_USAGE : EXIT_RUNTIME;
   }
 }

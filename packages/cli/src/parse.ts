@@ -41,6 +41,16 @@ export function intInRange(flag: string, lo: number, hi: number) {
   };
 }
 
+/** A number in [lo, hi], or (lo, hi] with `{ aboveLo: true }`. */
+export function numberInRange(flag: string, lo: number, hi: number, o: { aboveLo?: boolean } = {}) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || (o.aboveLo ? n <= lo : n < lo) || n > hi)
+      throw new InvalidArgumentError(`${flag} expects a number ${o.aboveLo ? `> ${lo}` : `>= ${lo}`} and <= ${hi}, got '${v}'`);
+    return n;
+  };
+}
+
 /** A tensor name: not empty, no control characters. */
 export function tensorName(flag: string) {
   return (v: string): string => {

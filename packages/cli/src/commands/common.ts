@@ -3,7 +3,17 @@ import { Option, type Command } from 'commander';
 import { MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
 import type { PrepareOptions } from '@effnet/bench';
 import { UsageError } from '../errors.js';
-import { batchOption, intInRange, nonNegativeNumber, positiveInt, positiveNumber, tensorName } from '../parse.js';
+import { batchOption, intInRange, numberInRange, positiveInt, tensorName } from '../parse.js';
+
+/**
+ * Upper bounds on the architecture flags. Generous (B7 is φ≈6, width 2.0, depth 3.1; GPipe's largest
+ * AmoebaNet-B is (36, 1024)) but finite: depth grows the graph itself, and φ=200 or --depth 1e9
+ * would build for ever instead of failing.
+ */
+const MAX_PHI = 20;
+const MAX_MULTIPLIER = 50;
+const MAX_CELLS = 1000;
+const MAX_FILTERS = 16384;
 
 export interface ModelFlags {
   resolution?: number;
@@ -29,11 +39,11 @@ export function addModelOptions(cmd: Command, o: { batch?: boolean; export?: boo
     .option('--resolution <R>', 'input resolution (default: the model\'s own)', positiveInt('--resolution'))
     .option('--num-classes <K>', 'classifier outputs (default 1000, or from --weights)', positiveInt('--num-classes'))
     .option('--weights <file>', 'trained weights (.safetensors, timm or torchvision naming)')
-    .option('--cells <N>', 'AmoebaNet: normal cells in total (default 18)', positiveInt('--cells'))
-    .option('--filters <F>', 'AmoebaNet: filters of the first cell stack, a multiple of 4 (default 512)', positiveInt('--filters'))
-    .option('--phi <P>', "model 'efficientnet': compound coefficient φ (α=1.2, β=1.1, γ=1.15)", nonNegativeNumber('--phi'))
-    .option('--width <W>', "model 'efficientnet': width multiplier (overrides φ's)", positiveNumber('--width'))
-    .option('--depth <D>', "model 'efficientnet': depth multiplier (overrides φ's)", positiveNumber('--depth'));
+    .option('--cells <N>', `AmoebaNet: normal cells in total, up to ${MAX_CELLS} (default 18)`, intInRange('--cells', 1, MAX_CELLS))
+    .option('--filters <F>', `AmoebaNet: filters of the first cell stack, a multiple of 4 up to ${MAX_FILTERS} (default 512)`, intInRange('--filters', 1, MAX_FILTERS))
+    .option('--phi <P>', `model 'efficientnet': compound coefficient φ, 0..${MAX_PHI} (α=1.2, β=1.1, γ=1.15)`, numberInRange('--phi', 0, MAX_PHI))
+    .option('--width <W>', `model 'efficientnet': width multiplier, up to ${MAX_MULTIPLIER} (overrides φ's)`, numberInRange('--width', 0, MAX_MULTIPLIER, { aboveLo: true }))
+    .option('--depth <D>', `model 'efficientnet': depth multiplier, up to ${MAX_MULTIPLIER} (overrides φ's)`, numberInRange('--depth', 0, MAX_MULTIPLIER, { aboveLo: true }));
   if (o.batch !== false) cmd.option('--batch <N|dynamic>', 'fixed batch size or dynamic', batchOption);
   if (o.export) {
     cmd

@@ -18,7 +18,7 @@ import {
 } from '@effnet/bench';
 import { UsageError } from '../errors.js';
 import { printJson } from '../output.js';
-import { choice, nonNegativeNumber, positiveInt, positiveNumber } from '../parse.js';
+import { choice, nonNegativeNumber, numberInRange, positiveInt, positiveNumber } from '../parse.js';
 
 interface Flags {
   ep: NodeEp;
@@ -37,10 +37,13 @@ interface Flags {
   out: string;
 }
 
+const MAX_GRID_VALUES = 200;
+
 function gridOption(v: string): { min: number; max: number; step: number } {
   const parts = v.split(':').map(Number);
-  if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x)) || parts[0]! < 1 || parts[1]! < parts[0]! || parts[2]! <= 0)
-    throw new UsageError(`--grid expects MIN:MAX:STEP with 1 <= MIN <= MAX and STEP > 0 (e.g. 1:1.5:0.05), got '${v}'`);
+  // At most MAX_GRID_VALUES values per coefficient: the search visits every (α, β, γ) triple.
+  if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x)) || parts[0]! < 1 || parts[1]! < parts[0]! || parts[2]! <= 0 || (parts[1]! - parts[0]!) / parts[2]! >= MAX_GRID_VALUES)
+    throw new UsageError(`--grid expects MIN:MAX:STEP with 1 <= MIN <= MAX, STEP > 0 and at most ${MAX_GRID_VALUES} values (e.g. 1:1.5:0.05), got '${v}'`);
   return { min: parts[0]!, max: parts[1]!, step: parts[2]! };
 }
 
@@ -59,8 +62,8 @@ export function register(program: Command): void {
     .option('--budget-flops <N>', 'FLOPs budget per image, counted as multiply-adds like the paper (e.g. 1e9)', positiveNumber('--budget-flops'))
     .option('--tolerance <t>', 'accept |α·β²·γ²/2 − 1| ≤ t', nonNegativeNumber('--tolerance'), 0.05)
     .option('--grid <min:max:step>', 'values tried for each of α, β, γ', gridOption, { min: 1, max: 1.5, step: 0.05 })
-    .option('--phi-step <s>', 'φ resolution', positiveNumber('--phi-step'), 0.05)
-    .option('--max-phi <p>', 'largest φ considered', positiveNumber('--max-phi'), 8)
+    .option('--phi-step <s>', 'φ resolution', numberInRange('--phi-step', 0, 1, { aboveLo: true }), 0.05)
+    .option('--max-phi <p>', 'largest φ considered, up to 20', numberInRange('--max-phi', 0, 20, { aboveLo: true }), 8)
     .option('--eval-cmd <cmd>', "score candidates by running this command; '{onnx}' is replaced by the candidate's .onnx path, the last number printed is the score (higher is better)")
     .option('--iterations <N>', 'timed runs per latency measurement, at least', positiveInt('--iterations'), 10)
     .option('--threads <N>', 'intra-op threads', positiveInt('--threads'))
