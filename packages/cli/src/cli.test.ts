@@ -159,19 +159,31 @@ describe.concurrent('effnet runtime errors: exit 1, one line naming the path', (
     const dir = fresh();
     const ro = join(dir, 'ro');
     mkdirSync(ro);
-    // Root ignores permission bits, so as root the directory is made read-only by a bind mount in a
-    // private mount namespace (unshare -m) that only the effnet process sees.
+    // Root ignores permission bits: as root the directory is made read-only by a bind mount that
+    // only the effnet process sees.
     let command: string[] = [process.execPath, BIN];
     if (process.getuid?.() === 0) {
-      const probe = spawnSync('unshare', ['-m', 'sh', '-c', 'mount --bind -o ro "$1" "$1" && touch "$1/probe"', 'sh', ro], { encoding: 'utf8' });
-      if (!/Read-only file system/.test(probe.stderr)) return ctx.skip(`running as root and cannot make a read-only mount (unshare -m: ${probe.stderr.trim() || probe.error?.message})`);
-      command = ['unshare', '-m', 'sh', '-c', 'mount --bind -o ro "$0" "$0" && exec "$@"', ro, process.execPath, BIN];
+      const m = privateMount(ro, 'mount --bind -o ro "$0" "$0"');
+      if ('skip' in m) return ctx.skip(m.skip);
+      command = m.command;
     } else {
       spawnSync('chmod', ['0555', ro]);
     }
     const r = await finished(start(['export', 'b0', '-o', 'ro/b0.onnx'], dir, command));
     expectError(r, 1, /ro\/b0\.onnx: cannot write output: ('ro' is on a read-only file system|no permission to create files in 'ro')/);
     expect(readdirSync(ro)).toEqual([]);
+  });
+
+  it('disk full while writing: one line naming the path, no partial output, no temp file', async (ctx) => {
+    const dir = fresh();
+    const small = join(dir, 'small');
+    mkdirSync(small);
+    // A 2 MiB tmpfs (b0 needs 21 MB), seen only by the effnet process; `ls` then shows what is left in it.
+    const m = privateMount(small, 'mount -t tmpfs -o size=2m tmpfs "$0"', '; rc=$?; ls -A "$0"; exit $rc');
+    if ('skip' in m) return ctx.skip(m.skip);
+    const r = await finished(start(['export', 'b0', '-o', join(small, 'b0.onnx')], dir, m.command));
+    expectError(r, 1, `${join(small, 'b0.onnx')}: write failed after 2097152 bytes: no space left on the device of '${small}'`);
+    expect(r.stdout).toBe('');
   });
 
   it('bench, scale-search and eval check their outputs before doing any work', async () => {
@@ -199,6 +211,17 @@ describe.concurrent('effnet runtime errors: exit 1, one line naming the path', (
     expect(usage.stderr).toMatch(STACK);
   });
 });
+
+/**
+ * `effnet …` run in a private mount namespace after `mount` (sh; $0 is `dir`), so that a read-only
+ * or tiny file system is seen by that process only; or why this machine cannot do it.
+ */
+function privateMount(dir: string, mount: string, after = ''): { command: string[] } | { skip: string } {
+  const unshare = process.getuid?.() === 0 ? ['unshare', '-m'] : ['unshare', '-rm'];
+  const probe = spawnSync(unshare[0]!, [...unshare.slice(1), 'sh', '-c', `${mount} && echo mounted`, dir], { encoding: 'utf8' });
+  if (probe.stdout.trim() !== 'mounted') return { skip: `cannot mount in a private namespace here (${unshare.join(' ')}: ${probe.stderr.trim() || probe.error?.message})` };
+  return { command: [...unshare, 'sh', '-c', `${mount} && "$@"${after}`, dir, process.execPath, BIN] };
+}
 
 async function waitFor<T>(what: string, f: () => T | undefined, ms = 60_000): Promise<T> {
   const until = Date.now() + ms;
