@@ -1,7 +1,7 @@
 /**
  * `--fp16` / `--fp16-io` files run in onnxruntime-node's CPU EP (which inserts Casts around
  * float16 nodes it has no kernel for) and stay close to float32: compared on logits and on the
- * intermediate feature maps (with formula weights EfficientNet logits hardly depend on the input).
+ * intermediate feature maps.
  * Accuracy on real images with trained weights: bench/fp16-imagenette.mjs.
  */
 import { describe, expect, it } from 'vitest';
@@ -44,7 +44,7 @@ describe('float16 exports', () => {
     ['amoebanet-b', { cells: 6, filters: 32, resolution: 97, numClasses: 10 }],
   ];
   for (const [id, o] of cases) {
-    it(`${id} ${JSON.stringify(o)}: fp16 and fp16-io run in onnxruntime CPU, within 1% of float32`, async () => {
+    it(`${id} ${JSON.stringify(o)}: fp16 and fp16-io run in onnxruntime CPU, within 5% (logits 10%) of float32`, async () => {
       const fp32 = prepareModel(id, o);
       const fp16 = prepareModel(id, { ...o, fp16: true });
       const io16 = prepareModel(id, { ...o, fp16: true, fp16Io: true });
@@ -64,7 +64,10 @@ describe('float16 exports', () => {
       for (const [p, half] of [[fp16, false], [io16, true]] as const) {
         const got = await run(withProbes(p.ir, probes), dims, half);
         expect(got.length).toBe(ref.length);
-        got.forEach((g, i) => expect(relDiff(ref[i]!, g), `output ${i}`).toBeLessThan(0.01));
+        // Default weights have calibrated BatchNorm (input-dependent logits): float16 rounding grows
+        // through the random network to ~2% on the deeper feature maps and ~6% on the logits of
+        // b0 @96 and AmoebaNet-B(6,32) (fixture-like weights: 0.3-0.8%); a broken cast is O(1).
+        got.forEach((g, i) => expect(relDiff(ref[i]!, g), `output ${i}`).toBeLessThan(i === 0 ? 0.1 : 0.05));
       }
     });
   }

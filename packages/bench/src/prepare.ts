@@ -4,9 +4,10 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { explicitPads, foldBatchNorm, graphStats, renameValues, toFloat16, type GraphIR, type GraphStats } from '@effnet/graph-builder';
+import { explicitPads, foldBatchNorm, graphStats, numel, renameValues, toFloat16, type GraphIR, type GraphStats } from '@effnet/graph-builder';
 import { buildModel, buildModelWithWeights, type BuildOptions, type BuiltModel, type Preprocess, type WeightSource } from '@effnet/efficientnet';
-import { DEFAULT_OPSET, readModel, serializeModel, writeModel, writeModelAsync, type LoadedModel, type WriteOptions, type WriteResult } from '@effnet/onnx-export';
+import { CALIBRATION_BATCH, calibrateBatchNorm } from './calibrate.js';
+import { DEFAULT_OPSET, INLINE_LIMIT_BYTES, readModel, serializeModel, writeModel, writeModelAsync, type LoadedModel, type WriteOptions, type WriteResult } from '@effnet/onnx-export';
 import { IMAGENET_MEAN, IMAGENET_STD } from '@effnet/efficientnet';
 
 export interface PrepareOptions extends Omit<BuildOptions, 'weights'> {
@@ -27,6 +28,13 @@ export interface PrepareOptions extends Omit<BuildOptions, 'weights'> {
    */
   readonly weightsPath?: string;
   readonly extraMetadata?: Readonly<Record<string, string>>;
+  /**
+   * With the default (formula) weights: BatchNorm running statistics measured on the formula input
+   * in one forward pass (calibrateBatchNorm), so outputs depend on the input. Default true; lazy
+   * (runs at the first serialize/write, never for stats only). Ignored with weights/weightsPath,
+   * and skipped for weights over the 2 GiB protobuf limit (AmoebaNet-B(18,512)).
+   */
+  readonly calibrate?: boolean;
 }
 
 /** What every runner/eval needs of a model, whether built here or read from a file. */
@@ -78,6 +86,8 @@ export function prepareModel(ref: string, o: PrepareOptions = {}): PreparedModel
   const built = weightsPath !== undefined ? buildModelWithWeights(ref, weightsPath, buildOptions) : buildModel(ref, o);
   const stats = graphStats(built.ir);
   let ir = built.ir;
+  const calibration = defaultWeightsCalibration(built.ir, weightsPath === undefined && !o.weights, o.calibrate ?? true);
+  if (calibration.calibrate) ir = calibrateBatchNorm(ir, { batch: CALIBRATION_BATCH });
   if (o.foldBn) ir = foldBatchNorm(ir);
   if (o.explicitPads) ir = explicitPads(ir);
   if (o.fp16) ir = toFloat16(ir, { keepIoFloat32: !o.fp16Io });
@@ -92,6 +102,7 @@ export function prepareModel(ref: string, o: PrepareOptions = {}): PreparedModel
     'effnet.fold_bn': String(!!o.foldBn),
     'effnet.precision': o.fp16 ? 'float16' : 'float32',
     ...(o.explicitPads ? { 'effnet.explicit_pads': 'true' } : {}),
+    ...(calibration.weights ? { 'effnet.weights': calibration.weights } : {}),
     ...(o.extraMetadata ?? {}),
   };
   const exportOptions = { opset, metadata, docString: built.spec.description };
@@ -114,6 +125,22 @@ export function prepareModel(ref: string, o: PrepareOptions = {}): PreparedModel
     write: (path, w = {}) => writeModel(ir, path, { ...w, ...exportOptions }),
     writeAsync: (path, w = {}) => writeModelAsync(ir, path, { ...w, ...exportOptions }),
   };
+}
+
+/**
+ * Whether default-weight BatchNorm statistics get calibrated, and what the file's effnet.weights
+ * says about it. Not over the 2 GiB protobuf limit: AmoebaNet-B(18,512) would need a forward pass of
+ * 557M parameters from a 2.2 GB external-data copy (minutes, twice the disk) on every export;
+ * it keeps identity statistics (its ReLU network does not lose the signal the way EfficientNet's
+ * SiLU/SE gates do).
+ */
+function defaultWeightsCalibration(ir: GraphIR, defaultWeights: boolean, wanted: boolean): { calibrate: boolean; weights?: string } {
+  if (!defaultWeights) return { calibrate: false };
+  const identity = 'formula; BatchNorm identity (gamma 1, beta 0, mean 0, var 1)';
+  if (!wanted) return { calibrate: false, weights: identity };
+  const bytes = ir.initializers.reduce((p, i) => p + numel(i.shape) * 4, 0);
+  if (bytes > INLINE_LIMIT_BYTES) return { calibrate: false, weights: `${identity}: over 2 GiB, not calibrated` };
+  return { calibrate: true, weights: `formula; BatchNorm statistics calibrated on formulaInput([${CALIBRATION_BATCH},3,R,R]) in one forward pass` };
 }
 
 export interface FileModel extends ModelHandle {
