@@ -42,7 +42,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     for (const [k, v] of Object.entries(ISOLATION_HEADERS)) res.setHeader(k, v);
     res.setHeader('Cache-Control', 'no-store');
-    const path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
+    let path: string;
+    try {
+      path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
+    } catch {
+      // A malformed escape (GET /%) is the client's error; thrown here it would end the server.
+      res.writeHead(400, { 'Content-Type': 'text/plain' });
+      res.end('bad request: malformed URL');
+      return;
+    }
     const r = o.routes?.get(path);
     if (r) {
       const { body, type } = typeof r === 'function' ? r() : r;
