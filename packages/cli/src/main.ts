@@ -9,8 +9,9 @@ import * as evalCmd from './commands/eval.js';
 import * as classify from './commands/classify.js';
 import * as bench from './commands/bench.js';
 import * as scaleSearch from './commands/scale-search.js';
+import * as serve from './commands/serve.js';
 
-const COMMANDS = [list, info, exportCmd, inspect, bench, evalCmd, classify, scaleSearch];
+const COMMANDS = [list, info, exportCmd, inspect, bench, evalCmd, classify, scaleSearch, serve];
 
 /** Errors that mean "you asked for something invalid" rather than "it failed". */
 const USAGE_ERRORS = new Set(['UsageError', 'UnknownModelError', 'RangeError', 'BlockStringError', 'OutputExistsError']);

@@ -27,6 +27,7 @@ describe('startServer with hostile requests', () => {
         expect(r.text).not.toContain('secret');
       }
       expect(await get('/index.html')).toEqual({ status: 200, text: 'hello' });
+      expect(await get('/?ep=wasm')).toEqual({ status: 200, text: 'hello' }); // a directory serves its index.html
       expect((await get('/model.onnx')).status).toBe(200);
     } finally {
       await server.close();

@@ -38,7 +38,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   // Longest prefix first, so '/ort/' wins over '/'.
   const mounts = Object.entries(o.mounts ?? {})
     .sort((a, b) => b[0].length - a[0].length)
-    .map(([prefix, dir]) => ({ prefix: prefix.endsWith('/') ? prefix : `${prefix}/`, handler: sirv(dir, { dev: false, etag: true, extensions: [] }) }));
+    .map(([prefix, dir]) => ({ prefix: prefix.endsWith('/') ? prefix : `${prefix}/`, handler: sirv(dir, { dev: false, etag: true }) }));
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     for (const [k, v] of Object.entries(ISOLATION_HEADERS)) res.setHeader(k, v);
     res.setHeader('Cache-Control', 'no-store');

@@ -1,0 +1,99 @@
+/**
+ * effnet serve: the browser demo (packages/web) on localhost with a chosen model — built from an
+ * id (with --weights etc.) or an .onnx file — its preprocessing and class names.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { displayLabel, imagenetClasses, readLabels, startServer } from '@effnet/bench';
+import { UsageError } from '../errors.js';
+import { intInRange } from '../parse.js';
+import { addModelOptions, type ModelFlags } from './common.js';
+import { addPreprocessOptions, openForImages, type PreprocessFlags } from './eval.js';
+
+interface ServeFlags extends ModelFlags, PreprocessFlags {
+  labels?: string;
+  port?: number;
+  host?: string;
+}
+
+/** The built demo (packages/web/dist). */
+export function demoDir(): string {
+  const require = createRequire(import.meta.url);
+  let dir: string;
+  try {
+    dir = join(dirname(require.resolve('@effnet/web/package.json')), 'dist');
+  } catch {
+    throw new Error('@effnet/web: the browser demo package is not installed beside effnet');
+  }
+  if (!existsSync(join(dir, 'index.html'))) throw new Error(`${dir}/index.html: the browser demo is not built (run \`npm run build\`)`);
+  return dir;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('serve')
+    .description('the browser demo on localhost: pick an image, see top-5, the execution provider (WebGPU or wasm) and latency')
+    .argument('<model>', "model id (see 'effnet list') or an .onnx file")
+    .option('--labels <spec>', "class names: 'imagenet', a JSON list, a text file or an ImageFolder directory (default: imagenet for 1000-class models)")
+    .option('--port <N>', 'port (0 picks a free one)', intInRange('--port', 0, 65535), 5173)
+    .option('--host <addr>', 'address to listen on (WebGPU needs localhost or https)', '127.0.0.1');
+  addModelOptions(cmd, { batch: false });
+  addPreprocessOptions(cmd);
+  // --ep / --threads come with the preprocessing flags; in the page the EP is chosen in the browser.
+  for (const name of ['--ep', '--threads']) {
+    const o = cmd.options.find((x) => x.long === name);
+    if (o) o.hideHelp();
+  }
+  cmd.addHelpText(
+    'after',
+    `
+The page runs the model with onnxruntime-web: WebGPU when the browser offers an adapter (Chrome/Edge
+with a GPU need no flags), wasm otherwise (with a notice); ?ep=webgpu|wasm forces one.
+Headless Chromium without a GPU: chromium --headless --enable-unsafe-webgpu (SwiftShader adapter).
+
+Examples:
+  effnet serve efficientnet-b0
+  effnet serve efficientnet-b0 --weights imagenette.safetensors --labels ../shared/imagenette/val --resolution 160
+  effnet serve model.onnx --port 8080`,
+  );
+  cmd.action(async (ref: string, f: ServeFlags) => {
+    const root = demoDir();
+    const { model, preprocess } = openForImages(ref, f);
+    let labels: string[] | null = null;
+    if (f.labels) labels = readLabels(f.labels);
+    else if (model.numClasses === 1000) labels = imagenetClasses().map((c) => c.wnid);
+    if (labels && labels.length !== model.numClasses)
+      throw new UsageError(`--labels ${f.labels ?? 'imagenet'}: ${labels.length} labels but ${model.label} has ${model.numClasses} classes`);
+    const source = model.source();
+    const bytes = typeof source === 'string' ? new Uint8Array(await readFile(source)) : source;
+    const name = model.kind === 'file' ? basename(ref) : `${model.label}.onnx`;
+    const config = {
+      model: { name, url: './model.onnx', bytes: bytes.byteLength },
+      numClasses: model.numClasses,
+      preprocess,
+      labels: labels ? labels.map(displayLabel) : null,
+    };
+    const server = await startServer({
+      mounts: { '/': root },
+      routes: new Map([
+        ['/model.onnx', { body: bytes, type: 'application/octet-stream' }],
+        ['/effnet-config.json', { body: JSON.stringify(config), type: 'application/json' }],
+      ]),
+      port: f.port ?? 5173,
+      host: f.host ?? '127.0.0.1',
+    });
+    process.stdout.write(`effnet demo: ${server.url} — ${model.label}, ${preprocess.resolution}×${preprocess.resolution}, ${model.numClasses} classes (Ctrl-C to stop)\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        void server.close().then(resolve);
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+  });
+}

@@ -1,0 +1,160 @@
+/**
+ * End to end: the CLI exports the Imagenette checkpoint, `effnet serve` serves the demo with it,
+ * headless Chromium (the system one, WebGPU on: SwiftShader without a GPU) opens the page, a real
+ * validation image goes in through the file input, and the page must name the right class and
+ * the execution provider; once on WebGPU, once forced to wasm (with the latency panel).
+ * Screenshots go to $ARTIFACTS_DIR or test-artifacts/ (git-ignored).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import sharp from 'sharp';
+import ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumPath, launchChromium, preprocessImage, preprocessPixels } from '@effnet/bench';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const shared = resolve(repo, '../shared');
+const val = join(shared, 'imagenette/val');
+const weights = join(shared, 'imagenette/efficientnet_b0-imagenette.safetensors');
+const bin = join(repo, 'packages/cli/bin/effnet.js');
+const artifacts = process.env['ARTIFACTS_DIR'] ? resolve(process.env['ARTIFACTS_DIR']) : join(repo, 'test-artifacts');
+const ready = existsSync(val) && existsSync(weights) && existsSync(chromiumPath());
+
+const RESOLUTION = 160;
+const PRE = { resolution: RESOLUTION, cropPct: 0.875, interpolation: 'bicubic' as const, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+/** ImageFolder classes: the sorted wnid folders (the checkpoint's output order). */
+const CLASSES = existsSync(val) ? readdirSync(val).sort() : [];
+
+interface DemoState {
+  state: string;
+  ep: string | null;
+  adapter: string | null;
+  input: Float32Array | null;
+  top5: { index: number; label: string; probability: number }[];
+  latency: { runs: number[]; p50: number } | null;
+  error: string | null;
+}
+
+describe.skipIf(!ready)('browser demo end to end (effnet export → effnet serve → headless Chromium)', () => {
+  let dir: string;
+  let model: string;
+  let server: ChildProcess;
+  let url: string;
+  let browser: Browser;
+  let cpu: ort.InferenceSession;
+
+  beforeAll(async () => {
+    for (const f of [join(repo, 'packages/cli/dist/main.js'), join(repo, 'packages/web/dist/index.html')])
+      if (!existsSync(f)) throw new Error(`${f} missing: build first (npm run build)`);
+    dir = mkdtempSync(join(tmpdir(), 'effnet-web-e2e-'));
+    model = join(dir, 'imagenette.onnx');
+    const exp = spawnSync(process.execPath, [bin, 'export', 'efficientnet-b0', '--weights', weights, '--resolution', String(RESOLUTION), '-o', model], { encoding: 'utf8' });
+    expect(exp.status, exp.stderr).toBe(0);
+    cpu = await ort.InferenceSession.create(model);
+    server = spawn(process.execPath, [bin, 'serve', model, '--labels', val, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    url = await new Promise<string>((ok, fail) => {
+      let out = '';
+      let err = '';
+      server.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /effnet demo: (http:\/\/\S+\/)/.exec(out);
+        if (m) ok(m[1]!);
+      });
+      server.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      server.once('exit', (code) => fail(new Error(`effnet serve exited ${code}: ${err}`)));
+    });
+    browser = await launchChromium({ webgpu: true });
+    mkdirSync(artifacts, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.kill('SIGTERM');
+    await cpu?.release();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** onnxruntime-node on the sharp preprocessing of `effnet eval`: the reference answer. */
+  async function reference(image: string): Promise<Float32Array> {
+    const x = await preprocessImage(image, PRE);
+    const out = await cpu.run({ [cpu.inputNames[0]!]: new ort.Tensor('float32', x, [1, 3, RESOLUTION, RESOLUTION]) });
+    const logits = out[cpu.outputNames[0]!]!.data as Float32Array;
+    const e = logits.map((v) => Math.exp(v - Math.max(...logits)));
+    const s = e.reduce((a, b) => a + b, 0);
+    return e.map((v) => v / s);
+  }
+
+  async function classify(page: Page, query: string, image: string): Promise<DemoState> {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${url}${query}`);
+    await page.waitForSelector('#status[data-state="ready"], #status[data-state="error"]', { timeout: 60_000 });
+    await page.setInputFiles('#image-file', image);
+    await page.waitForSelector('#status[data-state="done"], #status[data-state="error"]', { timeout: 120_000 });
+    const state = await page.evaluate(() => {
+      const d = (window as unknown as { effnetDemo: DemoState }).effnetDemo;
+      return { ...d, input: d.input ? Array.from(d.input) : null } as unknown as DemoState;
+    });
+    expect(state.error, errors.join('; ')).toBeNull();
+    return state;
+  }
+
+  /** The page's model input against the TypeScript resampler on sharp's decode of the same file. */
+  async function inputDiff(state: DemoState, image: string): Promise<number> {
+    const { data, info } = await sharp(image, { ignoreIcc: true, autoOrient: false }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const node = preprocessPixels({ data, width: info.width, height: info.height, channels: 3 }, PRE).data;
+    const page = state.input!;
+    expect(page.length).toBe(node.length);
+    let m = 0;
+    for (let i = 0; i < node.length; i++) m = Math.max(m, Math.abs(node[i]! - page[i]!));
+    return m;
+  }
+
+  it('WebGPU: garbage truck from Imagenette val, top-1 right, EP reported as WebGPU', async () => {
+    const wnid = 'n03417042';
+    const image = join(val, wnid, 'ILSVRC2012_val_00006922.JPEG');
+    const page = await browser.newPage({ viewport: { width: 1100, height: 820 } });
+    const t0 = performance.now();
+    const state = await classify(page, '?ep=webgpu', image);
+    const ms = performance.now() - t0;
+    await page.screenshot({ path: join(artifacts, 'web-demo-webgpu.png'), fullPage: true });
+    expect(state.ep).toBe('webgpu');
+    expect(await page.textContent('#ep')).toMatch(/execution provider: WebGPU/);
+    expect(await page.isHidden('#notice')).toBe(true);
+    expect(state.top5[0]!.label).toBe(`garbage truck (${wnid})`);
+    expect(CLASSES[state.top5[0]!.index]).toBe(wnid);
+    const ref = await reference(image);
+    const diff = await inputDiff(state, image);
+    console.log(`web-webgpu (${state.adapter}): ${state.top5[0]!.label} ${(100 * state.top5[0]!.probability).toFixed(2)}% (node cpu on sharp input ${(100 * ref[6]!).toFixed(2)}%), page input vs Node resampler max ${diff.toExponential(2)}, ${(ms / 1000).toFixed(1)} s`);
+    expect(diff).toBeLessThanOrEqual(2 / 255 / 0.224); // JPEG decoders (Chromium vs libvips) within 2 grey levels
+    expect(Math.abs(state.top5[0]!.probability - ref[6]!)).toBeLessThan(0.03);
+    await page.close();
+  });
+
+  it('wasm forced (?ep=wasm): English springer, top-1 right, latency panel with p50', async () => {
+    const wnid = 'n02102040';
+    const image = join(val, wnid, 'ILSVRC2012_val_00004650.JPEG');
+    const page = await browser.newPage({ viewport: { width: 1100, height: 820 } });
+    const state = await classify(page, '?ep=wasm', image);
+    expect(state.ep).toBe('wasm');
+    expect(await page.textContent('#ep')).toMatch(/execution provider: wasm/);
+    expect(state.top5[0]!.label).toBe(`English springer (${wnid})`);
+    expect(CLASSES[state.top5[0]!.index]).toBe(wnid);
+    const ref = await reference(image);
+    expect(Math.abs(state.top5[0]!.probability - ref[1]!)).toBeLessThan(0.03);
+    await page.fill('#runs', '5');
+    await page.click('#measure');
+    await page.waitForSelector('#latency[data-p50]', { timeout: 60_000 });
+    const latency = await page.evaluate(() => (window as unknown as { effnetDemo: DemoState }).effnetDemo.latency);
+    expect(latency!.runs).toHaveLength(5);
+    expect(latency!.p50).toBeGreaterThan(0);
+    expect(await page.isVisible('#chart rect')).toBe(true);
+    console.log(`web-wasm: ${state.top5[0]!.label} ${(100 * state.top5[0]!.probability).toFixed(2)}% (node cpu ${(100 * ref[1]!).toFixed(2)}%), p50 ${latency!.p50.toFixed(1)} ms over 5 runs`);
+    await page.screenshot({ path: join(artifacts, 'web-demo-wasm.png'), fullPage: true });
+    await page.close();
+  });
+});

@@ -1,0 +1,361 @@
+/**
+ * The effnet browser demo: a model (served by `effnet serve`, or any .onnx file picked here), an
+ * image (file input or drag & drop), top-5 classes, the execution provider that ran (WebGPU when
+ * the browser has an adapter, otherwise wasm with a visible notice) and a latency panel.
+ *
+ * URL parameters: ?ep=auto|webgpu|wasm picks the execution provider (default auto).
+ */
+import type * as Ort from 'onnxruntime-web';
+// The wasm runtime as separate files (the onnxruntime-web-use-extern-wasm build, see vite.config.ts):
+// its threads start workers from the glue script's own URL, never from this page's bundle.
+import ortGlueUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
+import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
+import { preprocessPixels, type Pixels } from '@effnet/bench/web';
+import imagenet from '@effnet/bench/data/imagenet-classes.json';
+import { readModelInfo, type ModelInfo, type ServedConfig } from './model.js';
+
+type EpChoice = 'auto' | 'webgpu' | 'wasm';
+type Ep = 'webgpu' | 'wasm';
+
+interface Loaded {
+  readonly session: Ort.InferenceSession;
+  readonly ep: Ep;
+  readonly adapter: string | null;
+  readonly info: ModelInfo;
+  readonly labels: readonly string[] | null;
+}
+
+/** What the page exposes for tests and the curious: window.effnetDemo. */
+interface DemoState {
+  state: 'idle' | 'loading-model' | 'ready' | 'classifying' | 'done' | 'measuring' | 'error';
+  ep: Ep | null;
+  adapter: string | null;
+  input: Float32Array | null;
+  top5: { index: number; label: string; probability: number }[];
+  latency: { runs: number[]; p50: number } | null;
+  error: string | null;
+}
+
+const demo: DemoState = { state: 'idle', ep: null, adapter: null, input: null, top5: [], latency: null, error: null };
+(window as unknown as { effnetDemo: DemoState }).effnetDemo = demo;
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const ui = {
+  ep: $('ep'),
+  notice: $('notice'),
+  epSelect: $<HTMLSelectElement>('ep-select'),
+  modelName: $('model-name'),
+  modelInfo: $('model-info'),
+  modelFile: $<HTMLInputElement>('model-file'),
+  drop: $('drop'),
+  imageFile: $<HTMLInputElement>('image-file'),
+  preview: $<HTMLCanvasElement>('preview'),
+  imageInfo: $('image-info'),
+  status: $('status'),
+  top5: $<HTMLTableElement>('top5'),
+  runs: $<HTMLInputElement>('runs'),
+  measure: $<HTMLButtonElement>('measure'),
+  latency: $('latency'),
+  chart: $('chart') as unknown as SVGSVGElement,
+};
+
+const IMAGENET_NAMES: readonly string[] = (imagenet as { name: string }[]).map((c) => c.name);
+
+let ort: typeof Ort;
+let modelBytes: Uint8Array | null = null;
+let modelFileName = '';
+let served: ServedConfig | null = null;
+let loaded: Loaded | null = null;
+let image: File | null = null;
+
+function setStatus(state: DemoState['state'], text: string): void {
+  demo.state = state;
+  ui.status.textContent = text;
+  ui.status.dataset['state'] = state;
+}
+
+function fail(e: unknown): void {
+  const msg = e instanceof Error ? e.message : String(e);
+  demo.error = msg;
+  setStatus('error', `error: ${msg}`);
+}
+
+function notice(text: string | null): void {
+  ui.notice.hidden = text === null;
+  ui.notice.textContent = text ?? '';
+}
+
+/** The WebGPU adapter, or why there is none. */
+async function webgpuAdapter(): Promise<{ name: string } | { missing: string }> {
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ info?: { vendor: string; architecture: string; description: string } } | null> } }).gpu;
+  if (!gpu) return { missing: 'this browser has no WebGPU (navigator.gpu is undefined)' };
+  try {
+    const a = await gpu.requestAdapter();
+    if (!a) return { missing: 'no WebGPU adapter (navigator.gpu.requestAdapter() returned null)' };
+    return { name: a.info ? [a.info.vendor, a.info.architecture, a.info.description].filter(Boolean).join(' ') || 'unknown adapter' : 'unknown adapter' };
+  } catch (e) {
+    return { missing: `WebGPU adapter request failed: ${(e as Error).message}` };
+  }
+}
+
+async function createSession(bytes: Uint8Array, choice: EpChoice): Promise<{ session: Ort.InferenceSession; ep: Ep; adapter: string | null }> {
+  const wasm = async () => ({ session: await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }), ep: 'wasm' as const, adapter: null });
+  if (choice === 'wasm') {
+    notice(null);
+    return wasm();
+  }
+  const adapter = await webgpuAdapter();
+  if ('missing' in adapter) {
+    if (choice === 'webgpu') throw new Error(`WebGPU was asked for: ${adapter.missing}`);
+    notice(`WebGPU unavailable — ${adapter.missing}. Running on wasm (CPU) instead.`);
+    return wasm();
+  }
+  try {
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all' });
+    notice(null);
+    return { session, ep: 'webgpu', adapter: adapter.name };
+  } catch (e) {
+    if (choice === 'webgpu') throw e;
+    notice(`WebGPU could not run this model (${(e as Error).message.split('\n')[0]}). Running on wasm (CPU) instead.`);
+    return wasm();
+  }
+}
+
+async function loadModel(): Promise<void> {
+  if (!modelBytes) return;
+  const bytes = modelBytes;
+  setStatus('loading-model', 'loading the model…');
+  ui.measure.disabled = true;
+  try {
+    await loaded?.session.release();
+    loaded = null;
+    const fromServer = served && modelFileName === served.model.name;
+    const info = readModelInfo(bytes, modelFileName);
+    // The server's preprocessing includes `effnet serve` flag overrides; a picked file uses its metadata.
+    const preprocess = fromServer ? served!.preprocess : info.preprocess;
+    const numClasses = info.numClasses;
+    let labels: readonly string[] | null = fromServer ? served!.labels : null;
+    if (!labels && numClasses === 1000) labels = IMAGENET_NAMES;
+    const t0 = performance.now();
+    const { session, ep, adapter } = await createSession(bytes, ui.epSelect.value as EpChoice);
+    const createMs = performance.now() - t0;
+    loaded = { session, ep, adapter, info: { ...info, preprocess }, labels };
+    demo.ep = ep;
+    demo.adapter = adapter;
+    ui.ep.dataset['ep'] = ep;
+    ui.ep.textContent = `execution provider: ${ep === 'webgpu' ? 'WebGPU' : 'wasm'}${adapter ? ` (${adapter})` : ''}`;
+    ui.modelName.textContent = `${info.name} · ${(bytes.byteLength / 1e6).toFixed(1)} MB`;
+    const p = preprocess;
+    ui.modelInfo.textContent = `input ${p.resolution}×${p.resolution}, ${numClasses ?? '?'} classes${labels ? '' : ' (no class names)'}; crop_pct ${p.cropPct}, ${p.interpolation}, mean ${p.mean.join('/')}, std ${p.std.join('/')}; session created in ${createMs.toFixed(0)} ms`;
+    setStatus('ready', image ? 'model ready' : 'model ready — choose or drop an image');
+    if (image) await classify();
+  } catch (e) {
+    fail(e);
+  }
+}
+
+/** Decodes an image file to RGBA pixels as they are stored: no EXIF rotation, no colour management. */
+async function decode(file: Blob): Promise<Pixels> {
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'none' as ImageOrientation });
+  } catch {
+    bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  }
+  const { width, height } = bitmap;
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d', { colorSpace: 'srgb' })!;
+  ctx.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  const { data } = ctx.getImageData(0, 0, width, height);
+  return { data, width, height, channels: 4 };
+}
+
+function softmax(logits: Float32Array): Float32Array {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  const out = new Float32Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp(logits[i]! - max);
+  for (let i = 0; i < out.length; i++) out[i]! /= sum;
+  return out;
+}
+
+function showPreview(input: Float32Array, R: number, mean: readonly number[], std: readonly number[]): void {
+  // The model's view: the normalized crop mapped back to pixels.
+  ui.preview.width = R;
+  ui.preview.height = R;
+  const ctx = ui.preview.getContext('2d')!;
+  const img = ctx.createImageData(R, R);
+  for (let i = 0; i < R * R; i++) {
+    for (let c = 0; c < 3; c++) img.data[4 * i + c] = Math.round((input[c * R * R + i]! * std[c]! + mean[c]!) * 255);
+    img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+  ui.preview.hidden = false;
+}
+
+let inputTensor: Ort.Tensor | null = null;
+
+async function classify(): Promise<void> {
+  if (!loaded || !image) return;
+  const { session, info, labels } = loaded;
+  setStatus('classifying', 'classifying…');
+  try {
+    const pixels = await decode(image);
+    const p = info.preprocess;
+    const { data, geometry: g } = preprocessPixels(pixels, p);
+    demo.input = data;
+    showPreview(data, p.resolution, p.mean, p.std);
+    ui.imageInfo.textContent = `${image.name}: ${pixels.width}×${pixels.height} → resized ${g.resizeWidth}×${g.resizeHeight} → crop ${p.resolution}×${p.resolution} at (${g.crop.left}, ${g.crop.top})`;
+    inputTensor = new ort.Tensor('float32', data, [1, 3, p.resolution, p.resolution]);
+    const t0 = performance.now();
+    const out = await session.run({ [session.inputNames[0]!]: inputTensor });
+    const ms = performance.now() - t0;
+    const logits = out[session.outputNames[0]!]!.data as Float32Array;
+    const probs = softmax(logits);
+    const order = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!).slice(0, 5);
+    demo.top5 = order.map((i) => ({ index: i, label: labels?.[i] ?? `class ${i}`, probability: probs[i]! }));
+    renderTop5();
+    ui.measure.disabled = false;
+    setStatus('done', `${demo.top5[0]!.label} — one inference in ${ms.toFixed(0)} ms on ${loaded.ep === 'webgpu' ? 'WebGPU' : 'wasm'}`);
+  } catch (e) {
+    fail(e);
+  }
+}
+
+function renderTop5(): void {
+  const body = ui.top5.tBodies[0]!;
+  body.replaceChildren(
+    ...demo.top5.map((t, k) => {
+      const tr = document.createElement('tr');
+      if (k === 0) tr.className = 'top';
+      const name = document.createElement('td');
+      name.className = 'name';
+      name.textContent = t.label;
+      const bar = document.createElement('td');
+      bar.className = 'p';
+      const fill = document.createElement('div');
+      fill.className = 'bar';
+      fill.style.width = `${Math.max(1, 100 * t.probability)}%`;
+      bar.append(fill);
+      const v = document.createElement('td');
+      v.className = 'v';
+      v.textContent = `${(100 * t.probability).toFixed(1)}%`;
+      tr.append(name, bar, v);
+      return tr;
+    }),
+  );
+  ui.top5.hidden = false;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function measure(): Promise<void> {
+  if (!loaded || !inputTensor) return;
+  const n = Math.min(500, Math.max(1, Math.floor(Number(ui.runs.value)) || 10));
+  const { session } = loaded;
+  const feeds = { [session.inputNames[0]!]: inputTensor };
+  ui.measure.disabled = true;
+  setStatus('measuring', `measuring ${n} runs…`);
+  try {
+    await session.run(feeds); // warm-up
+    const runs: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      await session.run(feeds);
+      runs.push(performance.now() - t0);
+      ui.latency.textContent = `run ${i + 1}/${n}: ${runs[i]!.toFixed(1)} ms`;
+    }
+    const p50 = median(runs);
+    demo.latency = { runs, p50 };
+    ui.latency.textContent = `p50 ${p50.toFixed(1)} ms over ${n} runs (min ${Math.min(...runs).toFixed(1)}, max ${Math.max(...runs).toFixed(1)}) · ${(1000 / p50).toFixed(1)} img/s · ${loaded.ep === 'webgpu' ? 'WebGPU' : 'wasm'}, 1 warm-up run`;
+    ui.latency.dataset['p50'] = p50.toFixed(3);
+    drawChart(runs, p50);
+    setStatus('done', `${demo.top5[0]?.label ?? ''} — latency measured`);
+  } catch (e) {
+    fail(e);
+  } finally {
+    ui.measure.disabled = false;
+  }
+}
+
+/** Bars per run (ms) with the p50 as a line. */
+function drawChart(runs: readonly number[], p50: number): void {
+  const W = 320;
+  const H = 120;
+  const pad = 24;
+  const max = Math.max(...runs) * 1.1;
+  const bw = (W - pad) / runs.length;
+  const ns = 'http://www.w3.org/2000/svg';
+  const el = (tag: string, attrs: Record<string, string | number>, text?: string) => {
+    const e = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+    if (text) e.textContent = text;
+    return e;
+  };
+  const y = (ms: number) => H - 16 - ((H - 24) * ms) / max;
+  ui.chart.replaceChildren(
+    ...runs.map((ms, i) => el('rect', { x: pad + i * bw + 1, y: y(ms), width: Math.max(1, bw - 2), height: H - 16 - y(ms), fill: '#1f5fd6', opacity: 0.75 })),
+    el('line', { x1: pad, x2: W, y1: y(p50), y2: y(p50), stroke: '#d6431f', 'stroke-width': 1.5, 'stroke-dasharray': '4 3' }),
+    el('text', { x: W - 4, y: y(p50) - 4, 'text-anchor': 'end', 'font-size': 11, fill: '#d6431f' }, `p50 ${p50.toFixed(1)} ms`),
+    el('text', { x: 0, y: 12, 'font-size': 10, fill: '#5b6475' }, `${max.toFixed(0)} ms`),
+    el('text', { x: pad, y: H - 2, 'font-size': 10, fill: '#5b6475' }, `run 1…${runs.length}`),
+  );
+  ui.chart.removeAttribute('hidden');
+}
+
+function pickImage(file: File | undefined): void {
+  if (!file) return;
+  image = file;
+  if (loaded) void classify();
+  else setStatus(demo.state === 'loading-model' ? 'loading-model' : 'idle', 'image chosen — waiting for the model');
+}
+
+ui.imageFile.addEventListener('change', () => pickImage(ui.imageFile.files?.[0]));
+ui.drop.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  ui.drop.classList.add('over');
+});
+ui.drop.addEventListener('dragleave', () => ui.drop.classList.remove('over'));
+ui.drop.addEventListener('drop', (e) => {
+  e.preventDefault();
+  ui.drop.classList.remove('over');
+  pickImage(e.dataTransfer?.files[0]);
+});
+ui.modelFile.addEventListener('change', async () => {
+  const f = ui.modelFile.files?.[0];
+  if (!f) return;
+  modelBytes = new Uint8Array(await f.arrayBuffer());
+  modelFileName = f.name;
+  await loadModel();
+});
+ui.epSelect.addEventListener('change', () => void loadModel());
+ui.measure.addEventListener('click', () => void measure());
+
+async function start(): Promise<void> {
+  const ep = new URLSearchParams(location.search).get('ep');
+  if (ep === 'auto' || ep === 'webgpu' || ep === 'wasm') ui.epSelect.value = ep;
+  ort = await import('onnxruntime-web');
+  ort.env.wasm.wasmPaths = { mjs: new URL(ortGlueUrl, location.href).href, wasm: new URL(ortWasmUrl, location.href).href };
+  // multi-threaded wasm when the page is cross-origin isolated (effnet serve sends COOP/COEP).
+  ort.env.wasm.numThreads = crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  const res = await fetch('./effnet-config.json').catch(() => null);
+  if (!res?.ok) {
+    ui.modelName.textContent = 'no model served — load an .onnx file (e.g. from `effnet export b0 -o b0.onnx`)';
+    return;
+  }
+  served = (await res.json()) as ServedConfig;
+  ui.modelName.textContent = `${served.model.name} · downloading ${(served.model.bytes / 1e6).toFixed(1)} MB…`;
+  const m = await fetch(served.model.url);
+  if (!m.ok) throw new Error(`${served.model.url}: HTTP ${m.status}`);
+  modelBytes = new Uint8Array(await m.arrayBuffer());
+  modelFileName = served.model.name;
+  await loadModel();
+}
+
+start().catch(fail);
