@@ -79,7 +79,11 @@ describe('AtomicFile', () => {
     expect(readdirSync(dir)).toEqual(['file']);
   });
 
-  it('installs signal handlers only while a file is pending', () => {
+  it('installs signal handlers only while a file is pending', async () => {
+    const turns = async (n: number) => {
+      for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+    };
+    await turns(3); // earlier tests' files are gone: their handlers go within two turns
     const before = process.listenerCount('SIGINT');
     const dir = fresh();
     const a = new AtomicFile(join(dir, 'a'));
@@ -89,6 +93,7 @@ describe('AtomicFile', () => {
     a.commit();
     expect(process.listenerCount('SIGINT')).toBe(before + 1);
     b.abort();
+    await turns(3); // removed two event-loop turns later (see 'a signal that arrived while…')
     expect(process.listenerCount('SIGINT')).toBe(before);
   });
 
@@ -145,7 +150,7 @@ describe('makeTempDir', () => {
 describe('cleanup in a real process (built dist)', () => {
   const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
   /** A process holding a temp dir and a pending output in `dir`; prints "ready" then idles, or throws. */
-  function holder(dir: string, then: 'idle' | 'throw') {
+  function holder(dir: string, then: 'idle' | 'throw' | 'signal-then-abort') {
     if (!existsSync(dist)) throw new Error(`${dist} is missing: run npm run build (npm test does)`);
     const script = `
       import { writeFileSync } from 'node:fs';
@@ -154,8 +159,16 @@ describe('cleanup in a real process (built dist)', () => {
       const dir = process.argv[1];
       const t = makeTempDir('effnet-scratch-', dir);
       writeFileSync(join(t.path, 'big.onnx.data'), new Uint8Array(1 << 20));
-      new AtomicFile(join(dir, 'out.onnx')).write(new Uint8Array(1 << 20));
-      ${then === 'throw' ? "throw new Error('boom');" : "console.log('ready'); setInterval(() => {}, 1000);"}`;
+      const f = new AtomicFile(join(dir, 'out.onnx'));
+      f.write(new Uint8Array(1 << 20));
+      ${
+        then === 'throw'
+          ? "throw new Error('boom');"
+          : then === 'idle'
+            ? "console.log('ready'); setInterval(() => {}, 1000);"
+            : // Ctrl-C arrives during synchronous work, which then fails and cleans up by itself.
+              "process.kill(process.pid, 'SIGINT'); f.abort(); t.remove(); process.exitCode = 1;"
+      }`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     const ready = new Promise<void>((resolve) => child.stdout.on('data', () => resolve()));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
@@ -169,6 +182,13 @@ describe('cleanup in a real process (built dist)', () => {
     expect(readdirSync(dir)).toHaveLength(2);
     h.child.kill(sig);
     expect(await h.exited).toEqual({ code: null, signal: sig });
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a signal that arrived while files were pending still ends the process after they were cleaned up', async () => {
+    const dir = fresh();
+    const h = holder(dir, 'signal-then-abort');
+    expect(await h.exited).toEqual({ code: null, signal: 'SIGINT' });
     expect(readdirSync(dir)).toEqual([]);
   });
 

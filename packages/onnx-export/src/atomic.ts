@@ -53,7 +53,16 @@ function track(temp: string): void {
 
 function untrack(temp: string): void {
   pending.delete(temp);
-  if (pending.size === 0) unhookSignals();
+  // Not at once: a signal that arrived while the file was pending (e.g. Ctrl-C that also ended a
+  // child process, whose failure aborted the file) is read by the event loop only after this
+  // synchronous code; it must still end the process by that signal rather than be dropped.
+  // Two turns: the first may come before the loop next polls for signals.
+  if (pending.size === 0)
+    setImmediate(() =>
+      setImmediate(() => {
+        if (pending.size === 0) unhookSignals();
+      }),
+    );
 }
 
 export class OutputExistsError extends Error {
