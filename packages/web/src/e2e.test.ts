@@ -157,4 +157,21 @@ describe.skipIf(!ready)('browser demo end to end (effnet export → effnet serve
     await page.screenshot({ path: join(artifacts, 'web-demo-wasm.png'), fullPage: true });
     await page.close();
   });
+
+  it('auto in a Chromium without WebGPU flags (no adapter here): falls back to wasm with a visible notice, tench still right', async () => {
+    const wnid = 'n01440764';
+    const image = join(val, wnid, 'ILSVRC2012_val_00009111.JPEG');
+    const plain = await launchChromium({ webgpu: false });
+    try {
+      const page = await plain.newPage({ viewport: { width: 1100, height: 820 } });
+      const state = await classify(page, '', image);
+      await page.screenshot({ path: join(artifacts, 'web-demo-fallback.png'), fullPage: true });
+      expect(state.ep).toBe('wasm');
+      expect(await page.isVisible('#notice')).toBe(true);
+      expect(await page.textContent('#notice')).toMatch(/WebGPU unavailable — .*Running on wasm/);
+      expect(state.top5[0]!.label).toBe(`tench (${wnid})`);
+    } finally {
+      await plain.close();
+    }
+  });
 });
