@@ -1,0 +1,61 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { chromiumPath } from '@effnet/bench';
+import { main } from '../main.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'effnet-serve-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => vi.restoreAllMocks());
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
+  const code = await main(args);
+  vi.restoreAllMocks();
+  return { code, out, err };
+}
+
+describe('effnet serve errors (before anything listens)', () => {
+  it('labels that do not fit the model: usage error naming both counts', async () => {
+    const labels = join(dir, 'three.txt');
+    writeFileSync(labels, 'a\nb\nc\n');
+    const r = await run(['serve', 'b0', '--resolution', '32', '--labels', labels, '--port', '0']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--labels .*three\.txt: 3 labels but efficientnet-b0 has 1000 classes/);
+  });
+
+  it('a port in use: one error line naming the port, exit 1', async () => {
+    const blocker = createServer();
+    await new Promise<void>((ok) => blocker.listen(0, '127.0.0.1', ok));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const r = await run(['serve', 'b0', '--resolution', '32', '--port', String(port)]);
+      expect(r.code).toBe(1);
+      expect(r.err).toBe(`effnet: error: port ${port}: already in use (choose another with --port)\n`);
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
+describe.skipIf(!existsSync(chromiumPath()))('effnet bench --ep web-wasm (onnxruntime-web in headless Chromium)', () => {
+  it('reports like the other EPs, with the difference against cpu', async () => {
+    const out = join(dir, 'bench');
+    const r = await run(['bench', 'b0', '--ep', 'web-wasm', '--resolution', '64', '--iterations', '3', '--time', '0', '--warmup', '1', '--json', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(res.failures).toEqual([]);
+    expect(res.options.ep).toBe('web-wasm');
+    const m = res.results[0];
+    expect(m.ep).toBe('web-wasm');
+    expect(m.latencyMs.samples).toBeGreaterThanOrEqual(3);
+    expect(m.sessionCreateMs).toBeGreaterThan(0);
+    expect(m.maxAbsDiffVsCpu).toBeLessThan(1e-3);
+  });
+});
