@@ -6,7 +6,7 @@
  * 528, 600), where the asymmetric pads must be computed per layer. The weights follow
  * make_reference.py's rules over torchvision's state_dict keys; they are written as .safetensors,
  * imported through `weightsPath` (what `--weights` sets) and run in onnxruntime-node.
- * B5–B7 are large: they run under EFFNET_SLOW (npm run test:slow).
+ * B5–B7 are large: they run under EFFNET_SLOW (set by `npm test`; `npm run test:fast` skips them).
  */
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
