@@ -85,21 +85,7 @@ async function nodeRunner(model: Uint8Array | string, ep: Exclude<NodeEp, 'wasm'
     if (ep === 'cuda') throw new EpUnavailableError(`--ep cuda: ${CUDA_HELP} (onnxruntime: ${firstLine(msg)})`);
     throw new Error(`${typeof model === 'string' ? model : 'model'}: onnxruntime could not load it: ${firstLine(msg)}`);
   }
-  const createMs = performance.now() - t0;
-  const inputName = session.inputNames[0]!;
-  const outputName = session.outputNames[0]!;
-  return {
-    ep,
-    inputName,
-    outputName,
-    createMs,
-    async run(data, dims) {
-      const out = await session.run({ [inputName]: new ort.Tensor('float32', data, [...dims]) });
-      const t = out[outputName]!;
-      return { data: t.data as Float32Array, dims: t.dims };
-    },
-    release: () => session.release(),
-  };
+  return sessionRunner(ep, performance.now() - t0, session, (data, dims) => new ort.Tensor('float32', data, dims));
 }
 
 async function wasmRunner(model: Uint8Array | string, o: RunnerOptions): Promise<Runner> {
@@ -110,17 +96,27 @@ async function wasmRunner(model: Uint8Array | string, o: RunnerOptions): Promise
   const bytes = typeof model === 'string' ? new Uint8Array(await readFile(model)) : model;
   const t0 = performance.now();
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-  const createMs = performance.now() - t0;
+  return sessionRunner('wasm', performance.now() - t0, session, (data, dims) => new ort.Tensor('float32', data, dims));
+}
+
+/** What onnxruntime-node and onnxruntime-web sessions have in common, as far as a Runner needs. */
+interface OrtSession<T> {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, T>): Promise<Record<string, { readonly data: unknown; readonly dims: readonly number[] }>>;
+  release(): Promise<void>;
+}
+
+function sessionRunner<T>(ep: NodeEp, createMs: number, session: OrtSession<T>, tensor: (data: Float32Array, dims: number[]) => T): Runner {
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames[0]!;
   return {
-    ep: 'wasm',
+    ep,
     inputName,
     outputName,
     createMs,
     async run(data, dims) {
-      const out = await session.run({ [inputName]: new ort.Tensor('float32', data, [...dims]) });
-      const t = out[outputName]!;
+      const t = (await session.run({ [inputName]: tensor(data, [...dims]) }))[outputName]!;
       return { data: t.data as Float32Array, dims: t.dims };
     },
     release: () => session.release(),

@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { flatten, globalAveragePool, Graph } from '@effnet/graph-builder';
 import { serializeModel } from '@effnet/onnx-export';
-import { main } from '../main.js';
+import { runCli as run } from '../test-utils/run.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const shared = resolve(repo, '../shared');
@@ -15,18 +15,6 @@ const WEIGHTS = join(imagenette, 'efficientnet_b0-imagenette.safetensors');
 const dir = mkdtempSync(join(tmpdir(), 'effnet-eval-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  vi.spyOn(console, 'log').mockImplementation((...a) => void (out += `${a.join(' ')}\n`));
-  vi.spyOn(console, 'error').mockImplementation((...a) => void (err += `${a.join(' ')}\n`));
-  const code = await main(args);
-  vi.restoreAllMocks();
-  return { code, out, err };
-}
 
 /** A real 3-class ONNX file with a known answer (per-channel mean of the normalized image): red 0, green 1, blue 2. */
 function channelMeanFile(): string {

@@ -8,23 +8,11 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { buildModel, fill, writeSafetensors, type TensorToWrite } from '@effnet/efficientnet';
 import { readModel } from '@effnet/onnx-export';
-import { main } from '../main.js';
+import { runCli as run } from '../test-utils/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'effnet-export-weights-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  vi.spyOn(console, 'log').mockImplementation((...a) => void (out += `${a.join(' ')}\n`));
-  vi.spyOn(console, 'error').mockImplementation((...a) => void (err += `${a.join(' ')}\n`));
-  const code = await main(args);
-  vi.restoreAllMocks();
-  return { code, out, err };
-}
 
 /** A tiny EfficientNet: width 0.25, depth 0.25, 32 px, 7 classes in the file. */
 const MODEL = ['efficientnet', '--width', '0.25', '--depth', '0.25', '--resolution', '32'];
