@@ -114,7 +114,7 @@ function largestPhi(c: Coefficients, maxPhi: number, step: number, ok: (m: Candi
     if (ok(modelAt(c, mid * step))) lo = mid;
     else hi = mid - 1;
   }
-  return lo * step;
+  return round(lo * step, 6);
 }
 
 /**
