@@ -55,21 +55,13 @@ export interface ModelHandle {
   source(): Uint8Array | string;
 }
 
+/** A model built here; `stats` are those of the unmodified architecture (params as PyTorch counts them). */
 export interface PreparedModel extends ModelHandle {
   readonly kind: 'built';
-  readonly label: string;
   readonly built: BuiltModel;
   /** Final graph after passes (fold-bn, fp16, renames). */
   readonly ir: GraphIR;
-  /** Statistics of the unmodified architecture (params as PyTorch counts them, MACs per image). */
-  readonly stats: GraphStats;
-  readonly resolution: number;
-  readonly numClasses: number;
-  readonly preprocess: Preprocess;
-  readonly metadata: Readonly<Record<string, string>>;
   readonly opset: number;
-  readonly inputName: string;
-  readonly outputName: string;
   serialize(): Uint8Array;
   write(path: string, o?: Omit<WriteOptions, keyof PrepareOptions>): WriteResult;
   /** write() that lets Ctrl-C/SIGTERM interrupt a long export (no file is left behind). */

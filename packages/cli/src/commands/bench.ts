@@ -22,7 +22,7 @@ import { checkOutputDir, MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
 import { UsageError } from '../errors.js';
 import { human, printJson } from '../output.js';
 import { choice, intInRange, intList, nonNegativeInt, positiveInt } from '../parse.js';
-import { addModelOptions, type ModelFlags } from './common.js';
+import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
 
 export const DEFAULT_MODELS = ['efficientnet-b0', 'efficientnet-b1', 'efficientnet-b4', 'resnet50'];
 
@@ -124,19 +124,13 @@ Examples:
   });
 }
 
+/** The model flags a measurement job carries: the shared model flags, parsed once by prepareOptions. */
+const JOB_KEYS = ['resolution', 'numClasses', 'foldBn', 'fp16', 'opset', 'cells', 'filters', 'phi', 'width', 'depth'] as const satisfies readonly (keyof JobModelOptions)[];
+
 function modelOptions(f: BenchFlags): JobModelOptions {
-  const o: { -readonly [K in keyof JobModelOptions]: JobModelOptions[K] } = {};
-  if (f.resolution !== undefined) o.resolution = f.resolution;
-  if (f.numClasses !== undefined) o.numClasses = f.numClasses;
-  if (f.cells !== undefined) o.cells = f.cells;
-  if (f.filters !== undefined) o.filters = f.filters;
-  if (f.phi !== undefined) o.phi = f.phi;
-  if (f.width !== undefined) o.width = f.width;
-  if (f.depth !== undefined) o.depth = f.depth;
-  if (f.opset !== undefined) o.opset = f.opset;
-  if (f.foldBn) o.foldBn = true;
-  if (f.fp16) o.fp16 = true;
-  return o;
+  const { batch: _batches, ...flags } = f;
+  const all = prepareOptions(flags);
+  return Object.fromEntries(JOB_KEYS.filter((k) => all[k] !== undefined).map((k) => [k, all[k]])) as JobModelOptions;
 }
 
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(2));
