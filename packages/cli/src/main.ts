@@ -18,7 +18,17 @@ const USAGE_ERRORS = new Set(['UsageError', 'UnknownModelError', 'RangeError', '
 /** RangeErrors of the JavaScript engine itself (out of memory, stack overflow) are runtime failures. */
 const ENGINE_LIMIT = /^(Maximum call stack size exceeded|Array buffer allocation failed|Invalid (typed )?array length|Invalid string length)/;
 
+let cursorRestored = false;
+
+/** Progress bars hide the terminal cursor; show it again however the process ends (Ctrl-C included). */
+function restoreCursorOnExit(): void {
+  if (cursorRestored || !process.stderr.isTTY) return;
+  cursorRestored = true;
+  process.on('exit', () => process.stderr.write('\x1b[?25h'));
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
+  restoreCursorOnExit();
   const verbose = argv.includes('--verbose');
   const program = new Command('effnet')
     .description('EfficientNet B0–B7 as standard ONNX: build, export, benchmark, evaluate')

@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .description('top-K classes with probabilities for image files')
     .argument('<model>', "model id (see 'effnet list') or an .onnx file")
     .argument('<image...>', 'image files (JPEG, PNG, WebP, ...)')
-    .option('--labels <spec>', "class names: 'imagenet', a JSON list, a text file (one per line) or an ImageFolder directory; WordNet ids print as ImageNet names (default: imagenet for 1000-class models)")
+    .option('--labels <spec>', "class names: 'imagenet', a JSON list, a text file (one per line) or an ImageFolder directory; WordNet ids print as ImageNet names (default: the class list the model's weights carry, else imagenet for 1000-class models)")
     .option('--top <K>', 'classes per image (default 5)', positiveInt('--top'))
     .option('--json', 'machine-readable output');
   addModelOptions(cmd, { batch: false });
@@ -27,6 +27,7 @@ export function register(program: Command): void {
     const { model, preprocess, fixedBatch } = openForImages(ref, f);
     let labels: string[] | undefined;
     if (f.labels) labels = readLabels(f.labels);
+    else if (model.metadata['effnet.labels']) labels = modelLabels(model.metadata['effnet.labels'], model.label);
     else if (model.numClasses === 1000) labels = imagenetClasses().map((c) => c.wnid);
     if (labels && labels.length !== model.numClasses)
       throw new UsageError(`--labels ${f.labels ?? 'imagenet'}: ${labels.length} labels but ${model.label} has ${model.numClasses} classes`);
@@ -53,4 +54,15 @@ export function register(program: Command): void {
       await runner.release();
     }
   });
+}
+
+/** The class list a model carries in its metadata (`effnet.labels`, from the weights file). */
+function modelLabels(json: string, model: string): string[] {
+  try {
+    const v: unknown = JSON.parse(json);
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  } catch {
+    // fall through
+  }
+  throw new Error(`${model}: metadata effnet.labels is not a JSON list of strings`);
 }

@@ -131,6 +131,18 @@ describe.skipIf(!haveImagenette)('effnet classify (real Imagenette images, train
     const bad = await run(['classify', 'efficientnet-b0', '--weights', WEIGHTS, '--labels', 'imagenet', images[0]!]);
     expect([bad.code, bad.err]).toEqual([2, expect.stringMatching(/--labels imagenet: 1000 labels but efficientnet-b0 has 10 classes/)]);
   });
+
+  it('names classes without --labels when the weights carry their class list (exported file too)', async () => {
+    const image = join(imagenette, 'val', 'n03888257/ILSVRC2012_val_00001440.JPEG');
+    const direct = await run(['classify', 'efficientnet-b0', '--weights', WEIGHTS, '--resolution', '160', '--top', '1', image]);
+    expect([direct.code, direct.err]).toEqual([0, '']);
+    expect(direct.out).toMatch(/parachute \(n03888257\)  \[9\]/);
+    const file = join(dir, 'imagenette-labels.onnx');
+    expect((await run(['export', 'efficientnet-b0', '--weights', WEIGHTS, '--resolution', '160', '-o', file])).code).toBe(0);
+    const fromFile = await run(['classify', file, '--top', '1', image]);
+    expect([fromFile.code, fromFile.err]).toEqual([0, '']);
+    expect(fromFile.out).toMatch(/parachute \(n03888257\)  \[9\]/);
+  });
 });
 
 /**

@@ -138,7 +138,29 @@ export function buildModelWithWeights(id: string, path: string, o: WeightsBuildO
   const imported: ImportedWeights = { path, layout: mapping.layout, tensors: used.size, numClasses };
   return {
     ...built,
-    metadata: { ...built.metadata, 'effnet.weights': path.split(/[\\/]/).pop() ?? path, 'effnet.weights_naming': mapping.layout },
+    metadata: {
+      ...built.metadata,
+      'effnet.weights': path.split(/[\\/]/).pop() ?? path,
+      'effnet.weights_naming': mapping.layout,
+      ...classLabels(file.metadata.get('classes'), built.numClasses),
+    },
     imported,
   };
+}
+
+/**
+ * A checkpoint's own class list (`__metadata__.classes`, a JSON list of strings, as the Imagenette
+ * checkpoint carries) becomes `effnet.labels` in the ONNX metadata when it fits the classifier, so
+ * `effnet classify` can name classes without --labels. Anything else is ignored.
+ */
+function classLabels(raw: string | undefined, numClasses: number): Record<string, string> {
+  if (raw === undefined) return {};
+  try {
+    const v: unknown = JSON.parse(raw);
+    if (Array.isArray(v) && v.length === numClasses && v.every((x) => typeof x === 'string' && x.length > 0 && x.length < 200))
+      return { 'effnet.labels': JSON.stringify(v) };
+  } catch {
+    // not JSON: not a class list
+  }
+  return {};
 }
