@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@effnet/onnx-export';
 import type { TopLevelSpec } from 'vega-lite';
-import { renderSvg } from './perf/charts.js';
+import { chartFrame, renderSvg } from './perf/charts.js';
 import { graphStats } from '@effnet/graph-builder';
 import { buildModel, COMPOUND, compoundScaling, flopsGrowth, type Coefficients } from '@effnet/efficientnet';
 
@@ -262,11 +262,7 @@ function candidatesChart(r: SearchReport): TopLevelSpec {
     group: c === r.best || (r.best && c.coefficients === r.best.coefficients && c.phi === r.best.phi) ? 'choice' : c.pareto ? 'Pareto front' : 'candidate',
   }));
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: `scale-search: largest φ per (α, β, γ) under the budget`,
-    width: 560,
-    height: 360,
-    background: 'white',
+    ...chartFrame('scale-search: largest φ per (α, β, γ) under the budget'),
     data: { values: data },
     mark: { type: 'point', filled: true, size: 80 },
     encoding: {
@@ -285,11 +281,7 @@ function coefficientsChart(r: SearchReport): TopLevelSpec {
     { triple: `α${c.coefficients.alpha} β${c.coefficients.beta} γ${c.coefficients.gamma}`, phi: c.phi, dimension: 'resolution r = γ^φ', value: c.resolution / 224 },
   ]);
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'how each fitting candidate spends the budget (multipliers over B0)',
-    width: 560,
-    height: 300,
-    background: 'white',
+    ...chartFrame('how each fitting candidate spends the budget (multipliers over B0)', 300),
     data: { values: data },
     mark: { type: 'bar' },
     encoding: {

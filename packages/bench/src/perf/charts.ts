@@ -40,6 +40,11 @@ const WIDTH = 560;
 const LEGEND_INSIDE = { legend: { orient: 'bottom-right' as const, fillColor: 'white', padding: 6 } };
 const HEIGHT = 360;
 
+/** The frame every effnet chart shares: schema, title, size, white background. */
+export function chartFrame(title: string, height = HEIGHT) {
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title, width: WIDTH, height, background: 'white' } as const;
+}
+
 /** A log x scale with room on the right for the label of the largest model. */
 function logRoomForLabels(xs: readonly number[]) {
   const lo = Math.min(...xs);
@@ -61,11 +66,7 @@ function latencyChart(points: readonly LatencyPoint[], x: 'params' | 'macs', tit
     color: { field: 'batch', type: 'nominal', title: null },
   } as const;
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
-    width: WIDTH,
-    height: HEIGHT,
-    background: 'white',
+    ...chartFrame(title),
     config: LEGEND_INSIDE,
     data: { values: data },
     layer: [
@@ -97,11 +98,7 @@ export function accuracyVsParams(points: readonly AccuracyPoint[]): Promise<stri
     scale: { domain: ['measured', 'paper', 'paper, not run'], range: ['#d62728', '#1f77b4', '#9a9a9a'] },
   } as const;
   return renderSvg({
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'Top-1 accuracy vs parameters (paper points are Tan & Le 2019, Table 2)',
-    width: WIDTH,
-    height: HEIGHT,
-    background: 'white',
+    ...chartFrame('Top-1 accuracy vs parameters (paper points are Tan & Le 2019, Table 2)'),
     config: LEGEND_INSIDE,
     data: { values: data },
     layer: [
