@@ -4,15 +4,10 @@
  * `effnet.interpolation`, `effnet.num_classes`, `effnet.model`), read from the file with onnx-proto.
  */
 import { onnx } from 'onnx-proto';
-import type { Interpolation } from '@effnet/bench/web';
+import type { PixelPreprocessOptions } from '@effnet/bench/web';
 
-export interface Preprocess {
-  readonly resolution: number;
-  readonly cropPct: number;
-  readonly interpolation: Interpolation;
-  readonly mean: readonly number[];
-  readonly std: readonly number[];
-}
+/** The page preprocesses exactly as `preprocessPixels` takes it. */
+export type Preprocess = PixelPreprocessOptions;
 
 export interface ModelInfo {
   readonly name: string;
