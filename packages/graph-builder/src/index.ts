@@ -3,6 +3,7 @@ export { DTYPES, dtypeFromOnnx, isFloat } from './dtype.js';
 export type { AttrValue, DataSource, Dim, GraphIR, InitializerIR, NodeIR, Shape, ValueInfo } from './ir.js';
 export { formatShape, materialize, numel } from './ir.js';
 export { Graph, ShapeError, Tensor } from './graph.js';
+export { OptionError } from './errors.js';
 export * from './ops.js';
 export * as shapes from './shapes.js';
 export { graphStats, nodeMacs, shapeTable, type GraphStats } from './stats.js';

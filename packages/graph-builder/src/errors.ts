@@ -1,0 +1,19 @@
+/**
+ * Typed errors shared by every effnet library. Callers decide what to do by class, never by
+ * `name` strings or by engine error types (a RangeError from the engine is not a bad option).
+ */
+
+/**
+ * A caller gave an option a value outside its documented range, of the wrong kind, or one that
+ * does not apply. `option` names the option as the library spells it (e.g. 'resolution'); a CLI
+ * maps it to its own flag (`--resolution`) and treats the error as a usage error.
+ */
+export class OptionError extends Error {
+  override name = 'OptionError';
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
