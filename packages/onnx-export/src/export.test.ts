@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { add, conv, Graph, reduceMean, relu, type GraphIR } from '@effnet/graph-builder';
 import proto from 'onnx-proto';
-import { OutputExistsError } from './atomic.js';
+import { OutputExistsError } from '@effnet/safe-fs';
 import { ExportError, serializeModel, writeModel, writeModelAsync } from './export.js';
 
 const { onnx } = proto;
