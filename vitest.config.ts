@@ -9,6 +9,8 @@ export default defineConfig({
       '@effnet/graph-builder': src('graph-builder'),
       '@effnet/onnx-export': src('onnx-export'),
       '@effnet/efficientnet': src('efficientnet'),
+      '@effnet/safe-fs': src('safe-fs'),
+      '@effnet/pipeline': src('pipeline'),
       '@effnet/bench': src('bench'),
     },
   },

@@ -26,7 +26,8 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createRunner, measureLatency, openModel, summarize } from '../packages/bench/dist/index.js';
+import { createRunner, measureLatency, summarize } from '../packages/bench/dist/index.js';
+import { onnxruntimeStatistics, openModel } from '../packages/pipeline/dist/index.js';
 import { formulaInput } from '../packages/efficientnet/dist/index.js';
 
 const { values: o, positionals } = parseArgs({
@@ -64,7 +65,7 @@ const batch = int('batch');
 const threads = o.threads === undefined ? undefined : int('threads');
 const foldBn = o['fold-bn'] && !o['no-fold-bn'];
 
-const ours = openModel(o.ours, { foldBn, batch: o['static-batch'] ? batch : 'dynamic' });
+const ours = openModel(o.ours, { statistics: onnxruntimeStatistics, foldBn, batch: o['static-batch'] ? batch : 'dynamic' });
 const theirs = openModel(other);
 if (ours.resolution !== theirs.resolution) {
   console.error(`resolutions differ: ours ${ours.resolution}, ${other} ${theirs.resolution}`);

@@ -18,7 +18,8 @@ import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createRunner, listImageFolder, preprocessImage, prepareModel } from '@effnet/bench';
+import { createRunner, listImageFolder, preprocessImage } from '@effnet/bench';
+import { prepareModel } from '@effnet/pipeline';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: a } = parseArgs({

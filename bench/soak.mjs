@@ -16,7 +16,8 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createRunner, evaluate, listImageFolder, prepareModel } from '../packages/bench/dist/index.js';
+import { createRunner, evaluate, listImageFolder } from '../packages/bench/dist/index.js';
+import { onnxruntimeStatistics, prepareModel } from '../packages/pipeline/dist/index.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const shared = resolve(repo, '../shared');
@@ -83,7 +84,7 @@ const results = [];
 // 1. Sustained inference.
 {
   const R = Number(a.resolution);
-  const model = prepareModel(a.model, { resolution: R });
+  const model = prepareModel(a.model, { resolution: R, statistics: onnxruntimeStatistics });
   const runner = await createRunner(model.source(), threads);
   const x = new Float32Array(3 * R * R).map((_, i) => Math.sin(i));
   const N = Number(a.inferences);
@@ -103,7 +104,7 @@ const results = [];
 if (existsSync(a.data)) {
   const R = Number(a['eval-resolution']);
   const weights = existsSync(a.weights) ? { weightsPath: a.weights } : {};
-  const model = prepareModel('efficientnet-b0', { resolution: R, ...weights });
+  const model = prepareModel('efficientnet-b0', { resolution: R, statistics: onnxruntimeStatistics, ...weights });
   const runner = await createRunner(model.source(), threads);
   const listed = listImageFolder(a.data);
   const passes = Number(a.passes);

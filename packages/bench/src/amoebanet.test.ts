@@ -6,8 +6,11 @@ import ort from 'onnxruntime-node';
 import { Graph } from '@effnet/graph-builder';
 import { defaultWeights, factorizedReduction, formulaInput, Layers, type WeightSource } from '@effnet/efficientnet';
 import { serializeModel } from '@effnet/onnx-export';
-import { prepareModel } from './prepare.js';
+import { onnxruntimeStatistics, prepareModel } from '@effnet/pipeline';
 import { createRunner } from './session.js';
+
+/** Default weights calibrated as the CLI does: onnxruntime-node measures the BatchNorm statistics. */
+const WITH_ORT = { statistics: onnxruntimeStatistics } as const;
 
 const SLOW = !!process.env.EFFNET_SLOW;
 const dir = mkdtempSync(join(tmpdir(), 'effnet-amoeba-'));
@@ -50,7 +53,7 @@ describe('factorized reduction in onnxruntime', () => {
 });
 
 describe('AmoebaNet-B exported to ONNX', () => {
-  const p = prepareModel('amoebanet-b', { cells: 3, filters: 32, resolution: 96, numClasses: 10 });
+  const p = prepareModel('amoebanet-b', { ...WITH_ORT, cells: 3, filters: 32, resolution: 96, numClasses: 10 });
   const x = new ort.Tensor('float32', formulaInput([2, 3, 96, 96]), [2, 3, 96, 96]);
 
   it('AmoebaNet-B(3, 32) at 96x96 runs in onnxruntime-node: finite [2,10] logits, inline and with external data alike', async () => {
@@ -85,7 +88,7 @@ describe('AmoebaNet-B exported to ONNX', () => {
   it.runIf(SLOW)(
     'AmoebaNet-B(18, 512) at 480x480: over 2 GB, so written with external data, and runs at batch 1',
     async () => {
-      const big = prepareModel('amoebanet-b', { batch: 1 });
+      const big = prepareModel('amoebanet-b', { ...WITH_ORT, batch: 1 });
       const path = join(dir, 'amoebanet-b.onnx');
       const r = big.write(path, { externalData: 'auto' });
       expect(r.dataPath).toBe(`${path}.data`);

@@ -20,7 +20,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
 import type { GraphIR } from '@effnet/graph-builder';
 import { fixtureTensors, formulaInput, readFixture, type Fixture, type WeightSource } from '@effnet/efficientnet';
-import { prepareModel, type PrepareOptions } from './prepare.js';
+import { onnxruntimeStatistics, prepareModel, type PrepareOptions } from '@effnet/pipeline';
+
+/** Default weights calibrated as the CLI does: onnxruntime-node measures the BatchNorm statistics. */
+const WITH_ORT = { statistics: onnxruntimeStatistics } as const;
 
 const PYTHON = '/usr/bin/python3';
 const FIXTURES = resolve(fileURLToPath(new URL('../../../', import.meta.url)), '../shared/fixtures');
@@ -115,7 +118,7 @@ describe.skipIf(!!MISSING)('conformance with onnx (checker, shape inference) and
   beforeAll(() => {
     const models = CASES.map((c) => {
       const fixture = fixtureFor(c);
-      const p = prepareModel(c.model, { ...c.options, ...(fixture ? { weights: fixtureWeights(fixture) } : {}) });
+      const p = prepareModel(c.model, { ...WITH_ORT, ...c.options, ...(fixture ? { weights: fixtureWeights(fixture) } : {}) });
       const path = join(dir, `${c.name}.onnx`);
       p.write(path);
       // Dynamic-batch files run with one image: OpenCV 4.6 cannot run dynamic-batch EfficientNet

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { listImageFolder, spreadSubset } from './eval/dataset.js';
 import { preprocessImage } from './eval/preprocess.js';
-import { prepareModel } from './prepare.js';
+import { prepareModel } from '@effnet/pipeline';
 import { createRunner } from './session.js';
 
 const DATA = resolve(fileURLToPath(new URL('../../../', import.meta.url)), '../shared/imagenette');

@@ -1,5 +1,3 @@
-export { isOnnxPath, openModel, openModelFile, prepareModel, type FileModel, type ModelHandle, type PrepareOptions, type PreparedModel } from './prepare.js';
-export { batchNormStatistics, CALIBRATION_BATCH, calibrateBatchNorm, type CalibrateOptions } from './calibrate.js';
 export { createRunner, cudaAvailable, CUDA_HELP, EpUnavailableError, maxAbsDiff, NODE_EPS, WEBGPU_HELP, type NodeEp, type Output, type Runner, type RunnerOptions } from './session.js';
 export { classifyImages, softmaxRow, type Classification, type ClassifyOptions } from './eval/classify.js';
 export { IMAGE_EXTENSIONS, listDataset, listImageFolder, listLabelsFile, spreadSubset, type Dataset, type ListOptions, type Sample } from './eval/dataset.js';

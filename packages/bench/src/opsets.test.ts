@@ -14,7 +14,10 @@ import ort from 'onnxruntime-node';
 import { formulaInput } from '@effnet/efficientnet';
 import { Graph, conv, reduceMean, relu } from '@effnet/graph-builder';
 import { decodeModel, MAX_OPSET, MIN_OPSET, serializeModel } from '@effnet/onnx-export';
-import { prepareModel } from './prepare.js';
+import { onnxruntimeStatistics, prepareModel } from '@effnet/pipeline';
+
+/** Default weights calibrated as the CLI does: onnxruntime-node measures the BatchNorm statistics. */
+const WITH_ORT = { statistics: onnxruntimeStatistics } as const;
 
 const PYTHON = '/usr/bin/python3';
 const CHECK = fileURLToPath(new URL('../conformance/check.py', import.meta.url));
@@ -43,8 +46,8 @@ function reduceGraph() {
 }
 
 const MODELS = [
-  { name: 'efficientnet-b0', bytes: (opset: number) => prepareModel('efficientnet-b0', { opset, resolution: 64, numClasses: 10 }).serialize(), r: 64 },
-  { name: 'amoebanet-b', bytes: (opset: number) => prepareModel('amoebanet-b', { opset, cells: 6, filters: 32, resolution: 65, numClasses: 10 }).serialize(), r: 65 },
+  { name: 'efficientnet-b0', bytes: (opset: number) => prepareModel('efficientnet-b0', { ...WITH_ORT, opset, resolution: 64, numClasses: 10 }).serialize(), r: 64 },
+  { name: 'amoebanet-b', bytes: (opset: number) => prepareModel('amoebanet-b', { ...WITH_ORT, opset, cells: 6, filters: 32, resolution: 65, numClasses: 10 }).serialize(), r: 65 },
   { name: 'reduce-mean', bytes: (opset: number) => serializeModel(reduceGraph(), { opset }), r: 8 },
 ];
 

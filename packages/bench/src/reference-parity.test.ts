@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
 import { buildModel, fill, formulaInput, mapKeys, writeSafetensors, type TensorToWrite } from '@effnet/efficientnet';
-import { prepareModel } from './prepare.js';
+import { prepareModel } from '@effnet/pipeline';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const REFERENCE = join(REPO, 'reference/torch');

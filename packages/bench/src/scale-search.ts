@@ -6,10 +6,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@effnet/onnx-export';
+import { writeFileAtomic } from '@effnet/safe-fs';
 import type { TopLevelSpec } from 'vega-lite';
 import { chartFrame, renderSvg } from './perf/charts.js';
-import { graphStats } from '@effnet/graph-builder';
+import { graphStats, OptionError } from '@effnet/graph-builder';
 import { buildModel, COMPOUND, compoundScaling, flopsGrowth, type Coefficients } from '@effnet/efficientnet';
 
 export interface SearchOptions {
@@ -70,8 +70,8 @@ export function coefficientGrid(o: Pick<SearchOptions, 'grid' | 'tolerance' | 't
   const g = o.grid ?? { min: 1, max: 1.5, step: 0.05 };
   const tol = o.tolerance ?? 0.05;
   const target = o.target ?? 2;
-  if (!(g.step > 0) || !(g.min >= 1) || !(g.max >= g.min)) throw new RangeError(`grid must have 1 <= min <= max and step > 0, got ${JSON.stringify(g)}`);
-  if (!(tol >= 0)) throw new RangeError(`tolerance must be >= 0, got ${tol}`);
+  if (!(g.step > 0) || !(g.min >= 1) || !(g.max >= g.min)) throw new OptionError('grid', `grid must have 1 <= min <= max and step > 0, got ${JSON.stringify(g)}`);
+  if (!(tol >= 0)) throw new OptionError('tolerance', `tolerance must be >= 0, got ${tol}`);
   const values: number[] = [];
   for (let v = g.min; v <= g.max + 1e-9; v += g.step) values.push(round(v));
   const out: Coefficients[] = [];

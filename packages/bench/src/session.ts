@@ -13,6 +13,11 @@ import { pathToFileURL } from 'node:url';
 export const NODE_EPS = ['cpu', 'cuda', 'webgpu', 'wasm', 'web-webgpu', 'web-wasm'] as const;
 export type NodeEp = (typeof NODE_EPS)[number];
 
+/**
+ * The execution provider cannot run here (not installed, no adapter, no Chromium): says why and how
+ * to enable it. Callers tell it apart with instanceof (a bench run stops at the first one; other
+ * failures are recorded and the run goes on).
+ */
 export class EpUnavailableError extends Error {
   override name = 'EpUnavailableError';
 }

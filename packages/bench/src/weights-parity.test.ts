@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { fixtureTensors, formulaInput, IMAGENET_MEAN, IMAGENET_STD, readFixture, writeSafetensors } from '@effnet/efficientnet';
-import { openModel, prepareModel } from './prepare.js';
+import { openModel, prepareModel } from '@effnet/pipeline';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const SHARED = resolve(REPO, '../shared');
@@ -147,7 +147,7 @@ describe.skipIf(!existsSync(IMAGENETTE))(`the real Imagenette checkpoint (${IMAG
     }
     expect(correct / images.length, `${correct}/${images.length} correct`).toBeGreaterThanOrEqual(0.6);
     // An .onnx file has its weights already: --weights with one is refused, not ignored.
-    expect(() => openModel(out, { weightsPath: checkpoint })).toThrow(`--weights applies to model ids, not to an .onnx file ('${out}' has its weights already)`);
+    expect(() => openModel(out, { weightsPath: checkpoint })).toThrow(`weightsPath applies to model ids, not to an .onnx file ('${out}' has its weights already)`);
   });
 
   it('--num-classes that disagrees with the checkpoint is a usage error naming both', () => {

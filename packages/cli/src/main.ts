@@ -1,5 +1,8 @@
 /** effnet command line: one file per command under commands/, parsing by commander. */
 import { Command, CommanderError } from 'commander';
+import { BlockStringError, UnknownModelError } from '@effnet/efficientnet';
+import { OptionError } from '@effnet/graph-builder';
+import { OutputExistsError } from '@effnet/safe-fs';
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError } from './errors.js';
 import * as list from './commands/list.js';
 import * as info from './commands/info.js';
@@ -13,10 +16,22 @@ import * as serve from './commands/serve.js';
 
 const COMMANDS = [list, info, exportCmd, inspect, bench, evalCmd, classify, scaleSearch, serve];
 
-/** Errors that mean "you asked for something invalid" rather than "it failed". */
-const USAGE_ERRORS = new Set(['UsageError', 'UnknownModelError', 'RangeError', 'BlockStringError', 'OutputExistsError']);
-/** RangeErrors of the JavaScript engine itself (out of memory, stack overflow) are runtime failures. */
-const ENGINE_LIMIT = /^(Maximum call stack size exceeded|Array buffer allocation failed|Invalid (typed )?array length|Invalid string length)/;
+/**
+ * Error classes that mean "you asked for something invalid" (exit 2) rather than "it failed" (exit 1).
+ * Decided by class, never by name strings: anything else — engine RangeErrors (out of memory, stack
+ * overflow) included — is a runtime failure.
+ */
+const USAGE_ERRORS = [UsageError, OptionError, UnknownModelError, BlockStringError, OutputExistsError] as const;
+
+export function exitCodeOf(e: unknown): number {
+  return USAGE_ERRORS.some((C) => e instanceof C) ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
+/** The message in the CLI's own words: libraries say `overwrite: true`, the CLI says --force. */
+function messageOf(e: Error): string {
+  if (e instanceof OutputExistsError) return `${e.path}: already exists (use --force to overwrite)`;
+  return e.message;
+}
 
 let cursorRestored = false;
 
@@ -49,8 +64,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const err = e instanceof Error ? e : new Error(String(e));
     // One line, whatever the message holds (library errors can span lines); --verbose shows it all.
-    process.stderr.write(`effnet: error: ${err.message.trim().split(/\s*\n\s*/).join(' | ')}\n`);
+    process.stderr.write(`effnet: error: ${messageOf(err).trim().split(/\s*\n\s*/).join(' | ')}\n`);
     if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
-    return (USAGE_ERRORS.has(err.name) && !ENGINE_LIMIT.test(err.message)) || err instanceof UsageError ? EXIT_USAGE : EXIT_RUNTIME;
+    return exitCodeOf(err);
   }
 }

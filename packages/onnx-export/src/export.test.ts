@@ -2,9 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { add, conv, Graph, reduceMean, relu, type GraphIR } from '@effnet/graph-builder';
+import { add, conv, Graph, OptionError, reduceMean, relu, type GraphIR } from '@effnet/graph-builder';
 import proto from 'onnx-proto';
-import { OutputExistsError } from './atomic.js';
+import { OutputExistsError } from '@effnet/safe-fs';
 import { ExportError, serializeModel, writeModel, writeModelAsync } from './export.js';
 
 const { onnx } = proto;
@@ -66,6 +66,13 @@ describe('streamed ONNX encoding', () => {
     expect(during).toHaveLength(1);
     expect(during![0]).toMatch(/^\.effnet-tmp-\d+-[0-9a-z]+-m\.onnx$/);
     expect(readdirSync(dir)).toEqual(['m.onnx']);
+  });
+
+  it('an opset outside the supported range is an OptionError naming opset', () => {
+    for (const opset of [12, 22, 17.5]) {
+      expect(() => serializeModel(model(), { ...meta, opset })).toThrow(OptionError);
+      expect(() => serializeModel(model(), { ...meta, opset })).toThrow(`opset ${opset} is not supported: choose 13..21`);
+    }
   });
 
   it('a tensor whose data does not match its shape fails the write and leaves nothing', async () => {

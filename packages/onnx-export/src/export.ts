@@ -1,8 +1,8 @@
 /** GraphIR -> ONNX ModelProto bytes (protobufjs via onnx-proto), inline or with external data. */
 import { basename } from 'node:path';
-import { DTYPES, materialize, numel, type AttrValue, type GraphIR, type InitializerIR, type NodeIR, type TensorData, type ValueInfo } from '@effnet/graph-builder';
+import { DTYPES, materialize, OptionError, numel, type AttrValue, type GraphIR, type InitializerIR, type NodeIR, type TensorData, type ValueInfo } from '@effnet/graph-builder';
 import proto from 'onnx-proto';
-import { AtomicFile, type AtomicOptions } from './atomic.js';
+import { AtomicFile, type AtomicOptions } from '@effnet/safe-fs';
 
 const { onnx } = proto;
 
@@ -35,7 +35,7 @@ export class ExportError extends Error {
 
 export function checkOpset(ir: GraphIR, opset: number): void {
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET)
-    throw new ExportError(`opset ${opset} is not supported: choose ${MIN_OPSET}..${MAX_OPSET}`);
+    throw new OptionError('opset', `opset ${opset} is not supported: choose ${MIN_OPSET}..${MAX_OPSET}`);
   if (opset < ir.minOpset) throw new ExportError(`graph '${ir.name}' needs opset >= ${ir.minOpset}, got ${opset}`);
 }
 

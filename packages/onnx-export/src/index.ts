@@ -1,4 +1,3 @@
-export { AtomicFile, checkOutputDir, checkOutputFile, makeTempDir, OutputExistsError, writeFileAtomic, type AtomicOptions, type TempDir } from './atomic.js';
 export {
   DEFAULT_OPSET,
   ExportError,

@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
+import { EpUnavailableError } from '../session.js';
 
 /** The browser effnet drives: $EFFNET_CHROMIUM, else Debian's chromium. */
 export function chromiumPath(): string {
@@ -35,9 +36,8 @@ export function chromiumArgs(o: { webgpu: boolean }): string[] {
   ];
 }
 
-export class ChromiumUnavailableError extends Error {
-  override name = 'EpUnavailableError';
-}
+/** No usable Chromium: the web-* execution providers are unavailable. */
+export class ChromiumUnavailableError extends EpUnavailableError {}
 
 export async function launchChromium(o: { webgpu: boolean; headless?: boolean }): Promise<Browser> {
   const executablePath = chromiumPath();

@@ -1,15 +1,18 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formulaInput } from '@effnet/efficientnet';
-import { prepareModel } from '../prepare.js';
-import { createRunner, maxAbsDiff } from '../session.js';
+import { onnxruntimeStatistics, prepareModel } from '@effnet/pipeline';
+import { createRunner, EpUnavailableError, maxAbsDiff } from '../session.js';
 import { chromiumPath } from './chromium.js';
 import { createBrowserRunner } from './runner.js';
+
+/** Default weights calibrated as the CLI does: onnxruntime-node measures the BatchNorm statistics. */
+const WITH_ORT = { statistics: onnxruntimeStatistics } as const;
 
 const hasChromium = existsSync(chromiumPath());
 
 // EfficientNet-B0 at 64 px: every op of the real model (Conv, depthwise Conv, SiLU, SE, Gemm), small enough for SwiftShader.
-const model = prepareModel('efficientnet-b0', { resolution: 64, batch: 1 }).serialize();
+const model = prepareModel('efficientnet-b0', { ...WITH_ORT, resolution: 64, batch: 1 }).serialize();
 const dims = [1, 3, 64, 64];
 const x = formulaInput(dims);
 const y = x.map((v) => 0.9 * v);
@@ -63,7 +66,8 @@ describe('browser EP errors', () => {
     const before = process.env['EFFNET_CHROMIUM'];
     process.env['EFFNET_CHROMIUM'] = '/nonexistent/chromium';
     try {
-      await expect(createRunner(model, { ep: 'web-wasm' })).rejects.toMatchObject({ name: 'EpUnavailableError', message: expect.stringMatching(/no Chromium at \/nonexistent\/chromium: install Debian's chromium/) });
+      await expect(createRunner(model, { ep: 'web-wasm' })).rejects.toBeInstanceOf(EpUnavailableError);
+      await expect(createRunner(model, { ep: 'web-wasm' })).rejects.toMatchObject({ message: expect.stringMatching(/no Chromium at \/nonexistent\/chromium: install Debian's chromium/) });
     } finally {
       if (before === undefined) delete process.env['EFFNET_CHROMIUM'];
       else process.env['EFFNET_CHROMIUM'] = before;

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import type { Output, Runner } from '../session.js';
+import { EpUnavailableError, type Output, type Runner } from '../session.js';
 import { CHROMIUM_HELP, launchChromium } from './chromium.js';
 import { startServer, type RunningServer } from './server.js';
 
@@ -29,9 +29,8 @@ export interface BrowserRunner extends Runner {
   readonly adapter: string | null;
 }
 
-export class BrowserEpError extends Error {
-  override name = 'EpUnavailableError';
-}
+/** The page could not run the requested web EP (no WebGPU adapter, no Chromium). */
+export class BrowserEpError extends EpUnavailableError {}
 
 export const WEB_WEBGPU_HELP =
   'Chromium exposes WebGPU with --enable-unsafe-webgpu (effnet passes it); without a GPU the adapter is SwiftShader, ' +
@@ -122,7 +121,7 @@ export async function createBrowserRunner(model: Uint8Array | string, o: Browser
     return pageRunner(o.ep, page, info, cleanup);
   } catch (e) {
     await cleanup();
-    if ((e as Error).name === 'EpUnavailableError') throw e;
+    if (e instanceof EpUnavailableError) throw e;
     if (/Executable doesn't exist|ENOENT/.test((e as Error).message)) throw new BrowserEpError(`--ep ${o.ep}: ${CHROMIUM_HELP}`);
     throw e;
   }

@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formulaInput } from '@effnet/efficientnet';
 import type { GraphIR } from '@effnet/graph-builder';
-import { INLINE_LIMIT_BYTES, initializerBytes, makeTempDir } from '@effnet/onnx-export';
-import { openModel, type FileModel, type ModelHandle, type PreparedModel, type PrepareOptions } from '../prepare.js';
+import { INLINE_LIMIT_BYTES, initializerBytes } from '@effnet/onnx-export';
+import { onnxruntimeStatistics, openModel, type FileModel, type ModelHandle, type PreparedModel, type PrepareOptions } from '@effnet/pipeline';
+import { makeTempDir } from '@effnet/safe-fs';
 import { createRunner, maxAbsDiff, type NodeEp, type Output } from '../session.js';
 import { fileStats } from './infer-shapes.js';
 import { measureLatency, type LatencyStats } from './timing.js';
@@ -100,7 +101,8 @@ function graphOf(h: ModelHandle): GraphIR {
 }
 
 function open(job: BenchJob): ModelHandle {
-  const o: PrepareOptions = { ...job.model, batch: job.batch };
+  // Default weights calibrated as `effnet export` calibrates them (the provider cannot cross the process boundary in job.model).
+  const o: PrepareOptions = { ...job.model, batch: job.batch, statistics: onnxruntimeStatistics };
   const handle = openModel(job.ref, o);
   const n = graphOf(handle).inputs[0]?.shape[0];
   if (typeof n === 'number' && n !== job.batch) throw new Error(`${job.ref}: input batch is fixed at ${n}; cannot run batch ${job.batch}`);

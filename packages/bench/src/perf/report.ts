@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { findModel } from '@effnet/efficientnet';
-import { writeFileAtomic } from '@effnet/onnx-export';
+import { writeFileAtomic } from '@effnet/safe-fs';
 import { accuracyVsParams, latencyVsFlops, latencyVsParams, type AccuracyPoint, type LatencyPoint } from './charts.js';
 import type { ModelResult } from './measure.js';
 import { PAPER_CITATION, PAPER_COMPARISONS, PAPER_LATENCY_SETUP, PAPER_MODELS, paperModel, type PaperComparison } from './paper.js';

@@ -7,8 +7,9 @@ import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findModel } from '@effnet/efficientnet';
-import { makeTempDir } from '@effnet/onnx-export';
-import { isOnnxPath } from '../prepare.js';
+import { OptionError } from '@effnet/graph-builder';
+import { isOnnxPath } from '@effnet/pipeline';
+import { makeTempDir } from '@effnet/safe-fs';
 import { CUDA_HELP, cudaAvailable, EpUnavailableError, NODE_EPS, WEBGPU_HELP, type NodeEp } from '../session.js';
 import { machineInfo, versions, type MachineInfo, type Versions } from './machine.js';
 import { measureJob, type BenchJob, type JobModelOptions, type ModelResult, type ProgressEvent, type TimingSettings } from './measure.js';
@@ -62,7 +63,8 @@ export interface BenchRun {
 export type WorkerMessage =
   | { readonly type: 'progress'; readonly event: ProgressEvent }
   | { readonly type: 'result'; readonly result: ModelResult }
-  | { readonly type: 'error'; readonly name: string; readonly message: string; readonly stack?: string };
+  /** An error does not survive IPC as its class: `epUnavailable` carries the one distinction the parent acts on (instanceof EpUnavailableError in the worker). */
+  | { readonly type: 'error'; readonly epUnavailable: boolean; readonly name: string; readonly message: string; readonly stack?: string };
 
 export type RunEvent =
   | { readonly kind: 'start'; readonly index: number; readonly total: number; readonly job: BenchJob }
@@ -100,9 +102,7 @@ function runIsolated(job: BenchJob, onProgress: (e: ProgressEvent) => void): Pro
       if (m.type === 'progress') onProgress(m.event);
       else if (m.type === 'result') settled = { ok: m.result };
       else {
-        const e = m.name === 'EpUnavailableError' ? new EpUnavailableError(m.message) : new Error(m.message);
-        if (m.name !== 'EpUnavailableError') e.name = m.name;
-        settled = { err: e };
+        settled = { err: m.epUnavailable ? new EpUnavailableError(m.message) : new Error(m.message) };
       }
     });
     child.on('error', (e) => reject(new Error(`${job.ref}: could not start the bench worker: ${e.message}`)));
@@ -138,7 +138,7 @@ export { WEBGPU_HELP };
 
 /** Unknown model ids and missing files are usage errors: found before anything is measured. */
 export function checkModels(models: readonly string[]): void {
-  if (models.length === 0) throw new RangeError('no models to benchmark');
+  if (models.length === 0) throw new OptionError('models', 'no models to benchmark');
   for (const ref of models) {
     if (isOnnxPath(ref)) {
       if (!existsSync(ref)) throw new Error(`${ref}: no such file`);
@@ -167,7 +167,7 @@ export async function runBench(o: BenchOptions, onEvent: (e: RunEvent) => void =
       results.push(result);
       onEvent({ kind: 'done', index, job, result });
     } catch (e) {
-      if (e instanceof EpUnavailableError || (e as Error).name === 'EpUnavailableError') throw e;
+      if (e instanceof EpUnavailableError) throw e;
       const error = (e as Error).message;
       failures.push({ ref: job.ref, ep: job.ep, batch: job.batch, error });
       onEvent({ kind: 'failed', index, job, error });

@@ -2,6 +2,7 @@
  * Latency measurement with tinybench: warm-up runs, then timed runs until both a minimum number of
  * iterations and a minimum time are reached (or a maximum time runs out), then order statistics.
  */
+import { OptionError } from '@effnet/graph-builder';
 import { Bench } from 'tinybench';
 
 export interface LatencyStats {
@@ -25,7 +26,7 @@ export interface LatencyStats {
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   const n = sorted.length;
   if (n === 0) throw new RangeError('percentile of no samples');
-  if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile p must be in [0, 100], got ${p}`);
+  if (!(p >= 0 && p <= 100)) throw new OptionError('p', `percentile p must be in [0, 100], got ${p}`);
   const rank = (p / 100) * (n - 1);
   const lo = Math.floor(rank);
   const hi = Math.min(lo + 1, n - 1);

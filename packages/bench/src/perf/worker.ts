@@ -2,6 +2,7 @@
  * Child-process entry of an isolated measurement: receives one BenchJob over IPC, reports progress,
  * sends the result (or the error) and exits. A native crash ends only this process.
  */
+import { EpUnavailableError } from '../session.js';
 import { measureJob, type BenchJob } from './measure.js';
 import type { WorkerMessage } from './run.js';
 
@@ -11,7 +12,7 @@ function send(m: WorkerMessage): Promise<void> {
 
 let finished = false;
 // The parent is gone (killed, or Ctrl-C reached only it): stop measuring for nobody. Exiting runs the
-// cleanup of temporary files (@effnet/onnx-export makeTempDir/AtomicFile).
+// cleanup of temporary files (@effnet/safe-fs makeTempDir/AtomicFile).
 process.on('disconnect', () => {
   if (!finished) process.exit(1);
 });
@@ -21,7 +22,7 @@ process.once('message', (job: BenchJob) => {
     .then((result) => send({ type: 'result', result }))
     .catch((e: unknown) => {
       const err = e instanceof Error ? e : new Error(String(e));
-      return send({ type: 'error', name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}) });
+      return send({ type: 'error', epUnavailable: err instanceof EpUnavailableError, name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}) });
     })
     .finally(() => {
       finished = true;

@@ -18,7 +18,8 @@ import {
   type NodeEp,
   type RunEvent,
 } from '@effnet/bench';
-import { checkOutputDir, MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
+import { MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
+import { checkOutputDir } from '@effnet/safe-fs';
 import { UsageError } from '../errors.js';
 import { human, printJson } from '../output.js';
 import { choice, intInRange, intList, nonNegativeInt, positiveInt } from '../parse.js';

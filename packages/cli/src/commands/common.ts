@@ -1,7 +1,7 @@
 /** Options shared by the commands that build a model. */
 import { Option, type Command } from 'commander';
 import { MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
-import type { PrepareOptions } from '@effnet/bench';
+import { onnxruntimeStatistics, type PrepareOptions } from '@effnet/pipeline';
 import { UsageError } from '../errors.js';
 import { batchOption, intInRange, numberInRange, positiveInt, tensorName } from '../parse.js';
 
@@ -58,8 +58,13 @@ export function addModelOptions(cmd: Command, o: { batch?: boolean; export?: boo
   return cmd;
 }
 
+/**
+ * The pipeline options the model flags mean. Default weights get their BatchNorm statistics from
+ * onnxruntime-node (run in a child process only when a model is written or run): the CLI injects
+ * the provider the library leaves open.
+ */
 export function prepareOptions(f: ModelFlags): PrepareOptions {
-  const o: { -readonly [K in keyof PrepareOptions]: PrepareOptions[K] } = {};
+  const o: { -readonly [K in keyof PrepareOptions]: PrepareOptions[K] } = { statistics: onnxruntimeStatistics };
   if (f.resolution !== undefined) o.resolution = f.resolution;
   if (f.numClasses !== undefined) o.numClasses = f.numClasses;
   if (f.batch !== undefined) o.batch = f.batch;

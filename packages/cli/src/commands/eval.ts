@@ -8,17 +8,15 @@ import {
   evaluate,
   listDataset,
   NODE_EPS,
-  openModel,
   spreadSubset,
   toImagenetLabels,
   type Dataset,
   type EvalProgress,
   type EvalResult,
-  type FileModel,
-  type ModelHandle,
   type NodeEp,
 } from '@effnet/bench';
-import { AtomicFile, checkOutputFile, writeFileAtomic } from '@effnet/onnx-export';
+import { openModel, type FileModel, type ModelHandle } from '@effnet/pipeline';
+import { AtomicFile, checkOutputFile, writeFileAtomic } from '@effnet/safe-fs';
 import { UsageError } from '../errors.js';
 import { formatCount } from '../output.js';
 import { choice, numberList, positiveInt, positiveNumber } from '../parse.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { prepareModel } from '@effnet/bench';
+import { prepareModel } from '@effnet/pipeline';
 import { formatCount } from '../output.js';
 import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import Table from 'cli-table3';
-import { prepareModel } from '@effnet/bench';
+import { prepareModel } from '@effnet/pipeline';
 import { formatCount, human, printJson } from '../output.js';
 import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
 

@@ -4,18 +4,18 @@ import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { formulaInput } from '@effnet/efficientnet';
-import { checkOutputDir, makeTempDir, type TempDir } from '@effnet/onnx-export';
+import { checkOutputDir, makeTempDir, type TempDir } from '@effnet/safe-fs';
 import {
   createRunner,
   measureLatency,
   NODE_EPS,
-  prepareModel,
   scaleSearch,
   writeSearchReports,
   type CandidateModel,
   type NodeEp,
   type SearchReport,
 } from '@effnet/bench';
+import { onnxruntimeStatistics, prepareModel } from '@effnet/pipeline';
 import { UsageError } from '../errors.js';
 import { printJson } from '../output.js';
 import { choice, nonNegativeNumber, numberInRange, positiveInt, positiveNumber } from '../parse.js';
@@ -86,7 +86,7 @@ Examples:
       if (budgets.length !== 1) throw new UsageError('give exactly one of --budget-ms or --budget-flops');
       const budget = f.budgetMs !== undefined ? ({ kind: 'latency', ms: f.budgetMs } as const) : ({ kind: 'macs', macs: f.budgetFlops! } as const);
       checkOutputDir(f.out); // before searching, not after
-      const build = (m: CandidateModel) => prepareModel('efficientnet', { width: m.width, depth: m.depth, resolution: m.resolution, ...(f.foldBn ? { foldBn: true } : {}) });
+      const build = (m: CandidateModel) => prepareModel('efficientnet', { statistics: onnxruntimeStatistics, width: m.width, depth: m.depth, resolution: m.resolution, ...(f.foldBn ? { foldBn: true } : {}) });
 
       const measure = async (m: CandidateModel): Promise<number> => {
         const runner = await createRunner(build(m).serialize(), { ep: f.ep, ...(f.threads ? { threads: f.threads } : {}) });

@@ -4,11 +4,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
-import { formulaInput } from '@effnet/efficientnet';
-import { materialize, type GraphIR } from '@effnet/graph-builder';
+import { defaultWeights, formulaInput } from '@effnet/efficientnet';
+import { materialize, OptionError, type GraphIR } from '@effnet/graph-builder';
 import { serializeModel } from '@effnet/onnx-export';
-import { batchNormStatistics, calibrateBatchNorm, CALIBRATION_BATCH } from './calibrate.js';
+import { calibrateBatchNorm, CALIBRATION_BATCH, type StatisticsProvider } from './calibrate.js';
 import { prepareModel, type PrepareOptions } from './prepare.js';
+import { batchNormStatistics, onnxruntimeStatistics } from './onnxruntime-statistics.js';
+
+/** Calibrated as the CLI does: onnxruntime-node measures the BatchNorm statistics of the default weights. */
+const WITH_ORT = { statistics: onnxruntimeStatistics } as const;
 
 const SLOW = !!process.env.EFFNET_SLOW;
 
@@ -23,9 +27,9 @@ async function run(bytes: Uint8Array, feeds: { data: Float32Array; dims: number[
 
 describe('calibrateBatchNorm', () => {
   it('each BatchNorm normalizes the calibration batch to mean 0, variance V/(V+eps) (eval mode, all BNs at once)', async () => {
-    const p = prepareModel('efficientnet-b0', { resolution: 64, numClasses: 10, batch: 'dynamic' });
+    const p = prepareModel('efficientnet-b0', { ...WITH_ORT, resolution: 64, numClasses: 10, batch: 'dynamic' });
     const bns = p.built.ir.nodes.filter((n) => n.op === 'BatchNormalization');
-    const calibrated = calibrateBatchNorm(p.built.ir);
+    const calibrated = calibrateBatchNorm(p.built.ir, onnxruntimeStatistics);
     const inits = new Map(calibrated.initializers.map((i) => [i.name, i]));
     const values = new Map(calibrated.values.map((v) => [v.name, v]));
     // Expose every BN output; the calibrated graph runs in inference mode.
@@ -63,7 +67,7 @@ describe('calibrateBatchNorm', () => {
   });
 
   it('statistics do not depend on the model batch (fixed 1, 3 or dynamic) and are identical run to run', () => {
-    const stats = (batch: PrepareOptions['batch']) => batchNormStatistics(prepareModel('efficientnet-b0', { resolution: 64, numClasses: 10, ...(batch !== undefined ? { batch } : {}) }).built.ir);
+    const stats = (batch: PrepareOptions['batch']) => batchNormStatistics(prepareModel('efficientnet-b0', { ...WITH_ORT, resolution: 64, numClasses: 10, ...(batch !== undefined ? { batch } : {}) }).built.ir);
     const a = stats(1);
     const b = stats(3);
     const d = stats('dynamic');
@@ -75,13 +79,69 @@ describe('calibrateBatchNorm', () => {
   });
 
   it('lazy: nothing runs until a running statistic is materialized; opt-out and over-2-GiB models keep identity statistics', () => {
-    const p = prepareModel('efficientnet-b0', { resolution: 64, numClasses: 10 });
+    const p = prepareModel('efficientnet-b0', { ...WITH_ORT, resolution: 64, numClasses: 10 });
     expect(p.metadata['effnet.weights']).toMatch(/calibrated on formulaInput\(\[2,3,R,R\]\)/);
-    expect(prepareModel('efficientnet-b0', { calibrate: false }).metadata['effnet.weights']).toMatch(/identity/);
+    expect(prepareModel('efficientnet-b0', { ...WITH_ORT, calibrate: false }).metadata['effnet.weights']).toMatch(/identity/);
     const mean = p.ir.initializers.find((i) => i.name === 'bn1.running_mean')!;
     expect(typeof mean.data).toBe('function');
     // AmoebaNet-B(18,512): 2.2 GB of weights, over the 2 GiB protobuf limit: identity statistics, said so.
-    expect(prepareModel('amoebanet-b').metadata['effnet.weights']).toMatch(/identity .*over 2 GiB, not calibrated/);
+    expect(prepareModel('amoebanet-b', { ...WITH_ORT, ...WITH_ORT }).metadata['effnet.weights']).toMatch(/identity .*over 2 GiB, not calibrated/);
+  });
+});
+
+describe('injected statistics provider', () => {
+  /** onnxruntimeStatistics, counting its runs and optionally altering what it returns. */
+  function counting(alter?: (m: Map<string, Float32Array>) => void): StatisticsProvider & { runs: number } {
+    const p = {
+      name: 'counting onnxruntime-node',
+      runs: 0,
+      batchNormStatistics(ir: GraphIR, o: { readonly batch: number }) {
+        p.runs++;
+        const m = onnxruntimeStatistics.batchNormStatistics(ir, o);
+        alter?.(m);
+        return m;
+      },
+    };
+    return p;
+  }
+
+  it('without a provider the default weights keep identity statistics, and the metadata says why', () => {
+    const p = prepareModel('efficientnet-b0', { resolution: 64, numClasses: 10 });
+    expect(p.metadata['effnet.weights']).toBe('formula; BatchNorm identity (gamma 1, beta 0, mean 0, var 1): no statistics provider, not calibrated');
+    const mean = p.ir.initializers.find((i) => i.name === 'bn1.running_mean')!;
+    expect(Array.from(materialize(mean.data) as Float32Array).every((v) => v === 0)).toBe(true);
+  });
+
+  it('the provider runs once, at the first materialization, and its statistics are what the file holds', () => {
+    const provider = counting();
+    const p = prepareModel('efficientnet-b0', { resolution: 64, numClasses: 10, statistics: provider });
+    expect(provider.runs).toBe(0);
+    const a = p.serialize();
+    const b = p.serialize();
+    expect(provider.runs).toBe(1);
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+    expect(Buffer.from(a).equals(Buffer.from(prepareModel('efficientnet-b0', { resolution: 64, numClasses: 10, ...WITH_ORT }).serialize()))).toBe(true);
+    // Given weights are never calibrated: the provider is not asked.
+    prepareModel('efficientnet-b0', { resolution: 64, numClasses: 10, weights: defaultWeights, statistics: provider }).serialize();
+    expect(provider.runs).toBe(1);
+  });
+
+  it('what a provider returns is checked: a missing statistic, a wrong length or a non-finite value fails the write with one line', () => {
+    const o = { resolution: 64, numClasses: 10 } as const;
+    const missing = counting((m) => m.delete('bn1.running_var'));
+    expect(() => prepareModel('efficientnet-b0', { ...o, statistics: missing }).serialize()).toThrow(/counting onnxruntime-node returned no statistics for 'bn1.running_var'/);
+    const short = counting((m) => m.set('bn1.running_mean', new Float32Array(3)));
+    expect(() => prepareModel('efficientnet-b0', { ...o, statistics: short }).serialize()).toThrow(/returned 3 values for 'bn1.running_mean', expected 32/);
+    const nan = counting((m) => m.get('bn1.running_mean')!.fill(NaN));
+    expect(() => prepareModel('efficientnet-b0', { ...o, statistics: nan }).serialize()).toThrow(/'bn1.running_mean' is not finite/);
+  });
+
+  it('a calibration batch that is not a positive integer is an OptionError naming batch', () => {
+    const ir = prepareModel('efficientnet-b0', { resolution: 64, numClasses: 10 }).built.ir;
+    for (const batch of [0, 1.5, -2]) {
+      expect(() => calibrateBatchNorm(ir, onnxruntimeStatistics, { batch })).toThrow(OptionError);
+      expect(() => batchNormStatistics(ir, { batch })).toThrow(`calibration batch must be a positive integer, got ${batch}`);
+    }
   });
 });
 
@@ -106,9 +166,9 @@ describe('default weights give input-dependent logits', () => {
   ];
   for (const c of cases) {
     it.skipIf(c.slow && !SLOW)(`${c.id}: finite, 0.1 < max|y| < 1000, |y(x) - y(-x)| > 1% of max|y| for two inputs; identical bytes twice`, async () => {
-      const p = prepareModel(c.id, { batch: 1, ...c.options });
+      const p = prepareModel(c.id, { ...WITH_ORT, batch: 1, ...c.options });
       const bytes = p.serialize();
-      const again = prepareModel(c.id, { batch: 1, ...c.options }).serialize();
+      const again = prepareModel(c.id, { ...WITH_ORT, batch: 1, ...c.options }).serialize();
       expect(Buffer.from(again).equals(Buffer.from(bytes))).toBe(true);
       const R = p.resolution;
       const dims = [1, 3, R, R];

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
 import { prepareModel } from './prepare.js';
+import { onnxruntimeStatistics } from './onnxruntime-statistics.js';
+
+/** Calibrated as the CLI does: onnxruntime-node measures the BatchNorm statistics of the default weights. */
+const WITH_ORT = { statistics: onnxruntimeStatistics } as const;
 
 const SLOW = !!process.env.EFFNET_SLOW;
 
@@ -19,7 +23,7 @@ describe('exported models run in onnxruntime-node', () => {
   const slow = ['efficientnet-b1', 'efficientnet-b2', 'efficientnet-b3', 'efficientnet-b4', 'tf-efficientnet-b0', 'resnet152'];
   for (const id of [...fast, ...(SLOW ? slow : [])]) {
     it(`${id}: finite [N,1000] logits for N = 1 and 3 (dynamic batch)`, async () => {
-      const p = prepareModel(id);
+      const p = prepareModel(id, { ...WITH_ORT, ...WITH_ORT });
       const bytes = p.serialize();
       for (const n of [1, 3]) {
         const y = await runLogits(bytes, n, p.resolution);
@@ -30,13 +34,13 @@ describe('exported models run in onnxruntime-node', () => {
   }
 
   it('same model and weights give identical bytes', () => {
-    const a = prepareModel('tf-efficientnet-b0').serialize();
-    const b = prepareModel('tf-efficientnet-b0').serialize();
+    const a = prepareModel('tf-efficientnet-b0', { ...WITH_ORT, ...WITH_ORT }).serialize();
+    const b = prepareModel('tf-efficientnet-b0', { ...WITH_ORT, ...WITH_ORT }).serialize();
     expect(Buffer.compare(Buffer.from(a), Buffer.from(b))).toBe(0);
   });
 
   it('fixed batch size is honoured', async () => {
-    const p = prepareModel('efficientnet-b0', { batch: 2, resolution: 64, numClasses: 7 });
+    const p = prepareModel('efficientnet-b0', { ...WITH_ORT, batch: 2, resolution: 64, numClasses: 7 });
     const y = await runLogits(p.serialize(), 2, 64);
     expect(y.dims).toEqual([2, 7]);
   });

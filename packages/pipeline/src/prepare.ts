@@ -1,12 +1,14 @@
 /**
- * Turns what a user names on the command line — a model id or an .onnx file — into something
- * every command can run: built graph + ONNX bytes, parameter and MAC counts, preprocessing.
+ * The model pipeline: a model id (+ weights, passes, precision, opset, names) → built graph →
+ * BatchNorm calibration (injected {@link StatisticsProvider}) → passes → ONNX bytes or a file; and
+ * an existing .onnx file opened the same way. What every command can run: built graph + ONNX
+ * bytes, parameter and MAC counts, preprocessing.
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { explicitPads, foldBatchNorm, graphStats, numel, renameValues, toFloat16, type GraphIR, type GraphStats } from '@effnet/graph-builder';
+import { explicitPads, foldBatchNorm, graphStats, numel, OptionError, renameValues, toFloat16, type GraphIR, type GraphStats } from '@effnet/graph-builder';
 import { buildModel, buildModelWithWeights, type BuildOptions, type BuiltModel, type Preprocess, type WeightSource } from '@effnet/efficientnet';
-import { CALIBRATION_BATCH, calibrateBatchNorm } from './calibrate.js';
+import { CALIBRATION_BATCH, calibrateBatchNorm, type StatisticsProvider } from './calibrate.js';
 import { DEFAULT_OPSET, INLINE_LIMIT_BYTES, readModel, serializeModel, writeModel, writeModelAsync, type LoadedModel, type WriteOptions, type WriteResult } from '@effnet/onnx-export';
 import { IMAGENET_MEAN, IMAGENET_STD } from '@effnet/efficientnet';
 
@@ -30,11 +32,18 @@ export interface PrepareOptions extends Omit<BuildOptions, 'weights'> {
   readonly extraMetadata?: Readonly<Record<string, string>>;
   /**
    * With the default (formula) weights: BatchNorm running statistics measured on the formula input
-   * in one forward pass (calibrateBatchNorm), so outputs depend on the input. Default true; lazy
-   * (runs at the first serialize/write, never for stats only). Ignored with weights/weightsPath,
-   * and skipped for weights over the 2 GiB protobuf limit (AmoebaNet-B(18,512)).
+   * in one forward pass (calibrateBatchNorm with `statistics`), so outputs depend on the input.
+   * Default true; lazy (runs at the first serialize/write, never for stats only). Ignored with
+   * weights/weightsPath, and skipped for weights over the 2 GiB protobuf limit (AmoebaNet-B(18,512)).
    */
   readonly calibrate?: boolean;
+  /**
+   * Runs the calibration pass. The library runs no model itself: without a provider the default
+   * weights keep identity BatchNorm statistics and effnet.weights says so ("no statistics provider,
+   * not calibrated"). The effnet CLI and bench inject {@link onnxruntimeStatistics} (onnxruntime-node
+   * in a child process), exported by this package.
+   */
+  readonly statistics?: StatisticsProvider;
 }
 
 /** What every runner/eval needs of a model, whether built here or read from a file. */
@@ -73,13 +82,13 @@ export function isOnnxPath(ref: string): boolean {
 }
 
 export function prepareModel(ref: string, o: PrepareOptions = {}): PreparedModel {
-  if (o.weightsPath !== undefined && o.weights) throw new Error('prepareModel: give weights or weightsPath, not both');
-  const { weightsPath, weights: _w, ...buildOptions } = o;
-  const built = weightsPath !== undefined ? buildModelWithWeights(ref, weightsPath, buildOptions) : buildModel(ref, o);
+  if (o.weightsPath !== undefined && o.weights) throw new OptionError('weightsPath', 'prepareModel: give weights or weightsPath, not both');
+  const { weightsPath, weights: _w, statistics, ...buildOptions } = o;
+  const built = weightsPath !== undefined ? buildModelWithWeights(ref, weightsPath, buildOptions) : buildModel(ref, { ...buildOptions, ...(o.weights ? { weights: o.weights } : {}) });
   const stats = graphStats(built.ir);
   let ir = built.ir;
-  const calibration = defaultWeightsCalibration(built.ir, weightsPath === undefined && !o.weights, o.calibrate ?? true);
-  if (calibration.calibrate) ir = calibrateBatchNorm(ir, { batch: CALIBRATION_BATCH });
+  const calibration = defaultWeightsCalibration(built.ir, weightsPath === undefined && !o.weights, o.calibrate ?? true, statistics);
+  if (calibration.calibrate && statistics) ir = calibrateBatchNorm(ir, statistics, { batch: CALIBRATION_BATCH });
   if (o.foldBn) ir = foldBatchNorm(ir);
   if (o.explicitPads) ir = explicitPads(ir);
   if (o.fp16) ir = toFloat16(ir, { keepIoFloat32: !o.fp16Io });
@@ -126,12 +135,13 @@ export function prepareModel(ref: string, o: PrepareOptions = {}): PreparedModel
  * it keeps identity statistics (its ReLU network does not lose the signal the way EfficientNet's
  * SiLU/SE gates do).
  */
-function defaultWeightsCalibration(ir: GraphIR, defaultWeights: boolean, wanted: boolean): { calibrate: boolean; weights?: string } {
+function defaultWeightsCalibration(ir: GraphIR, defaultWeights: boolean, wanted: boolean, provider: StatisticsProvider | undefined): { calibrate: boolean; weights?: string } {
   if (!defaultWeights) return { calibrate: false };
   const identity = 'formula; BatchNorm identity (gamma 1, beta 0, mean 0, var 1)';
   if (!wanted) return { calibrate: false, weights: identity };
   const bytes = ir.initializers.reduce((p, i) => p + numel(i.shape) * 4, 0);
   if (bytes > INLINE_LIMIT_BYTES) return { calibrate: false, weights: `${identity}: over 2 GiB, not calibrated` };
+  if (!provider) return { calibrate: false, weights: `${identity}: no statistics provider, not calibrated` };
   return { calibrate: true, weights: `formula; BatchNorm statistics calibrated on formulaInput([${CALIBRATION_BATCH},3,R,R]) in one forward pass` };
 }
 
@@ -180,6 +190,6 @@ export function openModelFile(path: string): FileModel {
 /** A model id or an .onnx path, whichever the user gave. */
 export function openModel(ref: string, o: PrepareOptions = {}): ModelHandle {
   if (!isOnnxPath(ref)) return prepareModel(ref, o);
-  if (o.weightsPath !== undefined) throw new RangeError(`--weights applies to model ids, not to an .onnx file ('${ref}' has its weights already)`);
+  if (o.weightsPath !== undefined) throw new OptionError('weightsPath', `weightsPath applies to model ids, not to an .onnx file ('${ref}' has its weights already)`);
   return openModelFile(ref);
 }

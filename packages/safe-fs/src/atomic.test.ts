@@ -41,7 +41,12 @@ describe('AtomicFile', () => {
     const path = join(dir, 'a.txt');
     writeFileSync(path, 'old');
     expect(() => writeFileAtomic(path, 'new')).toThrow(OutputExistsError);
-    expect(() => writeFileAtomic(path, 'new')).toThrow(`${path}: already exists (use --force to overwrite)`);
+    expect(() => writeFileAtomic(path, 'new')).toThrow(`${path}: already exists; pass overwrite: true to replace it`);
+    try {
+      writeFileAtomic(path, 'new');
+    } catch (e) {
+      expect((e as OutputExistsError).path).toBe(path);
+    }
     expect(readFileSync(path, 'utf8')).toBe('old');
     writeFileAtomic(path, 'new', { overwrite: true });
     expect(readFileSync(path, 'utf8')).toBe('new');

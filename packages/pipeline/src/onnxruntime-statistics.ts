@@ -1,7 +1,7 @@
 /**
- * BatchNorm calibration: running statistics measured on a deterministic input in one forward pass,
- * so that formula-weight models give input-dependent outputs (with identity statistics the signal
- * of an EfficientNet vanishes through the SiLU/SE gates and every logit equals the classifier bias).
+ * The StatisticsProvider the effnet CLI and bench inject into the pipeline: onnxruntime-node, run in
+ * a child process. onnxruntime-node is only resolved here (its path) and imported in the child, so
+ * importing the pipeline never loads it.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,17 +9,10 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { batchNormStatsGraph, type GraphIR, type InitializerIR } from '@effnet/graph-builder';
+import { batchNormStatsGraph, type GraphIR } from '@effnet/graph-builder';
 import { formulaInput } from '@effnet/efficientnet';
 import { DEFAULT_OPSET, writeModel } from '@effnet/onnx-export';
-
-export interface CalibrateOptions {
-  /** Calibration batch size (default 2, as the reference fixtures were calibrated): input formulaInput([batch,3,H,W]). */
-  readonly batch?: number;
-}
-
-/** Calibration batch of the reference fixtures (../shared/fixtures: a formula batch of 2). */
-export const CALIBRATION_BATCH = 2;
+import { calibrationBatch, type CalibrateOptions, type StatisticsProvider } from './calibrate.js';
 
 /**
  * The child process (node --input-type=module -e): runs the stats graph once in onnxruntime-node
@@ -66,8 +59,7 @@ await session.release();
  * Returns the statistics by running-stat initializer name.
  */
 export function batchNormStatistics(ir: GraphIR, o: CalibrateOptions = {}): Map<string, Float32Array> {
-  const batch = o.batch ?? CALIBRATION_BATCH;
-  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`calibration batch must be a positive integer, got ${batch}`);
+  const batch = calibrationBatch(o);
   const input = ir.inputs[0];
   if (ir.inputs.length !== 1 || !input || input.dtype !== 'float32') throw new Error(`calibrateBatchNorm: graph '${ir.name}' needs exactly one float32 input`);
   const rest = input.shape.slice(1);
@@ -103,10 +95,8 @@ export function batchNormStatistics(ir: GraphIR, o: CalibrateOptions = {}): Map<
       const mean = all.slice(at, at + s.channels);
       const variance = all.slice(at + s.channels, at + 2 * s.channels);
       at += 2 * s.channels;
-      for (const [name, v] of [[s.mean, mean], [s.variance, variance]] as const) {
-        if (!v.every(Number.isFinite)) throw new Error(`calibrateBatchNorm: graph '${ir.name}': '${name}' is not finite`);
-        out.set(name, v);
-      }
+      out.set(s.mean, mean);
+      out.set(s.variance, variance);
     }
     return out;
   } finally {
@@ -114,26 +104,5 @@ export function batchNormStatistics(ir: GraphIR, o: CalibrateOptions = {}): Map<
   }
 }
 
-/**
- * `ir` with every BatchNorm running_mean/running_var initializer replaced by statistics measured
- * by {@link batchNormStatistics}. Lazy: nothing runs until the first of them is materialized
- * (serialize/write, fold-bn); then all are measured at once, on the graph as given.
- */
-export function calibrateBatchNorm(ir: GraphIR, o: CalibrateOptions = {}): GraphIR {
-  const { stats } = batchNormStatsGraph(ir);
-  if (stats.length === 0) return ir;
-  const names = new Set(stats.flatMap((s) => [s.mean, s.variance]));
-  let measured: Map<string, Float32Array> | undefined;
-  const initializers = ir.initializers.map((i): InitializerIR => {
-    if (!names.has(i.name)) return i;
-    if (i.dtype !== 'float32') throw new Error(`calibrateBatchNorm: '${i.name}' is ${i.dtype}; calibrate before converting to float16`);
-    return {
-      ...i,
-      data: () => {
-        measured ??= batchNormStatistics(ir, o);
-        return measured.get(i.name)!;
-      },
-    };
-  });
-  return { ...ir, initializers };
-}
+/** {@link batchNormStatistics} as a StatisticsProvider: pass it as PrepareOptions.statistics. */
+export const onnxruntimeStatistics: StatisticsProvider = { name: 'onnxruntime-node', batchNormStatistics };

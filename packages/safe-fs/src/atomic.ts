@@ -65,8 +65,15 @@ function untrack(temp: string): void {
     );
 }
 
+/**
+ * The output path exists and `overwrite: true` was not given. Speaks the library's language; a
+ * command line catches it (instanceof) and names its own flag, using `path`.
+ */
 export class OutputExistsError extends Error {
   override name = 'OutputExistsError';
+  constructor(readonly path: string) {
+    super(`${path}: already exists; pass overwrite: true to replace it`);
+  }
 }
 
 export interface AtomicOptions {
@@ -158,7 +165,7 @@ function checkTarget(path: string, overwrite: boolean): void {
   const st = statIfAny(path);
   if (st?.isDirectory()) throw new Error(`${path}: is a directory; give a file path for the output`);
   if (st && !st.isFile()) throw new Error(`${path}: exists and is not a regular file; outputs are written by renaming a temporary file, give a file path`);
-  if (st && !overwrite) throw new OutputExistsError(`${path}: already exists (use --force to overwrite)`);
+  if (st && !overwrite) throw new OutputExistsError(path);
 }
 
 function pidAlive(pid: number): boolean {
@@ -277,10 +284,10 @@ function publishNew(temp: string, path: string): void {
     linkSync(temp, path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new OutputExistsError(`${path}: already exists (use --force to overwrite)`);
+    if (code === 'EEXIST') throw new OutputExistsError(path);
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EXDEV') throw e;
     // No hard links here (FAT, some network file systems): check, then rename.
-    if (statIfAny(path)) throw new OutputExistsError(`${path}: already exists (use --force to overwrite)`);
+    if (statIfAny(path)) throw new OutputExistsError(path);
     renameSync(temp, path);
     return;
   }
