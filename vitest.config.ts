@@ -9,6 +9,8 @@ export default defineConfig({
       '@effnet/graph-builder': src('graph-builder'),
       '@effnet/onnx-export': src('onnx-export'),
       '@effnet/efficientnet': src('efficientnet'),
+      '@effnet/preprocess': src('preprocess'),
+      '@effnet/images': src('images'),
       '@effnet/bench': src('bench'),
     },
   },

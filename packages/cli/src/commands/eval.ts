@@ -2,22 +2,18 @@ import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 import {
-  allImagenetWnids,
   createRunner,
-  displayLabel,
   evaluate,
-  listDataset,
   NODE_EPS,
   openModel,
-  spreadSubset,
-  toImagenetLabels,
-  type Dataset,
   type EvalProgress,
   type EvalResult,
   type FileModel,
   type ModelHandle,
   type NodeEp,
 } from '@effnet/bench';
+import { listDataset, spreadSubset, toImagenetLabels, type Dataset } from '@effnet/images';
+import { allImagenetWnids, displayLabel } from '@effnet/preprocess';
 import { AtomicFile, checkOutputFile, writeFileAtomic } from '@effnet/onnx-export';
 import { UsageError } from '../errors.js';
 import { formatCount } from '../output.js';
