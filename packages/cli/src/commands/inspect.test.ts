@@ -76,14 +76,14 @@ describe('effnet inspect', () => {
     const path = join(dir, 'b0-effnet.onnx');
     expect((await run(['export', 'efficientnet-b0', '--opset', '18', '-o', path])).code).toBe(0);
     const m = onnx.ModelProto.decode(readFileSync(path));
-    const g = m.graph!;
+    const g = m.graph as proto.onnx.GraphProto;
     const A = onnx.AttributeProto.AttributeType;
     g.valueInfo = []; // as torch.onnx.export writes: intermediate shapes not listed
     g.initializer.push({ name: 'axes_hw', dims: [2], dataType: onnx.TensorProto.DataType.INT64, int64Data: [2, 3] });
     g.initializer.push({ name: 'flat_shape', dims: [2], dataType: onnx.TensorProto.DataType.INT64, int64Data: [0, -1] });
     let same = 0;
-    for (const n of g.node) {
-      const strides = n.attribute.find((a) => a.name === 'strides')?.ints.map(Number) ?? [1, 1];
+    for (const n of g.node as proto.onnx.NodeProto[]) {
+      const strides = n.attribute.find((a) => a.name === 'strides')?.ints?.map(Number) ?? [1, 1];
       if (n.opType === 'Conv' && strides.every((x) => x === 1)) {
         // stride 1 with k//2 pads is SAME_UPPER: the attribute form TF-style exporters write.
         n.attribute = [...n.attribute.filter((a) => a.name !== 'pads'), { name: 'auto_pad', type: A.STRING, s: new TextEncoder().encode('SAME_UPPER') }];
