@@ -11,6 +11,8 @@ export default defineConfig({
       '@effnet/efficientnet': src('efficientnet'),
       '@effnet/safe-fs': src('safe-fs'),
       '@effnet/pipeline': src('pipeline'),
+      '@effnet/preprocess': src('preprocess'),
+      '@effnet/images': src('images'),
       '@effnet/bench': src('bench'),
     },
   },

@@ -7,8 +7,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { listImageFolder, spreadSubset } from './eval/dataset.js';
-import { preprocessImage } from './eval/preprocess.js';
+import { listImageFolder, preprocessImage, spreadSubset } from '@effnet/images';
 import { prepareModel } from '@effnet/pipeline';
 import { createRunner } from './session.js';
 

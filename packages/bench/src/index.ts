@@ -1,11 +1,6 @@
 export { createRunner, cudaAvailable, CUDA_HELP, EpUnavailableError, maxAbsDiff, NODE_EPS, WEBGPU_HELP, type NodeEp, type Output, type Runner, type RunnerOptions } from './session.js';
 export { classifyImages, softmaxRow, type Classification, type ClassifyOptions } from './eval/classify.js';
-export { IMAGE_EXTENSIONS, listDataset, listImageFolder, listLabelsFile, spreadSubset, type Dataset, type ListOptions, type Sample } from './eval/dataset.js';
 export { evaluate, topK, type ClassAccuracy, type EvalOptions, type EvalProgress, type EvalResult } from './eval/eval.js';
-export { evalGeometry, roundHalfEven, type EvalGeometry, type EvalGeometryOptions } from './eval/geometry.js';
-export { preprocessPixels, resizePixels, type Interpolation, type PixelPreprocessOptions, type Pixels } from './eval/resample.js';
-export { allImagenetWnids, displayLabel, imagenetClass, imagenetClasses, readLabels, toImagenetLabels, type ImagenetClass } from './eval/labels.js';
-export { cropImage, cropNormalizeInto, ImageDecodeError, KERNEL_FOR, loadResized, preprocessImage, type PreprocessOptions, type ResizedImage, type ResizeKernel } from './eval/preprocess.js';
 export * from './perf/index.js';
 export { coefficientGrid, countModel, paretoFront, scaleSearch, searchMarkdown, writeSearchReports, type Candidate, type CandidateModel, type SearchOptions, type SearchReport, type SearchResult } from './scale-search.js';
 export { CHROMIUM_HELP, chromiumArgs, chromiumPath, launchChromium } from './browser/chromium.js';

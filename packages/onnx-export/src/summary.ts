@@ -3,7 +3,7 @@
  * inputs/outputs, operator histogram, parameter and weight counts, metadata. Computed from the
  * decoded graph alone; tensor data is never materialized.
  */
-import { DTYPES, graphStats, numel, type DType, type Dim } from '@effnet/graph-builder';
+import { DTYPES, graphStats, inferShapes, numel, type DType, type Dim } from '@effnet/graph-builder';
 import type { LoadedModel } from './read.js';
 
 export interface TensorSummary {
@@ -34,9 +34,9 @@ export interface ModelSummary {
   /** Elements and bytes of all initializers, per element type. */
   readonly weights: readonly { readonly dtype: DType; readonly elements: number; readonly bytes: number }[];
   readonly weightBytes: number;
-  /** Multiply-adds of Conv/Gemm/MatMul per image, from the value shapes the file records. */
+  /** Multiply-adds of Conv/Gemm/MatMul per image, from the value shapes the file records or inferShapes infers. */
   readonly macs: number;
-  /** False when some of those shapes were missing from the file: macs is then a lower bound. */
+  /** False when some of those shapes are unknown (an operator inferShapes does not cover): macs is then a lower bound. */
   readonly macsComplete: boolean;
   readonly externalData: readonly string[];
   readonly metadata: Readonly<Record<string, string>>;
@@ -46,7 +46,9 @@ const tensor = (v: TensorSummary): TensorSummary => ({ name: v.name, dtype: v.dt
 
 export function summarizeModel(m: LoadedModel): ModelSummary {
   const { ir } = m;
-  const stats = graphStats(ir);
+  // Other exporters' files list few intermediate shapes (value_info): infer them to count MACs.
+  const given = graphStats(ir);
+  const stats = given.macsComplete ? given : graphStats(inferShapes(ir));
   const ops = new Map<string, number>();
   for (const n of ir.nodes) ops.set(n.op, (ops.get(n.op) ?? 0) + 1);
   const weights = new Map<DType, { elements: number; bytes: number }>();

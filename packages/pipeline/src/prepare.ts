@@ -5,12 +5,11 @@
  * bytes, parameter and MAC counts, preprocessing.
  */
 import { existsSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
 import { explicitPads, foldBatchNorm, graphStats, numel, OptionError, renameValues, toFloat16, type GraphIR, type GraphStats } from '@effnet/graph-builder';
 import { buildModel, buildModelWithWeights, type BuildOptions, type BuiltModel, type Preprocess, type WeightSource } from '@effnet/efficientnet';
 import { CALIBRATION_BATCH, calibrateBatchNorm, type StatisticsProvider } from './calibrate.js';
 import { DEFAULT_OPSET, INLINE_LIMIT_BYTES, readModel, serializeModel, writeModel, writeModelAsync, type LoadedModel, type WriteOptions, type WriteResult } from '@effnet/onnx-export';
-import { IMAGENET_MEAN, IMAGENET_STD } from '@effnet/efficientnet';
+import { describeImageModel } from '@effnet/preprocess';
 
 export interface PrepareOptions extends Omit<BuildOptions, 'weights'> {
   /** Fold BatchNorm into the preceding conv (exact up to float rounding). */
@@ -157,29 +156,18 @@ export function openModelFile(path: string): FileModel {
   const input = ir.inputs[0];
   const output = ir.outputs[0];
   if (!input || !output) throw new Error(`${path}: model needs at least one input and one output`);
-  const [, c, h, w] = input.shape;
-  if (input.shape.length !== 4 || c !== 3 || typeof h !== 'number' || h !== w)
-    throw new Error(`${path}: input '${input.name}' is [${input.shape.join(',')}]; expected an image input [N,3,R,R]`);
-  const nums = (key: string, fallback: readonly number[]) => {
-    const v = metadata[key]?.split(',').map(Number);
-    return v && v.length === 3 && v.every(Number.isFinite) ? v : [...fallback];
-  };
-  const cropPct = Number(metadata['effnet.crop_pct'] ?? 0.875);
-  const last = output.shape[output.shape.length - 1];
+  // The metadata rules (mean/std/crop/interpolation defaults, [N,3,R,R] check) live in @effnet/preprocess.
+  const info = describeImageModel(metadata, { source: path, inputName: input.name, inputShape: input.shape, outputShape: output.shape });
+  const { resolution, ...preprocess } = info.preprocess;
   return {
     kind: 'file',
     ref: path,
-    label: metadata['effnet.model'] ?? basename(path),
+    label: info.name,
     loaded,
     stats: graphStats(ir),
-    resolution: h,
-    numClasses: typeof last === 'number' ? last : Number(metadata['effnet.num_classes'] ?? 0),
-    preprocess: {
-      mean: nums('effnet.mean', IMAGENET_MEAN),
-      std: nums('effnet.std', IMAGENET_STD),
-      cropPct: cropPct > 0 && cropPct <= 1 ? cropPct : 0.875,
-      interpolation: metadata['effnet.interpolation'] === 'bilinear' ? 'bilinear' : 'bicubic',
-    },
+    resolution,
+    numClasses: info.numClasses ?? 0,
+    preprocess,
     metadata,
     inputName: input.name,
     outputName: output.name,

@@ -14,7 +14,10 @@ import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumPath, launchChromium, preprocessImage, preprocessPixels } from '@effnet/bench';
+// The test, like the CLI it runs, comes from the workspace (vitest aliases); the page itself needs only @effnet/preprocess.
+import { chromiumPath, launchChromium } from '@effnet/bench';
+import { preprocessImage } from '@effnet/images';
+import { preprocessPixels } from '@effnet/preprocess';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const shared = resolve(repo, '../shared');

@@ -10,8 +10,7 @@ import type * as Ort from 'onnxruntime-web';
 // its threads start workers from the glue script's own URL, never from this page's bundle.
 import ortGlueUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
-import { preprocessPixels, type Pixels } from '@effnet/bench/web';
-import imagenet from '@effnet/bench/data/imagenet-classes.json';
+import { displayLabel, imagenetClasses, preprocessPixels, type Pixels } from '@effnet/preprocess';
 import { readModelInfo, type ModelInfo, type ServedConfig } from './model.js';
 
 type EpChoice = 'auto' | 'webgpu' | 'wasm';
@@ -59,7 +58,7 @@ const ui = {
   chart: $('chart') as unknown as SVGSVGElement,
 };
 
-const IMAGENET_NAMES: readonly string[] = (imagenet as { name: string }[]).map((c) => c.name);
+const IMAGENET_NAMES: readonly string[] = imagenetClasses().map((c) => c.name);
 
 let ort: typeof Ort;
 let modelBytes: Uint8Array | null = null;
@@ -134,7 +133,8 @@ async function loadModel(): Promise<void> {
     // The server's preprocessing includes `effnet serve` flag overrides; a picked file uses its metadata.
     const preprocess = fromServer ? served!.preprocess : info.preprocess;
     const numClasses = info.numClasses;
-    let labels: readonly string[] | null = fromServer ? served!.labels : null;
+    // Names: the server's (its --labels), else the file's own class list (effnet.labels), else ImageNet's for 1000 classes.
+    let labels: readonly string[] | null = (fromServer ? served!.labels : null) ?? info.labels?.map(displayLabel) ?? null;
     if (!labels && numClasses === 1000) labels = IMAGENET_NAMES;
     const t0 = performance.now();
     const { session, ep, adapter } = await createSession(bytes, ui.epSelect.value as EpChoice);

@@ -1,7 +1,7 @@
 /** Top-K classes with softmax probabilities for individual image files. */
 import type { Runner } from '../session.js';
 import { topK } from './eval.js';
-import { cropNormalizeInto, loadResized, type PreprocessOptions } from './preprocess.js';
+import { cropNormalizeInto, loadResized, type PreprocessOptions } from '@effnet/images';
 
 export interface ClassifyOptions extends PreprocessOptions {
   /** Classes to report per image (default 5). */

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flatten, globalAveragePool, Graph } from '@effnet/graph-builder';
 import { serializeModel } from '@effnet/onnx-export';
 import { createRunner, type Runner } from '../session.js';
-import { listImageFolder } from './dataset.js';
+import { listImageFolder } from '@effnet/images';
 import { evaluate, topK, type EvalOptions } from './eval.js';
 import { classifyImages, softmaxRow } from './classify.js';
 

@@ -4,8 +4,8 @@
  * the runner stays busy and memory does not grow with the number of images.
  */
 import type { Runner } from '../session.js';
-import type { Dataset, Sample } from './dataset.js';
-import { cropNormalizeInto, ImageDecodeError, loadResized, type PreprocessOptions } from './preprocess.js';
+import type { Dataset, Sample } from '@effnet/images';
+import { cropNormalizeInto, ImageDecodeError, loadResized, type PreprocessOptions } from '@effnet/images';
 
 export interface EvalOptions extends PreprocessOptions {
   /** Images per inference call. */

@@ -7,12 +7,11 @@ import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formulaInput } from '@effnet/efficientnet';
-import type { GraphIR } from '@effnet/graph-builder';
+import { graphStats, inferShapes, type GraphIR } from '@effnet/graph-builder';
 import { INLINE_LIMIT_BYTES, initializerBytes } from '@effnet/onnx-export';
 import { onnxruntimeStatistics, openModel, type FileModel, type ModelHandle, type PreparedModel, type PrepareOptions } from '@effnet/pipeline';
 import { makeTempDir } from '@effnet/safe-fs';
 import { createRunner, maxAbsDiff, type NodeEp, type Output } from '../session.js';
-import { fileStats } from './infer-shapes.js';
 import { measureLatency, type LatencyStats } from './timing.js';
 
 /** The model-building options a job can carry (plain data: it crosses process boundaries). */
@@ -204,7 +203,7 @@ async function measureOpened(
   }
   const latency = timing.latency;
   // Files from other exporters often lack intermediate shapes: infer them to count MACs.
-  const stats = handle.kind === 'file' ? fileStats(graphOf(handle), handle.stats) : handle.stats;
+  const stats = handle.kind === 'file' && !handle.stats.macsComplete ? graphStats(inferShapes(graphOf(handle))) : handle.stats;
   return {
     model: handle.label,
     ref: job.ref,

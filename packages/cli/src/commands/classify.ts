@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { classifyImages, createRunner, displayLabel, imagenetClasses, readLabels } from '@effnet/bench';
+import { classifyImages, createRunner } from '@effnet/bench';
+import { readLabels } from '@effnet/images';
+import { displayLabel, imagenetClasses, metadataLabels } from '@effnet/preprocess';
 import { UsageError } from '../errors.js';
 import { printJson } from '../output.js';
 import { positiveInt } from '../parse.js';
@@ -27,7 +29,7 @@ export function register(program: Command): void {
     const { model, preprocess, fixedBatch } = openForImages(ref, f);
     let labels: string[] | undefined;
     if (f.labels) labels = readLabels(f.labels);
-    else if (model.metadata['effnet.labels']) labels = modelLabels(model.metadata['effnet.labels'], model.label);
+    else if (model.metadata['effnet.labels']) labels = metadataLabels(model.metadata, model.label, model.numClasses);
     else if (model.numClasses === 1000) labels = imagenetClasses().map((c) => c.wnid);
     if (labels && labels.length !== model.numClasses)
       throw new UsageError(`--labels ${f.labels ?? 'imagenet'}: ${labels.length} labels but ${model.label} has ${model.numClasses} classes`);
@@ -54,15 +56,4 @@ export function register(program: Command): void {
       await runner.release();
     }
   });
-}
-
-/** The class list a model carries in its metadata (`effnet.labels`, from the weights file). */
-function modelLabels(json: string, model: string): string[] {
-  try {
-    const v: unknown = JSON.parse(json);
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-  } catch {
-    // fall through
-  }
-  throw new Error(`${model}: metadata effnet.labels is not a JSON list of strings`);
 }

@@ -2,21 +2,17 @@ import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 import {
-  allImagenetWnids,
   createRunner,
-  displayLabel,
   evaluate,
-  listDataset,
   NODE_EPS,
-  spreadSubset,
-  toImagenetLabels,
-  type Dataset,
   type EvalProgress,
   type EvalResult,
   type NodeEp,
 } from '@effnet/bench';
 import { openModel, type FileModel, type ModelHandle } from '@effnet/pipeline';
 import { AtomicFile, checkOutputFile, writeFileAtomic } from '@effnet/safe-fs';
+import { listDataset, spreadSubset, toImagenetLabels, type Dataset } from '@effnet/images';
+import { allImagenetWnids, displayLabel } from '@effnet/preprocess';
 import { UsageError } from '../errors.js';
 import { formatCount } from '../output.js';
 import { choice, numberList, positiveInt, positiveNumber } from '../parse.js';

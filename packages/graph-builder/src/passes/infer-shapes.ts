@@ -1,10 +1,14 @@
 /**
- * Shapes of the intermediate values of an ONNX file that does not list them (value_info), so that
- * MACs can be counted from the graph itself for other exporters' files too (torch.onnx.export
- * writes few). Covers the operators of CNN classifiers; an operator it does not know leaves its
- * outputs unknown, and the MAC count stays a lower bound (GraphStats.macsComplete false).
+ * Shape inference for graphs read from any ONNX file: the shapes of intermediate values a file
+ * does not list (value_info; torch.onnx.export writes few), so that MACs can be counted from the
+ * graph itself (`graphStats(inferShapes(ir))`) for other exporters' files too — `effnet inspect`
+ * and `effnet bench` both count this way. Covers the operators of CNN classifiers, in the forms
+ * of opsets 7–21 (auto_pad SAME_UPPER/SAME_LOWER/VALID; axes, pads and shapes as attributes or
+ * as constant inputs, opset 13/18 style); an operator it does not know leaves its outputs
+ * unknown, and the MAC count stays a lower bound (GraphStats.macsComplete false).
  */
-import { graphStats, materialize, shapes as rules, type AttrValue, type Dim, type GraphIR, type GraphStats, type NodeIR, type Shape, type ValueInfo } from '@effnet/graph-builder';
+import { materialize, type AttrValue, type Dim, type GraphIR, type NodeIR, type Shape, type ValueInfo } from '../ir.js';
+import * as rules from '../shapes.js';
 
 const UNARY = new Set([
   'Identity', 'Relu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Elu', 'Selu', 'PRelu', 'Softmax', 'LogSoftmax',
@@ -103,8 +107,18 @@ function outputShape(ir: GraphIR, n: NodeIR, shape: (name: string | undefined) =
       return all.every((s): s is Shape => !!s) ? rules.concatShape(all, int(n.attrs.axis) ?? 0) : undefined;
     }
     case 'Pad': {
-      const pads = ints(n.attrs.pads) ?? constInts(ir, n.inputs[1]);
-      return pads && !n.inputs[3] ? rules.padShape(x, pads) : undefined;
+      const given = ints(n.attrs.pads) ?? constInts(ir, n.inputs[1]);
+      if (!given) return undefined;
+      // opset 18: optional axes input; pads then hold begin/end for those axes only.
+      const axes = n.inputs[3] ? constInts(ir, n.inputs[3]) : x.map((_, i) => i);
+      if (!axes || given.length !== 2 * axes.length) return undefined;
+      const pads = new Array<number>(2 * x.length).fill(0);
+      axes.forEach((a, i) => {
+        const axis = a < 0 ? a + x.length : a;
+        pads[axis] = given[i]!;
+        pads[axis + x.length] = given[i + axes.length]!;
+      });
+      return rules.padShape(x, pads);
     }
     case 'Transpose': {
       const perm = ints(n.attrs.perm) ?? x.map((_, i) => x.length - 1 - i);
@@ -129,8 +143,11 @@ function outputShape(ir: GraphIR, n: NodeIR, shape: (name: string | undefined) =
   }
 }
 
-/** The graph with the shapes it can infer added to `values` (known ones are kept as given). */
-export function withInferredShapes(ir: GraphIR): GraphIR {
+/**
+ * The graph with the shapes it can infer added to `values`; shapes the graph already records are
+ * kept as given, and the same graph object comes back when nothing was added.
+ */
+export function inferShapes(ir: GraphIR): GraphIR {
   const known = new Map<string, ValueInfo>();
   for (const v of [...ir.inputs, ...ir.values, ...ir.outputs]) known.set(v.name, v);
   for (const i of ir.initializers) known.set(i.name, { name: i.name, dtype: i.dtype, shape: i.shape });
@@ -151,10 +168,4 @@ export function withInferredShapes(ir: GraphIR): GraphIR {
     added.push(v);
   }
   return added.length ? { ...ir, values: [...ir.values, ...added] } : ir;
-}
-
-/** graphStats, with shapes inferred first when the file lacks some (MACs of other exporters' files). */
-export function fileStats(ir: GraphIR, given?: GraphStats): GraphStats {
-  const stats = given ?? graphStats(ir);
-  return stats.macsComplete ? stats : graphStats(withInferredShapes(ir));
 }

@@ -9,7 +9,7 @@
  * sharp runs on libuv's thread pool, so many calls may be in flight at once.
  */
 import { readFile } from 'node:fs/promises';
-import { evalGeometry, type EvalGeometry } from './geometry.js';
+import { evalGeometry, type EvalGeometry, type Interpolation } from '@effnet/preprocess';
 
 /** sharp's resampling kernels; 'cubic' is Catmull-Rom (Keys a = −0.5), like PIL's BICUBIC. */
 export type ResizeKernel = 'cubic' | 'linear' | 'mitchell' | 'lanczos2' | 'lanczos3' | 'nearest' | 'mks2013' | 'mks2021';
@@ -17,7 +17,7 @@ export type ResizeKernel = 'cubic' | 'linear' | 'mitchell' | 'lanczos2' | 'lancz
 export interface PreprocessOptions {
   readonly resolution: number;
   readonly cropPct: number;
-  readonly interpolation: 'bicubic' | 'bilinear';
+  readonly interpolation: Interpolation;
   readonly mean: readonly number[];
   readonly std: readonly number[];
   /** Override the resampling kernel chosen from `interpolation` (for comparisons). */

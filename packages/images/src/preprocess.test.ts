@@ -5,12 +5,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { evalGeometry } from './geometry.js';
+import { evalGeometry } from '@effnet/preprocess';
 import { cropImage, ImageDecodeError, preprocessImage } from './preprocess.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'effnet-preprocess-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const shared = resolve(repo, '../shared');
 
 /** A lossless PNG whose R channel is a ramp in x, G a ramp in y, B constant. */

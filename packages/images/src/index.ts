@@ -1,0 +1,9 @@
+/**
+ * `@effnet/images`: image files for effnet in Node — decoding and timm-style eval resizing with
+ * sharp (libvips, loaded on first use so that commands without images start fast), labelled data
+ * set listing (ImageFolder or a labels file), and class-name files. The pure rules (geometry,
+ * resampling, ImageNet classes, ONNX metadata) are `@effnet/preprocess`.
+ */
+export { cropImage, cropNormalizeInto, ImageDecodeError, KERNEL_FOR, loadResized, preprocessImage, type PreprocessOptions, type ResizedImage, type ResizeKernel } from './preprocess.js';
+export { IMAGE_EXTENSIONS, listDataset, listImageFolder, listLabelsFile, spreadSubset, type Dataset, type ListOptions, type Sample } from './dataset.js';
+export { readLabels, toImagenetLabels } from './labels.js';

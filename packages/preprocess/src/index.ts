@@ -1,0 +1,20 @@
+/**
+ * `@effnet/preprocess`: effnet's image preprocessing as pure functions (no dependencies, no Node
+ * or DOM imports), shared by `effnet eval` and the browser demo so both feed a model the same
+ * numbers: timm's eval geometry, PIL-exact resampling, normalisation, the ImageNet-1k classes, and
+ * the decoding of effnet's ONNX metadata.
+ */
+export { evalGeometry, roundHalfEven, type EvalGeometry, type EvalGeometryOptions } from './geometry.js';
+export { preprocessPixels, resizePixels, type Interpolation, type PixelPreprocessOptions, type Pixels } from './resample.js';
+export { allImagenetWnids, displayLabel, imagenetClass, imagenetClasses, type ImagenetClass } from './labels.js';
+export {
+  DEFAULT_CROP_PCT,
+  describeImageModel,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  metadataLabels,
+  metadataPreprocess,
+  type ImageModelInfo,
+  type MetadataDim,
+  type ModelIo,
+} from './metadata.js';

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { describeImageModel, IMAGENET_MEAN, IMAGENET_STD, metadataLabels, metadataPreprocess } from './metadata.js';
+
+const io = { source: 'dir/model.onnx', inputName: 'input', inputShape: ['N', 3, 240, 240], outputShape: ['N', 1000] };
+
+describe('describeImageModel (effnet ONNX metadata → preprocessing + labels)', () => {
+  it('reads what effnet export writes', () => {
+    const m = describeImageModel(
+      {
+        'effnet.model': 'efficientnet-b1',
+        'effnet.mean': '0.5,0.5,0.5',
+        'effnet.std': '0.25,0.5,1',
+        'effnet.crop_pct': '0.882',
+        'effnet.interpolation': 'bilinear',
+        'effnet.labels': JSON.stringify(Array.from({ length: 1000 }, (_, i) => `c${i}`)),
+      },
+      io,
+    );
+    expect(m.name).toBe('efficientnet-b1');
+    expect(m.resolution).toBe(240);
+    expect(m.numClasses).toBe(1000);
+    expect(m.preprocess).toEqual({ resolution: 240, mean: [0.5, 0.5, 0.5], std: [0.25, 0.5, 1], cropPct: 0.882, interpolation: 'bilinear' });
+    expect(m.labels?.[999]).toBe('c999');
+  });
+
+  it("gives other tools' files timm's ImageNet defaults and the file name", () => {
+    const m = describeImageModel({}, io);
+    expect(m.name).toBe('model.onnx');
+    expect(m.preprocess).toEqual({ resolution: 240, mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: 0.875, interpolation: 'bicubic' });
+    expect(m.labels).toBeUndefined();
+  });
+
+  it('ignores malformed preprocessing values (defaults instead)', () => {
+    const p = metadataPreprocess({ 'effnet.mean': '1,2', 'effnet.std': '0.2,0,0.2', 'effnet.crop_pct': '1.5', 'effnet.interpolation': 'lanczos' });
+    expect(p).toEqual({ mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: 0.875, interpolation: 'bicubic' });
+    expect(metadataPreprocess({ 'effnet.mean': '0.1,,0.3', 'effnet.crop_pct': 'x' })).toMatchObject({ mean: IMAGENET_MEAN, cropPct: 0.875 });
+  });
+
+  it('uses effnet.resolution / effnet.num_classes only where the shapes are symbolic', () => {
+    const meta = { 'effnet.resolution': '300', 'effnet.num_classes': '10' };
+    const dyn = describeImageModel(meta, { ...io, inputShape: ['N', 3, 'H', 'W'], outputShape: ['N', 'C'] });
+    expect([dyn.resolution, dyn.numClasses]).toEqual([300, 10]);
+    const fixed = describeImageModel(meta, io);
+    expect([fixed.resolution, fixed.numClasses]).toEqual([240, 1000]);
+    expect(describeImageModel({}, { ...io, outputShape: [] }).numClasses).toBeUndefined();
+  });
+
+  it('rejects inputs that are not [N,3,R,R], naming the file and the input', () => {
+    for (const inputShape of [['N', 1, 224, 224], ['N', 3, 224, 200], [3, 224, 224], ['N', 3, 'H', 'W'], ['N', 3, 224, 'W'], [1, 3, null, undefined]])
+      expect(() => describeImageModel({}, { ...io, inputShape })).toThrow(/^dir\/model\.onnx: input 'input' is \[.*\]; expected an image input \[N,3,R,R\]$/);
+    expect(() => describeImageModel({}, { ...io, inputShape: [1, 3, null, undefined] })).toThrow("is [1,3,?,?]");
+  });
+
+  it('rejects effnet.labels that are not a list of strings, or not one per class', () => {
+    expect(() => metadataLabels({ 'effnet.labels': '{"a": 1}' }, 'm.onnx')).toThrow('m.onnx: metadata effnet.labels is not a JSON list of strings');
+    expect(() => metadataLabels({ 'effnet.labels': '[' }, 'm.onnx')).toThrow(/not a JSON list of strings/);
+    expect(() => describeImageModel({ 'effnet.labels': '["a","b"]' }, io)).toThrow('dir/model.onnx: metadata effnet.labels has 2 names but the model has 1000 classes');
+    expect(metadataLabels({ 'effnet.labels': '["a","b"]' }, 'm.onnx', 2)).toEqual(['a', 'b']);
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * What an ONNX image classifier needs beyond its graph, decoded once from effnet's metadata
+ * (`metadata_props` that `effnet export` writes) for every consumer: `effnet eval`/`classify`/`bench`
+ * on an .onnx file and the browser demo. Files from other tools get the same defaults as timm's
+ * ImageNet models (ImageNet mean/std, crop_pct 0.875, bicubic).
+ *
+ *   effnet.model          display name (else the file name)
+ *   effnet.mean/std       three comma-separated numbers (std > 0)        else ImageNet's
+ *   effnet.crop_pct       a number in (0, 1]                              else 0.875
+ *   effnet.interpolation  bicubic | bilinear                              else bicubic
+ *   effnet.resolution     the input side, used only when the input's H/W are symbolic
+ *   effnet.num_classes    used only when the output's last dimension is symbolic
+ *   effnet.labels         a JSON list of class names, one per class (from the weights file)
+ *
+ * The input must be an image batch [N,3,R,R]; a file that is not gets an error naming it.
+ */
+import type { Interpolation, PixelPreprocessOptions } from './resample.js';
+
+/** torchvision/timm ImageNet normalisation. */
+export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
+export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
+/** timm's default eval crop fraction. */
+export const DEFAULT_CROP_PCT = 0.875;
+
+/** A dimension as readers report it: a number, a symbolic name, or unknown. */
+export type MetadataDim = number | string | null | undefined;
+
+export interface ModelIo {
+  /** File name or path, for messages and the default display name. */
+  readonly source: string;
+  readonly inputName: string;
+  readonly inputShape: readonly MetadataDim[];
+  readonly outputShape: readonly MetadataDim[];
+}
+
+/** The decoded description: how to preprocess images for the model, and how to name its classes. */
+export interface ImageModelInfo {
+  /** effnet.model, else `source`'s file name. */
+  readonly name: string;
+  /** Input side R, from the input shape (or effnet.resolution when the shape is symbolic). */
+  readonly resolution: number;
+  /** Output classes (last output dimension, or effnet.num_classes); undefined when neither says. */
+  readonly numClasses: number | undefined;
+  /** resolution + mean/std/cropPct/interpolation: what preprocessPixels / preprocessImage take. */
+  readonly preprocess: PixelPreprocessOptions;
+  /** The class names the file carries (effnet.labels), undefined when it carries none. */
+  readonly labels: readonly string[] | undefined;
+}
+
+const positiveInt = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
+const positiveIntText = (s: string | undefined): number | undefined => (s !== undefined && /^\d+$/.test(s.trim()) ? positiveInt(Number(s)) : undefined);
+
+function triple(metadata: Readonly<Record<string, string>>, key: string, fallback: readonly number[], positive: boolean): number[] {
+  const v = metadata[key]?.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)));
+  return v && v.length === 3 && v.every((x) => Number.isFinite(x) && (!positive || x > 0)) ? v : [...fallback];
+}
+
+/** The mean/std/crop/interpolation rules alone (no shapes): effnet metadata or timm's defaults. */
+export function metadataPreprocess(metadata: Readonly<Record<string, string>>): Omit<PixelPreprocessOptions, 'resolution'> {
+  const cropPct = Number(metadata['effnet.crop_pct'] ?? DEFAULT_CROP_PCT);
+  const interpolation: Interpolation = metadata['effnet.interpolation'] === 'bilinear' ? 'bilinear' : 'bicubic';
+  return {
+    mean: triple(metadata, 'effnet.mean', IMAGENET_MEAN, false),
+    std: triple(metadata, 'effnet.std', IMAGENET_STD, true),
+    cropPct: cropPct > 0 && cropPct <= 1 ? cropPct : DEFAULT_CROP_PCT,
+    interpolation,
+  };
+}
+
+/**
+ * The class list in effnet.labels (undefined when absent). Throws, naming `source`, when it is not a
+ * JSON list of strings or its length is not `numClasses`.
+ */
+export function metadataLabels(metadata: Readonly<Record<string, string>>, source: string, numClasses?: number): string[] | undefined {
+  const raw = metadata['effnet.labels'];
+  if (raw === undefined) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    v = undefined;
+  }
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new Error(`${source}: metadata effnet.labels is not a JSON list of strings`);
+  if (numClasses !== undefined && v.length !== numClasses) throw new Error(`${source}: metadata effnet.labels has ${v.length} names but the model has ${numClasses} classes`);
+  return v as string[];
+}
+
+/** Decodes effnet's metadata and the model's input/output shapes into an ImageModelInfo. */
+export function describeImageModel(metadata: Readonly<Record<string, string>>, io: ModelIo): ImageModelInfo {
+  const [, c, h, w] = io.inputShape;
+  const symbolic = (d: MetadataDim) => typeof d !== 'number';
+  const resolution =
+    io.inputShape.length === 4 && c === 3
+      ? typeof h === 'number' && h === w
+        ? positiveInt(h)
+        : symbolic(h) && symbolic(w)
+          ? positiveIntText(metadata['effnet.resolution'])
+          : undefined
+      : undefined;
+  if (resolution === undefined)
+    throw new Error(`${io.source}: input '${io.inputName}' is [${io.inputShape.map((d) => d ?? '?').join(',')}]; expected an image input [N,3,R,R]`);
+  const last = io.outputShape[io.outputShape.length - 1];
+  const numClasses = positiveInt(last) ?? (typeof last === 'number' ? undefined : positiveIntText(metadata['effnet.num_classes']));
+  return {
+    name: metadata['effnet.model'] ?? baseName(io.source),
+    resolution,
+    numClasses,
+    preprocess: { resolution, ...metadataPreprocess(metadata) },
+    labels: metadataLabels(metadata, io.source, numClasses),
+  };
+}
+
+function baseName(path: string): string {
+  return path.split(/[\\/]/).pop() || path;
+}
