@@ -63,6 +63,10 @@ export class Graph {
   private outputsList: ValueInfo[] = [];
   private readonly nodes: NodeIR[] = [];
   private inits: InitializerIR[] = [];
+  private initIndex = new Map<string, number>();
+  /** Every value name some node reads. */
+  private readonly consumed = new Set<string>();
+  private internalOps: ReturnType<Graph['makeInternal']> | undefined;
   private readonly values = new Map<string, Tensor>();
   /** Values whose type is unknown (outputs of unknown ops in an edited file). */
   private readonly opaque = new Set<string>();
@@ -107,6 +111,7 @@ export class Graph {
 
   private addInitializer(name: string, dtype: DType, shape: readonly number[], data: DataSource): Tensor {
     const t = this.register(name, dtype, shape);
+    this.initIndex.set(name, this.inits.length);
     this.inits.push({ name, dtype, shape: [...shape], data });
     this.noteConst(name, dtype, shape, data);
     return t;
@@ -116,7 +121,7 @@ export class Graph {
   output(t: Tensor, name?: string): Tensor {
     this.own(t, 'output');
     let out = t;
-    if (name !== undefined && name !== t.name) out = this.apply(Identity, [t], {}, { label: name, output: name })[0]!;
+    if (name !== undefined && name !== t.name) out = this.#apply(Identity, [t], {}, { label: name, output: name })[0]!;
     this.outputsList.push({ name: out.name, dtype: out.dtype, shape: [...out.shape] });
     return out;
   }
@@ -148,12 +153,16 @@ export class Graph {
   }
 
   /** Package-internal operations (see INTERNAL). */
-  get [INTERNAL]() {
+  get [INTERNAL](): ReturnType<Graph['makeInternal']> {
+    return (this.internalOps ??= this.makeInternal());
+  }
+
+  private makeInternal() {
     return {
-      apply: this.apply.bind(this),
+      apply: this.#apply.bind(this),
       /** build() for an edited graph, which may end with no outputs (a pass's analysis graph). */
       build: () => this.buildIR(true),
-      keep: this.keep.bind(this),
+      keep: this.#keep.bind(this),
       reserve: (values: Iterable<string>, nodes: Iterable<string>) => {
         this.valueNames.reserve(values);
         this.nodeNames.reserve(nodes);
@@ -165,29 +174,30 @@ export class Graph {
       raiseOpset: (opset: number) => {
         this.minOpset = Math.max(this.minOpset, opset);
       },
-      has: (name: string) => this.values.has(name) || this.opaque.has(name),
       tensor: (name: string) => this.values.get(name),
-      isInitializer: (name: string) => this.inits.some((i) => i.name === name),
       replaceInitializer: (name: string, data: DataSource) => {
-        const i = this.inits.findIndex((x) => x.name === name);
-        if (i < 0) throw new ShapeError(`graph '${this.name}' has no initializer '${name}'`);
-        const old = this.inits[i]!;
+        const i = this.initIndex.get(name);
+        const old = i === undefined ? undefined : this.inits[i];
+        if (i === undefined || !old) throw new ShapeError(`graph '${this.name}' has no initializer '${name}'`);
         if (typeof data !== 'function' && data.length !== numel(old.shape))
           throw new ShapeError(`initializer '${name}': ${data.length} values for shape ${formatShape(old.shape)}`);
-        this.inits = this.inits.map((x, k) => (k === i ? { ...old, data } : x));
+        this.inits[i] = { ...old, data };
         this.consts.delete(name);
         this.noteConst(name, old.dtype, old.shape, data);
       },
       removeInitializer: (name: string) => {
-        if (this.nodes.some((n) => n.inputs.includes(name))) throw new ShapeError(`initializer '${name}' is still used`);
+        if (!this.initIndex.has(name)) throw new ShapeError(`graph '${this.name}' has no initializer '${name}'`);
+        if (this.consumed.has(name)) throw new ShapeError(`initializer '${name}' is still used`);
         this.inits = this.inits.filter((x) => x.name !== name);
+        this.initIndex = new Map(this.inits.map((x, k) => [x.name, k]));
         this.values.delete(name);
         this.consts.delete(name);
         this.valueNames.release(name);
       },
-      usedNames: () => new Set([...this.nodes.flatMap((n) => n.inputs), ...this.outputsList.map((o) => o.name)]),
+      usedNames: () => new Set([...this.consumed, ...this.outputsList.map((o) => o.name)]),
       pruneInitializers: (keep: ReadonlySet<string>) => {
         this.inits = this.inits.filter((i) => keep.has(i.name));
+        this.initIndex = new Map(this.inits.map((x, k) => [x.name, k]));
       },
       setOutputs: (names: readonly string[]) => {
         this.outputsList = names.map((n) => {
@@ -215,7 +225,7 @@ export class Graph {
   }
 
   /** The one path that creates nodes: runs the definition, names the node and its outputs, records it. */
-  private apply(def: OpDef, inputs: readonly (Tensor | undefined)[], attrs: Readonly<Record<string, AttrValue | undefined>>, o: NodeOptions = {}): Tensor[] {
+  #apply(def: OpDef, inputs: readonly (Tensor | undefined)[], attrs: Readonly<Record<string, AttrValue | undefined>>, o: NodeOptions = {}): Tensor[] {
     inputs.forEach((t) => t && this.own(t, def.op));
     const clean: Record<string, AttrValue> = {};
     for (const [k, v] of Object.entries(attrs)) if (v !== undefined) clean[k] = v;
@@ -231,13 +241,14 @@ export class Graph {
     });
     const names = inputs.map((t) => t?.name ?? '');
     while (names.length > 0 && names[names.length - 1] === '') names.pop(); // omitted optional inputs at the end
+    for (const i of names) if (i) this.consumed.add(i);
     this.nodes.push({ op: def.op, name: nodeName, inputs: names, outputs: tensors.map((t) => t.name), attrs: clean });
     this.minOpset = Math.max(this.minOpset, opset);
     return tensors;
   }
 
   /** Re-adds a node of an edited graph: validated by its definition when graph-builder has one. */
-  private keep(k: KeptNode): (Tensor | undefined)[] {
+  #keep(k: KeptNode): (Tensor | undefined)[] {
     const n = k.node;
     for (const i of n.inputs)
       if (i && !this.values.has(i) && !this.opaque.has(i)) throw new ShapeError(`node '${n.name}' (${n.op}): input '${i}' is not produced before it`);
@@ -270,6 +281,7 @@ export class Graph {
       }
       return this.register(name, t.dtype, t.shape);
     });
+    for (const i of n.inputs) if (i) this.consumed.add(i);
     this.nodes.push(n);
     return out;
   }
@@ -283,6 +295,7 @@ export class Graph {
 
   private own(t: Tensor, op: string): void {
     if (t.graph !== this) throw new ShapeError(`${op}: tensor '${t.name}' belongs to graph '${t.graph.name}', not '${this.name}'`);
+    if (this.values.get(t.name) !== t) throw new ShapeError(`${op}: tensor '${t.name}' was not created by graph '${this.name}'`);
   }
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphEditor } from './editor.js';
 import { ShapeError } from './errors.js';
-import { applyOp, Graph } from './graph.js';
+import { applyOp, Graph, Tensor } from './graph.js';
 import { materialize, type GraphIR } from './ir.js';
 import { NameScope } from './names.js';
 import { defineOp, opDefinition, opDefinitions } from './op-def.js';
@@ -37,7 +37,10 @@ describe('nodes exist only through definitions', () => {
   it('Graph has no public way to add an unchecked node', () => {
     const g = new Graph();
     expect((g as unknown as Record<string, unknown>).addNode).toBeUndefined();
-    expect(Object.getOwnPropertyNames(Graph.prototype).filter((k) => /node/i.test(k))).toEqual([]);
+    expect(Object.getOwnPropertyNames(Graph.prototype).filter((k) => /node|apply|keep/i.test(k))).toEqual([]);
+    // A hand-made Tensor claiming a type is not a value of the graph.
+    const fake = new Tensor(g, 'fake', 'int8', [1]);
+    expect(() => relu(fake)).toThrow("Relu: tensor 'fake' was not created by graph 'main'");
   });
 
   it('a Relu declared to output int8 [1] from a float32 [N,3,8,8] input is impossible', () => {
