@@ -56,7 +56,15 @@ function compatible(a: OutputType, b: OutputType): boolean {
   return a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => typeof d !== 'number' || typeof b.shape[i] !== 'number' || d === b.shape[i]);
 }
 
-/** Builds one ONNX graph. Every op validates and infers shapes when called. */
+/**
+ * Builds one ONNX graph. Declare inputs and initializers, call op functions on its tensors (each
+ * validates and infers shapes when called), mark outputs, then `build()` the plain-data GraphIR.
+ * @example
+ * const g = new Graph('tiny');
+ * const x = g.input('input', 'float32', ['N', 3, 32, 32]);
+ * g.output(relu(x), 'y');
+ * const ir = g.build();
+ */
 export class Graph {
   readonly name: string;
   private readonly inputsList: ValueInfo[] = [];
@@ -81,6 +89,7 @@ export class Graph {
     this.name = name;
   }
 
+  /** A graph input named exactly `name`; dimensions are positive integers or symbols such as 'N'. */
   input(name: string, dtype: DType, shape: Shape): Tensor {
     for (const d of shape) {
       if (typeof d === 'number' ? !Number.isInteger(d) || d < 1 : !/^[A-Za-z_][A-Za-z0-9_]*$/.test(d))
@@ -126,6 +135,7 @@ export class Graph {
     return out;
   }
 
+  /** The graph as plain data: nodes in the order they were added (topological), every value's type. */
   build(): GraphIR {
     return this.buildIR(false);
   }
