@@ -114,13 +114,18 @@ export class GraphEditor {
     this.outputs = [...names];
   }
 
-  /** The edited graph. Initializers nothing reads are dropped. */
+  /** The edited graph. Initializers nothing reads are dropped; values keep the source's order, new ones follow. */
   build(): GraphIR {
     const g = this.graph[INTERNAL];
     g.setOutputs(this.outputs.map((n) => this.resolve(n)));
     const used = g.usedNames();
     g.pruneInitializers(used);
-    return g.build();
+    const ir = g.build();
+    // value_info in the source's order, then new values in node order: an edit changes the file
+    // only where it changed the graph.
+    const order = new Map(this.source.values.map((v, i) => [v.name, i]));
+    const old = ir.values.filter((v) => order.has(v.name)).sort((a, b) => order.get(a.name)! - order.get(b.name)!);
+    return { ...ir, values: [...old, ...ir.values.filter((v) => !order.has(v.name))] };
   }
 
   private resolve(name: string): string {
