@@ -194,7 +194,7 @@ describe('GraphEditor', () => {
     ed.keep(id!);
     const out = ed.build();
     expect(out.nodes.map((n) => `${n.op}:${n.inputs.join(',')}`)).toEqual(['Conv:x,w', 'Sub:c,c', 'Relu:c_2', 'Identity:r']);
-    expect(out.values.map((v) => v.name)).toEqual(['c', 'c_2', 'r']);
+    expect(out.values.map((v) => v.name)).toEqual(['c', 'r', 'c_2']); // the source's values first, new ones after
   });
 
   it('a changed node is re-checked by its definition', () => {
