@@ -17,3 +17,13 @@ export class OptionError extends Error {
     super(message);
   }
 }
+
+/** Thrown when an op is built with inputs whose shapes, types or attributes disagree. */
+export class ShapeError extends Error {
+  override name = 'ShapeError';
+}
+
+/** Thrown for an invalid or duplicate value or node name. */
+export class NameError extends ShapeError {
+  override name = 'NameError';
+}

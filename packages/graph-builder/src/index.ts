@@ -2,8 +2,23 @@ export type { DType, TensorData } from './dtype.js';
 export { DTYPES, dtypeFromOnnx, isFloat } from './dtype.js';
 export type { AttrValue, DataSource, Dim, GraphIR, InitializerIR, NodeIR, Shape, ValueInfo } from './ir.js';
 export { formatShape, materialize, numel } from './ir.js';
-export { Graph, ShapeError, Tensor } from './graph.js';
-export { OptionError } from './errors.js';
+export { applyOp, Graph, Tensor, type NodeOptions } from './graph.js';
+export { NameError, OptionError, ShapeError } from './errors.js';
+export { NAME_RE, NameScope } from './names.js';
+export {
+  defineOp,
+  inferOp,
+  opDefinition,
+  opDefinitions,
+  type Attrs,
+  type InputSpec,
+  type OpDef,
+  type OpSpec,
+  type OutputType,
+  type TypeConstraint,
+  type ValueType,
+} from './op-def.js';
+export { GraphEditor, type EditorOptions, type NodeChanges } from './editor.js';
 export * from './ops.js';
 export * as shapes from './shapes.js';
 export { graphStats, nodeMacs, shapeTable, type GraphStats } from './stats.js';

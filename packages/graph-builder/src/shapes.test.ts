@@ -88,3 +88,73 @@ describe('shape manipulation', () => {
   it('batchNorm checks channel count', () =>
     expect(() => r.batchNormShape([1, 8, 2, 2], [[8], [8], [4], [8]])).toThrow(/mean must be \[8\]/));
 });
+
+describe('transpose / slice / unsqueeze / squeeze', () => {
+  it.each([
+    [['N', 3, 8, 6], [0, 2, 3, 1], ['N', 8, 6, 3]],
+    [[2, 3, 4], undefined, [4, 3, 2]],
+    [[5], [0], [5]],
+  ] as const)('transpose %j perm %j -> %j', (x, p, out) => expect(r.transposeShape([...x], p && [...p])).toEqual(out));
+  it.each([
+    [[1, 2, 3], [0, 2, 3]],
+    [[1, 2, 3], [0, 0, 1]],
+  ] as const)('transpose rejects %j perm %j', (x, p) => expect(() => r.transposeShape([...x], [...p])).toThrow(/not a permutation/));
+
+  it.each([
+    // x, starts, ends, axes, steps, out
+    [['N', 4, 9, 8], [1, 1], [9, 8], [2, 3], undefined, ['N', 4, 8, 7]],
+    [[10], [-3], [2 ** 62], undefined, undefined, [3]],
+    [[10], [0], [100], undefined, [3], [4]],
+    [[10], [9], [-100], [0], [-2], [5]],
+    [[4, 6], [1], [-1], [-1], undefined, [4, 4]],
+    [['N', 6], [0], [2 ** 62], [0], undefined, ['N', 6]],
+    [[5], [4], [2], undefined, undefined, [0]],
+  ] as const)('slice %j [%j, %j) axes %j steps %j -> %j', (x, s, e, a, st, out) =>
+    expect(r.sliceShape([...x], [...s], [...e], a && [...a], st && [...st])).toEqual(out));
+  it.each([
+    [['N', 4], [0], [1], [0], undefined, /symbolic dimension 0/],
+    [[4, 4], [0], [1], [0], [0], /step 0 on axis 0/],
+    [[4, 4], [0, 0], [1], undefined, undefined, /starts has 2 values, ends 1/],
+    [[4, 4], [0], [1], [2], undefined, /axis 2 out of range for rank 2/],
+    [[4, 4], [0, 0], [1, 1], [1, -1], undefined, /duplicate axes/],
+  ] as const)('slice rejects %j [%j, %j) axes %j steps %j', (x, s, e, a, st, msg) =>
+    expect(() => r.sliceShape([...x], [...s], [...e], a && [...a], st && [...st])).toThrow(msg));
+
+  it.each([
+    [[4], [0, 2, 3], [1, 4, 1, 1]],
+    [['N', 4], [-1], ['N', 4, 1]],
+    [[2, 3], [1], [2, 1, 3]],
+  ] as const)('unsqueeze %j axes %j -> %j', (x, a, out) => expect(r.unsqueezeShape([...x], [...a])).toEqual(out));
+  it('unsqueeze rejects duplicate and out-of-range axes', () => {
+    expect(() => r.unsqueezeShape([4], [0, 0])).toThrow(/duplicate axes/);
+    expect(() => r.unsqueezeShape([4], [2])).toThrow(/axis 2 out of range for rank 2/);
+  });
+  it.each([
+    [['N', 8, 1, 1], [2, 3], ['N', 8]],
+    [[1, 8, 1], undefined, [8]],
+    [[1, 8, 1], [-1], [1, 8]],
+  ] as const)('squeeze %j axes %j -> %j', (x, a, out) => expect(r.squeezeShape([...x], a && [...a])).toEqual(out));
+  it('squeeze rejects an axis that is not 1, and missing axes with symbols', () => {
+    expect(() => r.squeezeShape([1, 8], [1])).toThrow(/axis 1 has size 8, not 1/);
+    expect(() => r.squeezeShape(['N', 1], undefined)).toThrow(/axes are needed/);
+  });
+});
+
+describe('quantParamsShape', () => {
+  it.each([
+    // x, scale, zero point, axis, normalized axis (undefined = per tensor)
+    [['N', 8, 4, 4], [], [], undefined, undefined],
+    [['N', 8, 4, 4], [], undefined, undefined, undefined],
+    [['N', 8, 4, 4], [8], [8], undefined, 1],
+    [[16, 8, 3, 3], [16], [16], 0, 0],
+    [[16, 8, 3, 3], [8], undefined, -3, 1],
+  ] as const)('x %j scale %j zp %j axis %j -> %j', (x, s, z, a, out) => expect(r.quantParamsShape([...x], [...s], z && [...z], a)).toEqual(out));
+  it.each([
+    [[1, 8, 4, 4], [4], [4], undefined, /per-channel scale \[4\] must match input dimension 1 \(8\)/],
+    [[1, 8, 4, 4], [], [], 1, /axis 1 needs a 1-D scale/],
+    [[1, 8, 4, 4], [8], [], undefined, /zero point \[\] must have the shape of scale \[8\]/],
+    [[1, 8, 4, 4], [1, 8], undefined, undefined, /scalar \(per-tensor\) or 1-D/],
+    [[8, 4], [8], undefined, 2, /axis 2 out of range/],
+  ] as const)('rejects x %j scale %j zp %j axis %j', (x, s, z, a, msg) =>
+    expect(() => r.quantParamsShape([...x], [...s], z && [...z], a)).toThrow(msg));
+});

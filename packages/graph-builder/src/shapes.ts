@@ -233,3 +233,84 @@ export function softmaxShape(x: Shape, axis: number): Dim[] {
   normAxis(axis, x.length);
   return [...x];
 }
+
+/** Transpose: `perm` (default: reversed axes) must be a permutation of 0..rank-1. */
+export function transposeShape(x: Shape, perm: readonly number[] | undefined): Dim[] {
+  const p = perm ?? x.map((_, i) => x.length - 1 - i);
+  if (p.length !== x.length || [...p].sort((a, b) => a - b).some((v, i) => v !== i))
+    fail(`perm [${p.join(',')}] is not a permutation of the ${x.length} axes`);
+  return p.map((a) => x[a]!);
+}
+
+/** Slice with ONNX semantics: negative indices count from the end, out-of-range ones are clamped. */
+export function sliceShape(x: Shape, starts: readonly number[], ends: readonly number[], axes?: readonly number[], steps?: readonly number[]): Dim[] {
+  if (starts.length !== ends.length) fail(`starts has ${starts.length} values, ends ${ends.length}`);
+  const ax = (axes ?? starts.map((_, i) => i)).map((a) => normAxis(a, x.length));
+  if (ax.length !== starts.length) fail(`axes has ${ax.length} values, starts ${starts.length}`);
+  if (new Set(ax).size !== ax.length) fail(`duplicate axes [${(axes ?? []).join(',')}]`);
+  const st = steps ?? starts.map(() => 1);
+  if (st.length !== starts.length) fail(`steps has ${st.length} values, starts ${starts.length}`);
+  const out = [...x];
+  ax.forEach((a, i) => {
+    const d = x[a]!;
+    const step = st[i]!;
+    if (!Number.isInteger(step) || step === 0) fail(`step ${step} on axis ${a} must be a non-zero integer`);
+    let s = starts[i]!, e = ends[i]!;
+    if (!isStatic(d)) {
+      if (s === 0 && step === 1 && e >= 2 ** 31 - 1) return; // the whole symbolic axis
+      fail(`cannot slice symbolic dimension ${a} ('${d}')`);
+    }
+    if (s < 0) s += d;
+    if (e < 0) e += d;
+    if (step > 0) {
+      s = Math.min(Math.max(s, 0), d);
+      e = Math.min(Math.max(e, 0), d);
+    } else {
+      s = Math.min(Math.max(s, 0), d - 1);
+      e = Math.min(Math.max(e, -1), d - 1);
+    }
+    out[a] = Math.max(0, Math.ceil((e - s) / step));
+  });
+  return out;
+}
+
+/** Unsqueeze: inserts size-1 axes at `axes` (positions in the output, may be negative). */
+export function unsqueezeShape(x: Shape, axes: readonly number[]): Dim[] {
+  const rank = x.length + axes.length;
+  const norm = axes.map((a) => normAxis(a, rank));
+  if (new Set(norm).size !== norm.length) fail(`duplicate axes [${axes.join(',')}]`);
+  const out: Dim[] = [];
+  let k = 0;
+  for (let i = 0; i < rank; i++) out.push(norm.includes(i) ? 1 : x[k++]!);
+  return out;
+}
+
+/** Squeeze: removes the size-1 `axes` (all size-1 axes when omitted). */
+export function squeezeShape(x: Shape, axes: readonly number[] | undefined): Dim[] {
+  if (!axes) {
+    if (!x.every(isStatic)) fail(`axes are needed when the input has symbolic dimensions [${x.join(',')}]`);
+    return x.filter((d) => d !== 1);
+  }
+  const norm = axes.map((a) => normAxis(a, x.length));
+  if (new Set(norm).size !== norm.length) fail(`duplicate axes [${axes.join(',')}]`);
+  for (const a of norm) if (x[a] !== 1) fail(`axis ${a} has size ${x[a]}, not 1`);
+  return x.filter((_, i) => !norm.includes(i));
+}
+
+/**
+ * QuantizeLinear / DequantizeLinear parameters: a scalar scale (and zero point) quantizes per
+ * tensor; a 1-D one of size x[axis] quantizes per channel along `axis`. Returns the normalized
+ * axis, or undefined for per-tensor.
+ */
+export function quantParamsShape(x: Shape, scale: Shape, zeroPoint: Shape | undefined, axis: number | undefined): number | undefined {
+  if (zeroPoint && (zeroPoint.length !== scale.length || zeroPoint.some((d, i) => !sameDim(d, scale[i]!))))
+    fail(`zero point [${zeroPoint.join(',')}] must have the shape of scale [${scale.join(',')}]`);
+  if (scale.length === 0) {
+    if (axis !== undefined) fail(`axis ${axis} needs a 1-D scale, got a scalar (per-tensor)`);
+    return undefined;
+  }
+  if (scale.length !== 1) fail(`scale must be a scalar (per-tensor) or 1-D (per-channel), got rank ${scale.length}`);
+  const a = normAxis(axis ?? 1, x.length);
+  if (!sameDim(scale[0]!, x[a]!)) fail(`per-channel scale [${scale[0]}] must match input dimension ${a} (${x[a]})`);
+  return a;
+}

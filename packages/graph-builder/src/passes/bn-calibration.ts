@@ -1,5 +1,7 @@
-import type { GraphIR, InitializerIR, NodeIR, Shape, ValueInfo } from '../ir.js';
-import { shapeTable } from '../stats.js';
+import { GraphEditor } from '../editor.js';
+import type { Tensor } from '../graph.js';
+import type { GraphIR } from '../ir.js';
+import { mul, reduceMean, reshape, sub } from '../ops.js';
 
 /** One BatchNormalization whose batch statistics a {@link batchNormStatsGraph} reports. */
 export interface BatchNormStat {
@@ -30,90 +32,48 @@ export interface BatchNormStatsGraph {
  * The original outputs are dropped. Throws if a running-stat initializer is shared or missing.
  */
 export function batchNormStatsGraph(ir: GraphIR): BatchNormStatsGraph {
-  const shapes = shapeTable(ir);
-  const inits = new Map(ir.initializers.map((i) => [i.name, i]));
-  const dtypes = new Map<string, ValueInfo['dtype']>([...ir.inputs, ...ir.values, ...ir.outputs, ...ir.initializers].map((v) => [v.name, v.dtype]));
-  const used = new Set([...shapes.keys(), ...ir.initializers.map((i) => i.name), ...ir.nodes.flatMap((n) => [n.name, ...n.outputs])]);
-  const fresh = (base: string): string => {
-    let name = base;
-    for (let k = 2; used.has(name); k++) name = `${base}_${k}`;
-    used.add(name);
-    return name;
-  };
+  const inits = new Set(ir.initializers.map((i) => i.name));
   const uses = new Map<string, number>();
   for (const n of ir.nodes) for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
-
-  const nodes: NodeIR[] = [];
-  const values: ValueInfo[] = [...ir.values];
-  const outputs: ValueInfo[] = [];
+  const ed = new GraphEditor(ir, { name: `${ir.name}.batch_stats` });
   const stats: BatchNormStat[] = [];
   const dropped = new Set<string>();
-  const newInits: InitializerIR[] = [];
   /** One Reshape target [C] per channel count. */
-  const channelShapes = new Map<number, string>();
+  const channelShapes = new Map<number, Tensor>();
 
   for (const n of ir.nodes) {
     if (n.op !== 'BatchNormalization') {
-      nodes.push(n);
+      ed.keep(n);
       continue;
     }
-    const [x, , , mean, variance] = n.inputs;
-    const shape = x === undefined ? undefined : shapes.get(x);
-    const dtype = x === undefined ? undefined : dtypes.get(x);
-    if (!x || !mean || !variance || !shape || !dtype) throw new Error(`batchNormStatsGraph: BatchNormalization '${n.name}' lacks an input or its shape`);
+    const [xName, , , mean, variance] = n.inputs;
+    if (!xName || !mean || !variance || !ed.has(xName)) throw new Error(`batchNormStatsGraph: BatchNormalization '${n.name}' lacks an input or its shape`);
     if (n.outputs.length !== 1) throw new Error(`batchNormStatsGraph: BatchNormalization '${n.name}' has ${n.outputs.length} outputs; expected the inference form (1)`);
     for (const s of [mean, variance]) {
       if (!inits.has(s)) throw new Error(`batchNormStatsGraph: BatchNormalization '${n.name}': running statistic '${s}' is not an initializer`);
       if (uses.get(s) !== 1 || dropped.has(s)) throw new Error(`batchNormStatsGraph: running statistic '${s}' is shared by several nodes; cannot calibrate it per BatchNormalization`);
       dropped.add(s);
     }
-    const channels = shape[1];
-    if (shape.length < 2 || typeof channels !== 'number') throw new Error(`batchNormStatsGraph: BatchNormalization '${n.name}' input '${x}' is ${JSON.stringify(shape)}; expected [N,C,...] with a fixed C`);
-    const axes = shape.map((_, i) => i).filter((i) => i !== 1);
-    const kept: Shape = shape.map((d, i) => (i === 1 ? d : 1));
-    const value = (base: string, s: Shape): string => {
-      const name = fresh(`${n.name}.batch_stats.${base}`);
-      values.push({ name, dtype, shape: s });
-      return name;
-    };
-    const reduce = (input: string, out: string): NodeIR => ({
-      op: 'ReduceMean',
-      name: out,
-      inputs: [input],
-      outputs: [out],
-      attrs: { axes: { kind: 'ints', value: axes }, keepdims: { kind: 'int', value: 1 } },
-    });
+    const x = ed.value(xName);
+    const channels = x.shape[1];
+    if (x.rank < 2 || typeof channels !== 'number') throw new Error(`batchNormStatsGraph: BatchNormalization '${n.name}' input '${xName}' is ${JSON.stringify(x.shape)}; expected [N,C,...] with a fixed C`);
+    const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+    const label = (what: string) => ({ label: `${n.name}.batch_stats.${what}` });
+    const m = reduceMean(x, axes, label('mean'));
+    const centered = sub(x, m, label('centered'));
+    const v = reduceMean(mul(centered, centered, label('squared')), axes, label('var'));
     let target = channelShapes.get(channels);
     if (!target) {
-      target = fresh(`batch_stats.shape_${channels}`);
-      newInits.push({ name: target, dtype: 'int64', shape: [1], data: BigInt64Array.of(BigInt(channels)) });
+      target = ed.constant(`batch_stats.shape_${channels}`, 'int64', [1], BigInt64Array.of(BigInt(channels)));
       channelShapes.set(channels, target);
     }
-    const m = value('mean', kept);
-    const d = value('centered', shape);
-    const sq = value('squared', shape);
-    const v = value('var', kept);
-    nodes.push(
-      reduce(x, m),
-      { op: 'Sub', name: d, inputs: [x, m], outputs: [d], attrs: {} },
-      { op: 'Mul', name: sq, inputs: [d, d], outputs: [sq], attrs: {} },
-      reduce(sq, v),
-      { op: 'Reshape', name: fresh(`${n.name}.batch_stats.mean_c`), inputs: [m, target], outputs: [mean], attrs: {} },
-      { op: 'Reshape', name: fresh(`${n.name}.batch_stats.var_c`), inputs: [v, target], outputs: [variance], attrs: {} },
-      n,
-    );
-    outputs.push({ name: mean, dtype, shape: [channels] }, { name: variance, dtype, shape: [channels] });
+    ed.removeInitializer(mean);
+    ed.removeInitializer(variance);
+    reshape(m, target, { ...label('mean_c'), output: mean });
+    reshape(v, target, { ...label('var_c'), output: variance });
+    ed.keep(n);
     stats.push({ node: n.name, mean, variance, channels });
   }
-  return {
-    ir: {
-      ...ir,
-      name: `${ir.name}.batch_stats`,
-      outputs,
-      nodes,
-      values,
-      initializers: [...ir.initializers.filter((i) => !dropped.has(i.name)), ...newInits],
-    },
-    stats,
-  };
+  ed.setOutputs(stats.flatMap((s) => [s.mean, s.variance]));
+  return { ir: ed.build(), stats };
 }

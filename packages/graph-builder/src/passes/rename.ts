@@ -1,4 +1,5 @@
 import type { GraphIR, ValueInfo } from '../ir.js';
+import { NAME_RE } from '../names.js';
 
 /** Renames values (graph inputs/outputs included) everywhere they appear. */
 export function renameValues(ir: GraphIR, names: Readonly<Record<string, string>>): GraphIR {
@@ -8,7 +9,7 @@ export function renameValues(ir: GraphIR, names: Readonly<Record<string, string>
   for (const [from, to] of map) {
     if (!taken.has(from)) throw new Error(`cannot rename '${from}': no such value in graph '${ir.name}'`);
     if (taken.has(to) && !map.has(to)) throw new Error(`cannot rename '${from}' to '${to}': name already used`);
-    if (!/^[A-Za-z_][A-Za-z0-9_.:/-]*$/.test(to)) throw new Error(`invalid tensor name '${to}'`);
+    if (!NAME_RE.test(to)) throw new Error(`invalid tensor name '${to}'`);
   }
   const r = (n: string): string => map.get(n) ?? n;
   const rv = (v: ValueInfo): ValueInfo => ({ ...v, name: r(v.name) });
