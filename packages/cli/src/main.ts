@@ -1,6 +1,7 @@
 /** effnet command line: one file per command under commands/, parsing by commander. */
 import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError } from './errors.js';
+import { safeText } from './text.js';
 import * as list from './commands/list.js';
 import * as info from './commands/info.js';
 import * as exportCmd from './commands/export.js';
@@ -49,7 +50,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const err = e instanceof Error ? e : new Error(String(e));
     // One line, whatever the message holds (library errors can span lines); --verbose shows it all.
-    process.stderr.write(`effnet: error: ${err.message.trim().split(/\s*\n\s*/).join(' | ')}\n`);
+    process.stderr.write(`effnet: error: ${safeText(err.message.trim().split(/\s*\n\s*/).join(' | '))}\n`);
     if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
     return (USAGE_ERRORS.has(err.name) && !ENGINE_LIMIT.test(err.message)) || err instanceof UsageError ? EXIT_USAGE : EXIT_RUNTIME;
   }
