@@ -43,8 +43,8 @@ const require = createRequire(import.meta.url);
 
 export const CUDA_HELP =
   'the CUDA execution provider is not installed: onnxruntime-node ships it as a separate download that this project skips ' +
-  '(.npmrc onnxruntime-node-install=skip). On a machine with CUDA 12 and cuDNN 9: ' +
-  '`npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12` (network access to the ONNX Runtime release feed needed), ' +
+  '(package.json allowScripts denies its install script). On a machine with CUDA 12 and cuDNN 9: ' +
+  '`ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` (network access to NuGet needed), ' +
   'or copy libonnxruntime_providers_cuda.so and libonnxruntime_providers_shared.so beside onnxruntime_binding.node';
 
 export const WEBGPU_HELP =
