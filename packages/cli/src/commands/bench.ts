@@ -21,6 +21,7 @@ import {
 import { checkOutputDir, MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
 import { UsageError } from '../errors.js';
 import { human, printJson } from '../output.js';
+import { safeText } from '../text.js';
 import { choice, intInRange, intList, nonNegativeInt, positiveInt } from '../parse.js';
 import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
 
@@ -145,7 +146,7 @@ function printTable(results: readonly ModelResult[], ep: NodeEp): void {
   for (const r of results) {
     const p = paperModel(r.model);
     t.push([
-      r.model,
+      safeText(r.model), // a file's effnet.model metadata
       r.resolution,
       r.batch,
       human(r.params),
