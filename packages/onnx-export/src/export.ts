@@ -249,6 +249,12 @@ export interface WriteOptions extends ExportOptions, AtomicOptions {
   readonly externalData?: boolean | 'auto';
   /** Tensors smaller than this stay inline in external-data mode (default 1024 bytes). */
   readonly externalThreshold?: number;
+  /**
+   * Compare the size to be written with the target file system's free space first and fail,
+   * writing nothing, when it does not fit (default true). Turn off where statfs misleads
+   * (compressing or network file systems).
+   */
+  readonly checkFreeSpace?: boolean;
 }
 
 export interface WriteResult {
@@ -287,7 +293,8 @@ export function estimateModelSize(ir: GraphIR, o: WriteOptions = {}): { external
 }
 
 /** Fails (nothing written) when the file system holding `path` has less free space than needed. */
-function checkFreeSpace(path: string, needed: number): void {
+function checkFreeSpace(path: string, needed: number, o: WriteOptions): void {
+  if (o.checkFreeSpace === false) return;
   let free: number;
   try {
     const fs = statfsSync(dirname(path));
@@ -308,7 +315,7 @@ function* writeSteps(ir: GraphIR, path: string, o: WriteOptions): Generator<void
   const external = estimate.external;
   if (!external) {
     const plan = inlinePlan(ir, o);
-    checkFreeSpace(path, plan.size);
+    checkFreeSpace(path, plan.size, o);
     const f = new AtomicFile(path, o);
     try {
       for (const p of plan.pieces()) {
@@ -328,7 +335,7 @@ function* writeSteps(ir: GraphIR, path: string, o: WriteOptions): Generator<void
   const location = basename(dataPath);
   const threshold = o.externalThreshold ?? 1024;
   const parts = modelParts(ir, o);
-  checkFreeSpace(path, estimate.bytes + estimate.dataBytes);
+  checkFreeSpace(path, estimate.bytes + estimate.dataBytes, o);
   const model = new AtomicFile(path, o);
   let data: AtomicFile | undefined;
   const hash = createHash('sha256');
