@@ -273,8 +273,10 @@ export class InsufficientSpaceError extends ExportError {
 const gib = (n: number): string => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : `${(n / 2 ** 20).toFixed(1)} MiB`);
 
 /**
- * The bytes a model will take on disk: the exact inline file size, or with external data the data
- * (tensors of at least `threshold` bytes, 64-byte aligned) plus the model file (an estimate).
+ * The bytes a model will take on disk, without encoding it: inline, the weights plus a generous
+ * allowance for the graph (a little above the real size); with external data, the data file
+ * exactly (tensors of at least `externalThreshold` bytes, 64-byte aligned) and the model file
+ * estimated the same way.
  */
 export function estimateModelSize(ir: GraphIR, o: WriteOptions = {}): { external: boolean; bytes: number; dataBytes: number } {
   const weights = initializerBytes(ir);
