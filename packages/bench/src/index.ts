@@ -5,4 +5,4 @@ export * from './perf/index.js';
 export { coefficientGrid, countModel, paretoFront, scaleSearch, searchMarkdown, writeSearchReports, type Candidate, type CandidateModel, type SearchOptions, type SearchReport, type SearchResult } from './scale-search.js';
 export { CHROMIUM_HELP, chromiumArgs, chromiumPath, launchChromium } from './browser/chromium.js';
 export { BROWSER_EPS, createBrowserRunner, type BrowserEp, type BrowserRunner, type BrowserRunnerOptions } from './browser/runner.js';
-export { ISOLATION_HEADERS, startServer, type RunningServer, type ServerOptions, type StaticRoute } from './browser/server.js';
+export { hostAllowed, isLoopbackHost, ISOLATION_HEADERS, startServer, type RunningServer, type ServerOptions, type StaticRoute } from './browser/server.js';

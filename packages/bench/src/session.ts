@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { verifyExternalData } from '@effnet/onnx-export';
 
 /** `web-webgpu` / `web-wasm`: onnxruntime-web inside headless Chromium (browser/runner.ts). */
 export const NODE_EPS = ['cpu', 'cuda', 'webgpu', 'wasm', 'web-webgpu', 'web-wasm'] as const;
@@ -47,8 +48,8 @@ const require = createRequire(import.meta.url);
 
 export const CUDA_HELP =
   'the CUDA execution provider is not installed: onnxruntime-node ships it as a separate download that this project skips ' +
-  '(.npmrc onnxruntime-node-install=skip). On a machine with CUDA 12 and cuDNN 9: ' +
-  '`npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12` (network access to the ONNX Runtime release feed needed), ' +
+  '(package.json allowScripts denies its install script). On a machine with CUDA 12 and cuDNN 9: ' +
+  '`ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` (network access to NuGet needed), ' +
   'or copy libonnxruntime_providers_cuda.so and libonnxruntime_providers_shared.so beside onnxruntime_binding.node';
 
 export const WEBGPU_HELP =
@@ -137,6 +138,9 @@ export async function createRunner(model: Uint8Array | string, o: RunnerOptions 
   const ep = o.ep ?? 'cpu';
   if (!NODE_EPS.includes(ep)) throw new EpUnavailableError(`--ep ${ep}: unknown execution provider (expected ${NODE_EPS.join(', ')})`);
   if (typeof model === 'string' && !existsSync(model)) throw new Error(`${model}: no such file`);
+  // A path goes to onnxruntime as is: check first that its external data is the data file it was
+  // written with (an interrupted `export --force` can leave an old model beside new data).
+  if (typeof model === 'string') verifyExternalData(model);
   if (ep === 'web-webgpu' || ep === 'web-wasm') return (await import('./browser/runner.js')).createBrowserRunner(model, { ep, ...(o.threads ? { threads: o.threads } : {}) });
   return ep === 'wasm' ? wasmRunner(model, o) : nodeRunner(model, ep, o);
 }

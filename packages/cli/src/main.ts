@@ -4,6 +4,7 @@ import { BlockStringError, UnknownModelError } from '@effnet/efficientnet';
 import { OptionError } from '@effnet/graph-builder';
 import { OutputExistsError } from '@effnet/safe-fs';
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError } from './errors.js';
+import { safeText } from './text.js';
 import * as list from './commands/list.js';
 import * as info from './commands/info.js';
 import * as exportCmd from './commands/export.js';
@@ -64,7 +65,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const err = e instanceof Error ? e : new Error(String(e));
     // One line, whatever the message holds (library errors can span lines); --verbose shows it all.
-    process.stderr.write(`effnet: error: ${messageOf(err).trim().split(/\s*\n\s*/).join(' | ')}\n`);
+    process.stderr.write(`effnet: error: ${safeText(messageOf(err).trim().split(/\s*\n\s*/).join(' | '))}\n`);
     if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
     return exitCodeOf(err);
   }

@@ -1,6 +1,8 @@
 /** Small helpers for printing results. */
+import { terminalSafeJson } from './text.js';
+
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${terminalSafeJson(JSON.stringify(value, null, 2))}\n`);
 }
 
 export function formatCount(n: number): string {

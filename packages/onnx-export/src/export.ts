@@ -1,8 +1,11 @@
 /** GraphIR -> ONNX ModelProto bytes (protobufjs via onnx-proto), inline or with external data. */
-import { basename } from 'node:path';
+import { createHash } from 'node:crypto';
+import { statfsSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { DTYPES, materialize, OptionError, numel, type AttrValue, type GraphIR, type InitializerIR, type NodeIR, type TensorData, type ValueInfo } from '@effnet/graph-builder';
 import proto from 'onnx-proto';
 import { AtomicFile, type AtomicOptions } from '@effnet/safe-fs';
+import { EXTERNAL_DATA_KEYS } from './read.js';
 
 const { onnx } = proto;
 
@@ -246,6 +249,12 @@ export interface WriteOptions extends ExportOptions, AtomicOptions {
   readonly externalData?: boolean | 'auto';
   /** Tensors smaller than this stay inline in external-data mode (default 1024 bytes). */
   readonly externalThreshold?: number;
+  /**
+   * Compare the size to be written with the target file system's free space first and fail,
+   * writing nothing, when it does not fit (default true). Turn off where statfs misleads
+   * (compressing or network file systems).
+   */
+  readonly checkFreeSpace?: boolean;
 }
 
 export interface WriteResult {
@@ -257,15 +266,58 @@ export interface WriteResult {
 
 const ALIGN = 64;
 
+export class InsufficientSpaceError extends ExportError {
+  override name = 'InsufficientSpaceError';
+}
+
+const gib = (n: number): string => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : `${(n / 2 ** 20).toFixed(1)} MiB`);
+
+/**
+ * The bytes a model will take on disk, without encoding it: inline, the weights plus a generous
+ * allowance for the graph (a little above the real size); with external data, the data file
+ * exactly (tensors of at least `externalThreshold` bytes, 64-byte aligned) and the model file
+ * estimated the same way.
+ */
+export function estimateModelSize(ir: GraphIR, o: WriteOptions = {}): { external: boolean; bytes: number; dataBytes: number } {
+  const weights = initializerBytes(ir);
+  const external = o.externalData === true || ((o.externalData ?? 'auto') === 'auto' && weights > INLINE_LIMIT_BYTES);
+  const graph = 64 * 1024 + ir.nodes.length * 256 + ir.values.length * 128;
+  if (!external) return { external, bytes: weights + graph + ir.initializers.length * 128, dataBytes: 0 };
+  const threshold = o.externalThreshold ?? 1024;
+  let dataBytes = 0;
+  let inline = 0;
+  for (const i of ir.initializers) {
+    const b = rawBytes(i);
+    if (b < threshold) inline += b;
+    else dataBytes = Math.ceil(dataBytes / ALIGN) * ALIGN + b;
+  }
+  return { external, bytes: graph + inline + ir.initializers.length * 192, dataBytes };
+}
+
+/** Fails (nothing written) when the file system holding `path` has less free space than needed. */
+function checkFreeSpace(path: string, needed: number, o: WriteOptions): void {
+  if (o.checkFreeSpace === false) return;
+  let free: number;
+  try {
+    const fs = statfsSync(dirname(path));
+    free = fs.bavail * fs.bsize;
+  } catch {
+    return; // the folder's own errors are reported by the writer, naming the path
+  }
+  if (needed > free) throw new InsufficientSpaceError(`${path}: the model needs ${gib(needed)} but only ${gib(free)} is free there`);
+}
+
 /**
  * The steps of writing a model; the generator yields wherever the caller may pause (after each
  * tensor, and once between flushing and publishing the files). Both files are opened first, so
  * an existing or unwritable target fails before any work.
  */
 function* writeSteps(ir: GraphIR, path: string, o: WriteOptions): Generator<void, WriteResult, void> {
-  const external = o.externalData === true || ((o.externalData ?? 'auto') === 'auto' && initializerBytes(ir) > INLINE_LIMIT_BYTES);
+  const estimate = estimateModelSize(ir, o);
+  const external = estimate.external;
   if (!external) {
     const plan = inlinePlan(ir, o);
+    checkFreeSpace(path, plan.size, o);
     const f = new AtomicFile(path, o);
     try {
       for (const p of plan.pieces()) {
@@ -285,10 +337,17 @@ function* writeSteps(ir: GraphIR, path: string, o: WriteOptions): Generator<void
   const location = basename(dataPath);
   const threshold = o.externalThreshold ?? 1024;
   const parts = modelParts(ir, o);
+  checkFreeSpace(path, estimate.bytes + estimate.dataBytes, o);
   const model = new AtomicFile(path, o);
   let data: AtomicFile | undefined;
+  const hash = createHash('sha256');
   try {
     data = new AtomicFile(dataPath, o);
+    const d = data;
+    const write = (b: Uint8Array): void => {
+      d.write(b);
+      hash.update(b);
+    };
     const pad = new Uint8Array(ALIGN);
     const initializer: proto.onnx.ITensorProto[] = [];
     for (const init of parts.initializers) {
@@ -299,9 +358,9 @@ function* writeSteps(ir: GraphIR, path: string, o: WriteOptions): Generator<void
         continue;
       }
       const misalign = data.bytesWritten % ALIGN;
-      if (misalign) data.write(pad.subarray(0, ALIGN - misalign));
+      if (misalign) write(pad.subarray(0, ALIGN - misalign));
       const offset = data.bytesWritten;
-      data.write(raw);
+      write(raw);
       initializer.push({
         ...tensor,
         dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
@@ -313,9 +372,17 @@ function* writeSteps(ir: GraphIR, path: string, o: WriteOptions): Generator<void
       });
       yield;
     }
-    const bytes = onnx.ModelProto.encode({ ...parts.model, graph: { ...parts.graph, initializer } }).finish();
-    model.write(bytes);
     const dataBytes = data.bytesWritten;
+    // The data file's size and checksum, so that readers refuse another export's data file (a
+    // kill between the two renames below, or two concurrent writers, could leave such a pair).
+    const metadataProps = [
+      ...parts.model.metadataProps.filter((p) => !Object.values(EXTERNAL_DATA_KEYS).includes(p.key as never)),
+      { key: EXTERNAL_DATA_KEYS.bytes, value: String(dataBytes) },
+      { key: EXTERNAL_DATA_KEYS.file, value: location },
+      { key: EXTERNAL_DATA_KEYS.sha256, value: hash.digest('hex') },
+    ].sort((a, b) => (a.key! < b.key! ? -1 : a.key! > b.key! ? 1 : 0));
+    const bytes = onnx.ModelProto.encode({ ...parts.model, metadataProps, graph: { ...parts.graph, initializer } }).finish();
+    model.write(bytes);
     data.close();
     model.close();
     yield;

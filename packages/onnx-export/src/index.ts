@@ -5,7 +5,9 @@ export {
   MAX_OPSET,
   MIN_OPSET,
   checkOpset,
+  estimateModelSize,
   initializerBytes,
+  InsufficientSpaceError,
   serializeModel,
   writeModel,
   writeModelAsync,
@@ -13,5 +15,6 @@ export {
   type WriteOptions,
   type WriteResult,
 } from './export.js';
-export { decodeModel, ModelReadError, readModel, type LoadedModel } from './read.js';
+export { decodeModel, EXTERNAL_DATA_KEYS, ModelReadError, readModel, verifyExternalData, type LoadedModel } from './read.js';
+export { assertRegularFile, FileTypeError, openRegularFile, readRegularFile } from './file-check.js';
 export { summarizeModel, type ModelSummary, type TensorSummary } from './summary.js';

@@ -4,8 +4,9 @@
  * external-data references outside the model's directory or beyond the data file are rejected
  * with an error naming the file and tensor. Tensor data is read lazily.
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import {
   DTYPES,
   dtypeFromOnnx,
@@ -19,8 +20,19 @@ import {
   type ValueInfo,
 } from '@effnet/graph-builder';
 import proto from 'onnx-proto';
+import { FileTypeError, openRegularFile } from './file-check.js';
 
 const { onnx } = proto;
+
+/**
+ * Metadata keys effnet writes into a model with external data, naming the data file it was written
+ * with, its size and sha256: a model never runs with another export's data file.
+ */
+export const EXTERNAL_DATA_KEYS = {
+  file: 'effnet.external_data.file',
+  bytes: 'effnet.external_data.bytes',
+  sha256: 'effnet.external_data.sha256',
+} as const;
 
 export class ModelReadError extends Error {
   override name = 'ModelReadError';
@@ -134,12 +146,7 @@ function initializer(t: proto.onnx.ITensorProto, file: string, baseDir: string, 
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length !== bytes)
       throw new ModelReadError(`${what}: external data offset ${offset} / length ${length} invalid (expected ${bytes} bytes)`);
     const path = join(baseDir, location);
-    let size: number;
-    try {
-      size = statSync(path).size;
-    } catch {
-      throw new ModelReadError(`${what}: external data file '${path}' not found`);
-    }
+    const size = externalFile(path, baseDir, what);
     if (offset + length > size) throw new ModelReadError(`${what}: external data [${offset}, ${offset + length}) is beyond the end of '${path}' (${size} bytes)`);
     external.add(path);
     return {
@@ -147,8 +154,11 @@ function initializer(t: proto.onnx.ITensorProto, file: string, baseDir: string, 
       dtype,
       shape,
       data: () => {
-        const fd = openSync(path, 'r');
+        const { fd } = openExternal(path, what);
         try {
+          const seen = verifiedData.get(resolve(path));
+          if (seen !== undefined && statKey(fstatSync(fd)) !== seen)
+            throw new ModelReadError(`${what}: external data file '${path}' changed after it was checked`);
           const buf = new Uint8Array(length);
           let got = 0;
           while (got < length) {
@@ -195,6 +205,82 @@ function initializer(t: proto.onnx.ITensorProto, file: string, baseDir: string, 
   return { name, dtype, shape, data };
 }
 
+function openExternal(path: string, what: string): { fd: number; size: number } {
+  try {
+    return openRegularFile(path, 'external data file');
+  } catch (e) {
+    if (e instanceof FileTypeError) throw new ModelReadError(`${what}: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * The size of an external data file, which must be a regular file whose real path (symlinks
+ * resolved) lies inside the model's real directory, as onnxruntime requires.
+ */
+function externalFile(path: string, baseDir: string, what: string): number {
+  let real: string;
+  let realBase: string;
+  try {
+    real = realpathSync(path);
+    realBase = realpathSync(baseDir);
+  } catch {
+    throw new ModelReadError(`${what}: external data file '${path}' not found`);
+  }
+  if (!real.startsWith(realBase.endsWith(sep) ? realBase : realBase + sep))
+    throw new ModelReadError(`${what}: external data file '${path}' resolves to '${real}', outside the model's directory '${realBase}' (onnxruntime refuses it too)`);
+  const { fd, size } = openExternal(path, what);
+  closeSync(fd);
+  return size;
+}
+
+/** Identity of a file's current contents as far as stat can tell (a replaced file has a new inode). */
+const statKey = (st: Stats): string => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+/** Data files whose checksum matched, by absolute path → statKey at the time. */
+const verifiedData = new Map<string, string>();
+
+/**
+ * Checks a data file against the size and sha256 its model recorded (EXTERNAL_DATA_KEYS); a data
+ * file unchanged (same inode, size, mtime) since an earlier check is not hashed again.
+ */
+function verifyDataFile(model: string, path: string, bytes: number, sha256: string): void {
+  const { fd, size } = openExternal(path, `${model}: external data`);
+  try {
+    const key = statKey(fstatSync(fd));
+    if (verifiedData.get(resolve(path)) === key) return;
+    const mismatch = (found: string) =>
+      new ModelReadError(
+        `${model}: external data file '${path}' is not the one this model was written with (expected ${bytes} bytes, sha256 ${sha256.slice(0, 16)}…; found ${found}): the two files come from different exports, export the model again`,
+      );
+    if (size !== bytes) throw mismatch(`${size} bytes`);
+    const hash = createHash('sha256');
+    const buf = new Uint8Array(Math.min(size, 8 << 20));
+    for (let at = 0; at < size; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, size - at), at);
+      if (n === 0) throw mismatch(`a file shorter than its size`);
+      hash.update(buf.subarray(0, n));
+      at += n;
+    }
+    const got = hash.digest('hex');
+    if (got !== sha256) throw mismatch(`sha256 ${got.slice(0, 16)}…`);
+    verifiedData.set(resolve(path), key);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function verifyExternal(path: string, metadata: Readonly<Record<string, string>>, external: ReadonlySet<string>): void {
+  const file = metadata[EXTERNAL_DATA_KEYS.file];
+  if (file === undefined) return; // not written by effnet (or without external data): nothing recorded to check
+  const bytes = Number(metadata[EXTERNAL_DATA_KEYS.bytes]);
+  const sha256 = metadata[EXTERNAL_DATA_KEYS.sha256] ?? '';
+  if (!Number.isSafeInteger(bytes) || !/^[0-9a-f]{64}$/.test(sha256))
+    throw new ModelReadError(`${path}: metadata ${EXTERNAL_DATA_KEYS.bytes} / ${EXTERNAL_DATA_KEYS.sha256} are malformed`);
+  const dataPath = join(dirname(path), file);
+  if (!external.has(dataPath)) throw new ModelReadError(`${path}: metadata names external data file '${file}', which no tensor uses`);
+  verifyDataFile(path, dataPath, bytes, sha256);
+}
+
 /** Decodes ONNX bytes. `path` names the file in errors and anchors external data. */
 export function decodeModel(bytes: Uint8Array, path = '<bytes>'): LoadedModel {
   let m: proto.onnx.ModelProto;
@@ -228,6 +314,8 @@ export function decodeModel(bytes: Uint8Array, path = '<bytes>'): LoadedModel {
     values: (g.valueInfo ?? []).filter((v) => v.type?.tensorType).map((v) => valueInfo(v, path)),
     minOpset: opset,
   };
+  const metadata = Object.fromEntries((m.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
+  verifyExternal(path, metadata, external);
   const fileBytes = bytes.length + [...external].reduce((s, p) => s + statSync(p).size, 0);
   return {
     path,
@@ -238,25 +326,56 @@ export function decodeModel(bytes: Uint8Array, path = '<bytes>'): LoadedModel {
     producerName: m.producerName ?? '',
     producerVersion: m.producerVersion ?? '',
     docString: m.docString ?? '',
-    metadata: Object.fromEntries((m.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? ''])),
+    metadata,
     fileBytes,
     externalData: [...external],
   };
 }
 
 export function readModel(path: string): LoadedModel {
-  let fd: number;
+  let file: { fd: number; size: number };
   try {
-    fd = openSync(path, 'r');
+    file = openRegularFile(path, 'model');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ModelReadError(`${path}: cannot open (${code === 'ENOENT' ? 'no such file' : code})`);
+    if (e instanceof FileTypeError) throw new ModelReadError(e.message);
+    throw e;
   }
+  const bytes = new Uint8Array(file.size <= MAX_MODEL_BYTES ? file.size : 0);
+  let key: string;
   try {
-    const size = fstatSync(fd).size;
-    if (size > MAX_MODEL_BYTES) throw new ModelReadError(`${path}: ${size} bytes is over the 2 GiB protobuf limit`);
+    key = statKey(fstatSync(file.fd));
+    if (file.size > MAX_MODEL_BYTES) throw new ModelReadError(`${path}: ${file.size} bytes is over the 2 GiB protobuf limit`);
+    for (let got = 0; got < bytes.length; ) {
+      const n = readSync(file.fd, bytes, got, bytes.length - got, got);
+      if (n === 0) throw new ModelReadError(`${path}: file shrank while it was being read`);
+      got += n;
+    }
   } finally {
-    closeSync(fd);
+    closeSync(file.fd);
   }
-  return decodeModel(readFileSync(path), path);
+  const model = decodeModel(bytes, path);
+  const data = model.externalData.flatMap((p): [string, string][] => {
+    const k = verifiedData.get(resolve(p));
+    return k === undefined ? [] : [[p, k]];
+  });
+  if (data.length === (model.metadata[EXTERNAL_DATA_KEYS.file] === undefined ? 0 : 1)) checkedModels.set(resolve(path), { key, data });
+  return model;
+}
+
+/** Model files read whole by readModel: absolute path → statKey then and their checked data files. */
+const checkedModels = new Map<string, { key: string; data: [string, string][] }>();
+
+/**
+ * Checks, before a model file is handed to onnxruntime by path, that its external data (if effnet
+ * wrote it) is the data file it was written with: same size and sha256. Throws ModelReadError
+ * naming both files otherwise. Cheap when nothing changed since readModel checked it.
+ */
+export function verifyExternalData(modelPath: string): void {
+  const seen = checkedModels.get(resolve(modelPath));
+  try {
+    if (seen && statKey(statSync(modelPath)) === seen.key && seen.data.every(([p, k]) => statKey(statSync(p)) === k)) return;
+  } catch {
+    // fall through: readModel names what is missing
+  }
+  readModel(modelPath);
 }

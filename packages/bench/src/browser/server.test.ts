@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startServer } from './server.js';
+import { hostAllowed, isLoopbackHost, startServer } from './server.js';
 
 const root = mkdtempSync(join(tmpdir(), 'effnet-server-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -32,5 +32,28 @@ describe('startServer with hostile requests', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('Host header check (DNS rebinding)', () => {
+  it('accepts IP literals, localhost and the host it listens on, with its port', () => {
+    for (const h of ['127.0.0.1:8080', 'localhost:8080', 'LOCALHOST:8080', '[::1]:8080', '192.168.1.5:8080']) expect(hostAllowed(h, '127.0.0.1', 8080), h).toBe(true);
+    expect(hostAllowed('demo.lan:8080', 'demo.lan', 8080)).toBe(true);
+    expect(hostAllowed('localhost', '127.0.0.1', 80)).toBe(true);
+  });
+
+  it('refuses other names, other ports, a missing or malformed header', () => {
+    for (const h of ['attacker.example:8080', 'localhost:8081', 'localhost', 'a:b:c', '', undefined]) expect(hostAllowed(h, '127.0.0.1', 8080), String(h)).toBe(false);
+    expect(hostAllowed(`${hostname()}:8080`, '127.0.0.1', 8080)).toBe(isLoopbackHost(hostname()) || hostname() === 'localhost');
+  });
+
+  it("on every interface, also this machine's own name", () => {
+    expect(hostAllowed(`${hostname()}:8080`, '0.0.0.0', 8080)).toBe(true);
+    expect(hostAllowed('attacker.example:8080', '0.0.0.0', 8080)).toBe(false);
+  });
+
+  it('isLoopbackHost', () => {
+    for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) expect(isLoopbackHost(h), h).toBe(true);
+    for (const h of ['0.0.0.0', '::', '192.168.1.5', 'example.com']) expect(isLoopbackHost(h), h).toBe(false);
   });
 });

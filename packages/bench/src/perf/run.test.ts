@@ -41,7 +41,7 @@ describe('runBench', () => {
     if (cudaAvailable()) return expect(cudaAvailable()).toBe(true); // a CUDA machine: nothing to check here
     const err = await runBench({ models: ['efficientnet-b0'], ep: 'cuda', batches: [1], timing: FAST }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EpUnavailableError);
-    expect((err as Error).message).toMatch(/--ep cuda: .*CUDA 12 and cuDNN 9.*--onnxruntime-node-install=cuda12/);
+    expect((err as Error).message).toMatch(/--ep cuda: .*CUDA 12 and cuDNN 9.*ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules\/onnxruntime-node\/script\/install\.js/);
   });
 
   it('rejects unknown models and missing files before measuring anything', async () => {

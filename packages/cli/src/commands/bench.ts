@@ -22,6 +22,7 @@ import { MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
 import { checkOutputDir } from '@effnet/safe-fs';
 import { UsageError } from '../errors.js';
 import { human, printJson } from '../output.js';
+import { safeText } from '../text.js';
 import { choice, intInRange, intList, nonNegativeInt, positiveInt } from '../parse.js';
 import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
 
@@ -146,7 +147,7 @@ function printTable(results: readonly ModelResult[], ep: NodeEp): void {
   for (const r of results) {
     const p = paperModel(r.model);
     t.push([
-      r.model,
+      safeText(r.model), // a file's effnet.model metadata
       r.resolution,
       r.batch,
       human(r.params),

@@ -4,6 +4,7 @@ import { readLabels } from '@effnet/images';
 import { displayLabel, imagenetClasses, metadataLabels } from '@effnet/preprocess';
 import { UsageError } from '../errors.js';
 import { printJson } from '../output.js';
+import { safeText } from '../text.js';
 import { positiveInt } from '../parse.js';
 import { addModelOptions } from './common.js';
 import { addPreprocessOptions, openForImages, type PreprocessFlags } from './eval.js';
@@ -34,6 +35,7 @@ export function register(program: Command): void {
     if (labels && labels.length !== model.numClasses)
       throw new UsageError(`--labels ${f.labels ?? 'imagenet'}: ${labels.length} labels but ${model.label} has ${model.numClasses} classes`);
     const name = (i: number) => (labels ? displayLabel(labels[i]!) : `class ${i}`);
+    // Class names and file names come from files and folders: escaped before they reach the terminal.
     const runner = await createRunner(model.source(), { ep: f.ep, ...(f.threads ? { threads: f.threads } : {}) });
     try {
       const results = await classifyImages(runner, images, model.numClasses, {
@@ -49,8 +51,8 @@ export function register(program: Command): void {
           })),
         );
       for (const r of results) {
-        process.stdout.write(`${r.file}\n`);
-        for (const t of r.top) process.stdout.write(`  ${(100 * t.probability).toFixed(2).padStart(6)}%  ${name(t.index)}  [${t.index}]\n`);
+        process.stdout.write(`${safeText(r.file)}\n`);
+        for (const t of r.top) process.stdout.write(`  ${(100 * t.probability).toFixed(2).padStart(6)}%  ${safeText(name(t.index))}  [${t.index}]\n`);
       }
     } finally {
       await runner.release();

@@ -15,6 +15,7 @@ import { listDataset, spreadSubset, toImagenetLabels, type Dataset } from '@effn
 import { allImagenetWnids, displayLabel } from '@effnet/preprocess';
 import { UsageError } from '../errors.js';
 import { formatCount } from '../output.js';
+import { safeText } from '../text.js';
 import { choice, numberList, positiveInt, positiveNumber } from '../parse.js';
 import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
 
@@ -173,16 +174,16 @@ Examples:
 function formatReport(r: { model: string; resolution: number; cropPct: number; interpolation: string; ep: string; batch: number; data: string }, e: EvalResult): string {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   const lines: string[] = [];
-  lines.push(`${r.model} on ${r.data}: ${r.resolution}x${r.resolution}, crop_pct ${r.cropPct}, ${r.interpolation}, ${r.ep}, batch ${r.batch}`);
+  lines.push(`${safeText(r.model)} on ${safeText(r.data)}: ${r.resolution}x${r.resolution}, crop_pct ${r.cropPct}, ${r.interpolation}, ${r.ep}, batch ${r.batch}`);
   const t = new Table({ head: ['class', 'index', 'n', 'top-1', 'top-5'], style: { head: [], border: [], compact: true }, colAligns: ['left', 'right', 'right', 'right', 'right'] });
-  for (const c of e.perClass) t.push([displayLabel(c.class), c.index, c.n, pct(c.top1), pct(c.top5)]);
+  for (const c of e.perClass) t.push([safeText(displayLabel(c.class)), c.index, c.n, pct(c.top1), pct(c.top5)]);
   if (e.perClass.length <= 100) lines.push(t.toString());
   lines.push(`top-1 ${pct(e.top1)}  top-5 ${pct(e.top5)}  n ${formatCount(e.n)}${e.failed.length ? `  (${e.failed.length} unreadable, skipped)` : ''}`);
   const s = e.seconds;
   lines.push(
     `${e.imagesPerSecond.toFixed(1)} images/s; ${s.total.toFixed(1)} s: inference ${s.inference.toFixed(1)} s, decoding ${s.decode.toFixed(1)} s (in parallel), inference waited ${s.stall.toFixed(1)} s for images`,
   );
-  for (const x of e.failed.slice(0, 20)) lines.push(`  unreadable: ${x.file}: ${x.error}`);
+  for (const x of e.failed.slice(0, 20)) lines.push(`  unreadable: ${safeText(x.file)}: ${safeText(x.error)}`);
   if (e.failed.length > 20) lines.push(`  … and ${e.failed.length - 20} more (see --json)`);
   return `${lines.join('\n')}\n`;
 }

@@ -12,14 +12,15 @@ export function register(program: Command): void {
       .option('-o, --out <file>', 'output path (default: <model>.onnx)')
       .option('--external-data', 'store weights in <out>.data beside the model (automatic above 2 GB)')
       .option('-f, --force', 'overwrite an existing output file')
+      .option('--no-space-check', "write even if the target's file system reports less free space than the model needs")
       .option('--json', 'print a JSON summary'),
     { export: true },
-  ).action(async (model: string, f: ModelFlags & { out?: string; externalData?: boolean; force?: boolean; json?: boolean }) => {
+  ).action(async (model: string, f: ModelFlags & { out?: string; externalData?: boolean; force?: boolean; spaceCheck?: boolean; json?: boolean }) => {
     const t0 = performance.now();
     const p = prepareModel(model, prepareOptions(f));
     const out = f.out ?? `${p.label}.onnx`;
     // Async so that Ctrl-C during a long write is handled at once: no file at `out`, no temp file.
-    const r = await p.writeAsync(out, { overwrite: !!f.force, externalData: f.externalData ? true : 'auto' });
+    const r = await p.writeAsync(out, { overwrite: !!f.force, externalData: f.externalData ? true : 'auto', checkFreeSpace: f.spaceCheck !== false });
     const seconds = (performance.now() - t0) / 1000;
     const summary = { model: p.label, path: r.path, bytes: r.bytes, dataPath: r.dataPath, dataBytes: r.dataBytes, opset: p.opset, params: p.stats.params, macs: p.stats.macs, seconds };
     if (f.json) return console.log(JSON.stringify(summary, null, 2));

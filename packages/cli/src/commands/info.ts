@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import Table from 'cli-table3';
 import { prepareModel } from '@effnet/pipeline';
+import { estimateModelSize } from '@effnet/onnx-export';
 import { formatCount, human, printJson } from '../output.js';
 import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
 
@@ -14,6 +15,7 @@ export function register(program: Command): void {
     { batch: false },
   ).action((model: string, f: ModelFlags & { json?: boolean }) => {
     const p = prepareModel(model, prepareOptions(f));
+    const size = estimateModelSize(p.ir);
     const info = {
       model: p.label,
       params: p.stats.params,
@@ -25,6 +27,8 @@ export function register(program: Command): void {
       ops: p.stats.ops,
       preprocess: p.preprocess,
       description: p.built.spec.description,
+      /** `effnet export` output, estimated: weights inline, or in a .data file above protobuf's 2 GiB. */
+      file: { bytes: size.bytes + size.dataBytes, externalData: size.external },
       ...(p.built.stages ? { stages: p.built.stages } : {}),
     };
     if (f.json) return printJson(info);
@@ -32,6 +36,8 @@ export function register(program: Command): void {
     console.log(`  params      ${formatCount(info.params)} (${human(info.params)})`);
     console.log(`  MACs        ${formatCount(info.macs)} (${human(info.macs)} multiply-adds per image; the paper's "FLOPS")`);
     console.log(`  resolution  ${info.resolution}x${info.resolution}, ${info.numClasses} classes, ${info.nodes} ONNX nodes`);
+    const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+    console.log(`  file        about ${mb(info.file.bytes)} exported (${size.external ? `${mb(size.bytes)} .onnx + ${mb(size.dataBytes)} .data: over protobuf's 2 GiB, weights go to external data` : 'one .onnx file, weights inline'})`);
     if (p.built.stages) {
       const t = new Table({ head: ['stage', 'operator', 'resolution', 'channels', 'layers'], style: { head: [] } });
       for (const s of p.built.stages) t.push([s.stage, s.operator, `${s.resolution[0]}x${s.resolution[1]}`, s.channels, s.layers]);

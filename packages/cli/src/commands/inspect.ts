@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import { formatShape } from '@effnet/graph-builder';
 import { readModel, summarizeModel, type ModelSummary, type TensorSummary } from '@effnet/onnx-export';
 import { formatCount, human, printJson } from '../output.js';
+import { safeDeep } from '../text.js';
 
 export function register(program: Command): void {
   program
@@ -13,7 +14,8 @@ export function register(program: Command): void {
     .action((file: string, f: { json?: boolean }) => {
       const s = summarizeModel(readModel(file));
       if (f.json) return printJson(s);
-      process.stdout.write(formatSummary(s));
+      // Every name, producer, doc string and metadata entry comes from the (untrusted) file.
+      process.stdout.write(formatSummary(safeDeep(s)));
     });
 }
 

@@ -7,10 +7,13 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { startServer } from '@effnet/bench';
+import { constants } from 'node:os';
+import { isLoopbackHost, startServer } from '@effnet/bench';
+import type { FileModel } from '@effnet/pipeline';
 import { readLabels } from '@effnet/images';
 import { displayLabel, imagenetClasses } from '@effnet/preprocess';
 import { UsageError } from '../errors.js';
+import { safeText } from '../text.js';
 import { intInRange } from '../parse.js';
 import { addModelOptions, type ModelFlags } from './common.js';
 import { addPreprocessOptions, openForImages, type PreprocessFlags } from './eval.js';
@@ -69,6 +72,12 @@ Examples:
     else if (model.numClasses === 1000) labels = imagenetClasses().map((c) => c.wnid);
     if (labels && labels.length !== model.numClasses)
       throw new UsageError(`--labels ${f.labels ?? 'imagenet'}: ${labels.length} labels but ${model.label} has ${model.numClasses} classes`);
+    // The page loads one file (onnxruntime-web needs external data passed to it explicitly).
+    const external = model.kind === 'file' && 'loaded' in model ? (model as FileModel).loaded.externalData : [];
+    if (external.length)
+      throw new Error(
+        `${ref}: its weights are in external data (${external.map((p) => basename(p)).join(', ')}), which the browser demo does not load: export the model without --external-data`,
+      );
     const source = model.source();
     const bytes = typeof source === 'string' ? new Uint8Array(await readFile(source)) : source;
     const name = model.kind === 'file' ? basename(ref) : `${model.label}.onnx`;
@@ -87,15 +96,22 @@ Examples:
       port: f.port ?? 5173,
       host: f.host ?? '127.0.0.1',
     });
-    process.stdout.write(`effnet demo: ${server.url} — ${model.label}, ${preprocess.resolution}×${preprocess.resolution}, ${model.numClasses} classes (Ctrl-C to stop)\n`);
-    await new Promise<void>((resolve) => {
-      const stop = () => {
+    const host = f.host ?? '127.0.0.1';
+    if (!isLoopbackHost(host))
+      process.stderr.write(`effnet: warning: listening on ${host}: the page and the model are reachable from the network, over plain http\n`);
+    process.stdout.write(`effnet demo: ${server.url} — ${safeText(model.label)}, ${preprocess.resolution}×${preprocess.resolution}, ${model.numClasses} classes (Ctrl-C to stop)\n`);
+    // Runs until Ctrl-C or SIGTERM; then closes the server and ends by that signal (exit status
+    // 130 / 143 as the shell reports it), as a program without handlers would.
+    const sig = await new Promise<NodeJS.Signals>((resolve) => {
+      const stop = (s: NodeJS.Signals) => {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
-        void server.close().then(resolve);
+        void server.close().then(() => resolve(s));
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
+    process.kill(process.pid, sig);
+    process.exit(128 + (constants.signals[sig] ?? 0)); // only if the signal did not end the process
   });
 }

@@ -10,7 +10,7 @@
  * Files are read by random access: the header once, then each tensor on demand straight into a
  * Float32Array (F32 as is; F16 and BF16 converted exactly), never the whole file at once.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { bfloat16BitsToFloat32, float16BitsToFloat32 } from '@effnet/graph-builder';
 
@@ -73,7 +73,8 @@ function isIndex(v: unknown): v is number {
 function fileSource(path: string): ByteSource {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; its type is refused just below.
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.code === 'EACCES' ? 'permission denied' : err.message;
@@ -85,13 +86,14 @@ function fileSource(path: string): ByteSource {
   } finally {
     closeSync(fd);
   }
-  if (!st.isFile()) throw new SafetensorsError(`${path}: not a regular file`);
+  if (!st.isFile())
+    throw new SafetensorsError(`${path}: weights file is ${st.isFIFO() ? 'a FIFO (named pipe)' : st.isCharacterDevice() ? 'a character device' : st.isDirectory() ? 'a directory' : 'not a regular file'}, expected a regular file`);
   const size = st.size;
   const mtimeMs = st.mtimeMs;
   return {
     size,
     read(into, position) {
-      const fd = openSync(path, 'r');
+      const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
       try {
         const now = fstatSync(fd);
         if (now.size !== size || now.mtimeMs !== mtimeMs) throw new SafetensorsError(`${path}: file changed while it was being read`);
