@@ -14,7 +14,7 @@ import * as serve from './commands/serve.js';
 const COMMANDS = [list, info, exportCmd, inspect, bench, evalCmd, classify, scaleSearch, serve];
 
 /** Errors that mean "you asked for something invalid" rather than "it failed". */
-const USAGE_ERRORS = new Set(['UsageError', 'UnknownModelError', 'RangeError', 'BlockStringError', 'OutputExistsError']);
+const USAGE_ERRORS = new Set(['UsageError', 'UnknownModelError', 'RangeError', 'OptionError', 'BlockStringError', 'OutputExistsError']);
 /** RangeErrors of the JavaScript engine itself (out of memory, stack overflow) are runtime failures. */
 const ENGINE_LIMIT = /^(Maximum call stack size exceeded|Array buffer allocation failed|Invalid (typed )?array length|Invalid string length)/;
 

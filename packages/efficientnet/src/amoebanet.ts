@@ -30,7 +30,7 @@
  * .running_var`, `final_layer/FC/weights|biases` → `final_layer.FC.weight` [classes, C] / `.bias`.
  * E.g. `cell_0.comb_iter_1.right.separable_3x3_2.pointwise.weight`, `cell_stem_1.path2_conv.weight`.
  */
-import { averagePool, concat, conv, flatten, globalAveragePool, Graph, maxPool, pad, type Dim, type GraphIR, type Tensor } from '@effnet/graph-builder';
+import { averagePool, concat, conv, flatten, globalAveragePool, Graph, maxPool, OptionError, pad, type Dim, type GraphIR, type Tensor } from '@effnet/graph-builder';
 import type { StageRow } from './efficientnet.js';
 import { Layers, padAmounts } from './layers.js';
 import type { WeightSource } from './weights.js';
@@ -94,7 +94,7 @@ const height = (x: Tensor): number => x.shape[2] as number;
  * average pool followed by a 1×1 conv is the same as one strided 1×1 conv.)
  */
 export function factorizedReduction(L: Layers, x: Tensor, scope: string, filters: number, stride: number): Tensor {
-  if (filters % 2 !== 0) throw new RangeError(`${scope}: factorized reduction needs an even filter count, got ${filters}`);
+  if (filters % 2 !== 0) throw new OptionError('filters', `${scope}: factorized reduction needs an even filter count, got ${filters}`);
   if (stride === 1) return L.bn(L.conv(x, `${scope}.path_conv`, filters, 1), `${scope}.path_bn`);
   const path1 = L.conv(x, `${scope}.path1_conv`, filters / 2, 1, { stride });
   // x[:, :, 1:, 1:] followed by a zero row and column: Pad with -1 at the start, +1 at the end.
@@ -194,11 +194,11 @@ function cell(L: Layers, net: Tensor, prevLayer: Tensor | undefined, scope: stri
 }
 
 function checkConfig(c: AmoebaNetConfig, normal: CellSpec, reduction: CellSpec): void {
-  if (!Number.isInteger(c.cells) || c.cells < 1) throw new RangeError(`AmoebaNet --cells must be a positive integer, got ${c.cells}`);
+  if (!Number.isInteger(c.cells) || c.cells < 1) throw new OptionError('cells', `AmoebaNet --cells must be a positive integer, got ${c.cells}`);
   // The stem's second cell reduces the stem conv output to F/2 filters and the first normal cell
   // its predecessor to F, both by factorized reduction, which splits the filters in two halves.
   if (!Number.isInteger(c.filters) || c.filters < 4 || c.filters % 4 !== 0)
-    throw new RangeError(`AmoebaNet --filters must be a multiple of 4 (factorized reduction halves F and F/2), got ${c.filters}`);
+    throw new OptionError('filters', `AmoebaNet --filters must be a multiple of 4 (factorized reduction halves F and F/2), got ${c.filters}`);
   for (const [what, s] of [['normal', normal], ['reduction', reduction]] as const) {
     if (s.operations.length !== 10 || s.hiddenStateIndices.length !== 10 || s.usedHiddenStates.length !== 7)
       throw new Error(`AmoebaNet ${what} cell: needs 10 operations, 10 hidden-state indices and 7 used flags`);

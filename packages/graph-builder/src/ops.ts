@@ -8,6 +8,7 @@ import { Graph, ShapeError, Tensor, type Attrs } from './graph.js';
 import type { AttrValue, Dim, Shape } from './ir.js';
 import { formatShape } from './ir.js';
 import * as rules from './shapes.js';
+import { toFloat16Array } from './half.js';
 
 const int = (value: number): AttrValue => ({ kind: 'int', value });
 const ints = (value: readonly number[]): AttrValue => ({ kind: 'ints', value: [...value] });
@@ -280,4 +281,38 @@ export function softmax(x: Tensor, o: AxisOptions = {}): Tensor {
 
 function dtypeCode(d: DType): number {
   return DTYPES[d].onnx;
+}
+
+// ---------------------------------------------------------------- provisional; C's op registry replaces it
+
+export interface ClipOptions extends Labelled {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** Clip (opset 11+ form: min/max as scalar initializers of x's type); relu6 is `clip(x, { min: 0, max: 6 })`. */
+export function clip(x: Tensor, o: ClipOptions): Tensor {
+  const dtype = sameFloat('Clip', o.label, { input: x });
+  if (!(o.min <= o.max)) throw new ShapeError(`${describe('Clip', o.label)}: min ${o.min} must be <= max ${o.max}`);
+  const scalar = (v: number) => (dtype === 'float32' ? new Float32Array([v]) : toFloat16Array(new Float32Array([v])));
+  const lo = x.graph.initializer(constName(x.graph, 'Clip', o.label, 'min'), dtype, [], scalar(o.min));
+  const hi = x.graph.initializer(constName(x.graph, 'Clip', o.label, 'max'), dtype, [], scalar(o.max));
+  return node('Clip', [x, lo, hi], dtype, [...x.shape], {}, o.label, 11);
+}
+
+/** HardSwish (opset 14): x · max(0, min(1, x/6 + 1/2)). */
+export function hardSwish(x: Tensor, o: Labelled = {}): Tensor {
+  const dtype = sameFloat('HardSwish', o.label, { input: x });
+  return node('HardSwish', [x], dtype, [...x.shape], {}, o.label, 14);
+}
+
+export interface HardSigmoidOptions extends Labelled {
+  readonly alpha?: number;
+  readonly beta?: number;
+}
+
+/** HardSigmoid (opset 6): max(0, min(1, alpha·x + beta)); defaults alpha 0.2, beta 0.5 as ONNX. */
+export function hardSigmoid(x: Tensor, o: HardSigmoidOptions = {}): Tensor {
+  const dtype = sameFloat('HardSigmoid', o.label, { input: x });
+  return node('HardSigmoid', [x], dtype, [...x.shape], { alpha: float(o.alpha ?? 0.2), beta: float(o.beta ?? 0.5) }, o.label, 6);
 }

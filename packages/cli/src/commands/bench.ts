@@ -23,6 +23,7 @@ import { UsageError } from '../errors.js';
 import { human, printJson } from '../output.js';
 import { choice, intInRange, intList, nonNegativeInt, positiveInt } from '../parse.js';
 import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
+import { BUILD_OPTIONS } from '@effnet/efficientnet';
 
 export const DEFAULT_MODELS = ['efficientnet-b0', 'efficientnet-b1', 'efficientnet-b4', 'resnet50'];
 
@@ -125,7 +126,7 @@ Examples:
 }
 
 /** The model flags a measurement job carries: the shared model flags, parsed once by prepareOptions. */
-const JOB_KEYS = ['resolution', 'numClasses', 'foldBn', 'fp16', 'opset', 'cells', 'filters', 'phi', 'width', 'depth'] as const satisfies readonly (keyof JobModelOptions)[];
+const JOB_KEYS: readonly (keyof JobModelOptions)[] = ['foldBn', 'fp16', 'opset', ...BUILD_OPTIONS.map((d) => d.key)];
 
 function modelOptions(f: BenchFlags): JobModelOptions {
   const { batch: _batches, ...flags } = f;

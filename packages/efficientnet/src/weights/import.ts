@@ -5,7 +5,7 @@
  * unexpected tensor. `num_batches_tracked` is ignored. The classifier's shape gives the number of
  * classes unless the caller fixes it (then the two must agree).
  */
-import { formatShape, type DataSource } from '@effnet/graph-builder';
+import { formatShape, OptionError, type DataSource } from '@effnet/graph-builder';
 import { buildModel, findModel, type BuildOptions, type BuiltModel, type ModelSpec } from '../models.js';
 import type { WeightSource } from '../weights.js';
 import { detectLayout, isIgnoredKey, LAYOUT_LABELS, mapKeys, wrapperPrefix, type KeyMapping, type WeightLayout } from './naming.js';
@@ -82,7 +82,8 @@ export function inspectWeights(path: string, modelId: string): { file: Safetenso
 export function buildModelWithWeights(id: string, path: string, o: WeightsBuildOptions = {}): BuiltModel & { readonly imported: ImportedWeights } {
   const { file, spec, mapping, numClasses, bnEps } = inspectWeights(path, id);
   if (o.numClasses !== undefined && numClasses !== undefined && o.numClasses !== numClasses)
-    throw new RangeError(
+    throw new OptionError(
+      'numClasses',
       `--num-classes ${o.numClasses} disagrees with ${path}: its classifier '${mapping.toFile.get(classifierName(spec))}' has ${numClasses} outputs (leave --num-classes out to take it from the file)`,
     );
 
