@@ -24,6 +24,7 @@ import { prepareModel, type PrepareOptions } from './prepare.js';
 
 const PYTHON = '/usr/bin/python3';
 const FIXTURES = resolve(fileURLToPath(new URL('../../../', import.meta.url)), '../shared/fixtures');
+const FAMILY_FIXTURES = resolve(FIXTURES, '../fixtures-families');
 if (!existsSync(FIXTURES)) console.warn(`conformance: ${FIXTURES} is absent: formula weights, no float64 reference comparison`);
 const CHECK = fileURLToPath(new URL('../conformance/check.py', import.meta.url));
 /** Logits: absolute. Intermediate feature maps: relative to their largest magnitude. */
@@ -59,6 +60,11 @@ const CASES: readonly Case[] = [
   // ("paddings[i].first >= 0"): the plain export is checked by onnx, --explicit-pads runs in OpenCV.
   { name: 'amoebanet-b-6-32', model: 'amoebanet-b', options: { cells: 6, filters: 32 }, opencv: false },
   { name: 'amoebanet-b-6-32.explicit-pads', model: 'amoebanet-b', options: { cells: 6, filters: 32, explicitPads: true }, opencv: true },
+  // EfficientNetV2 (Fused-MBConv, conv-BN-act with skip) and EfficientNet-Lite (ReLU6 as Clip, no SE).
+  { name: 'tf-efficientnetv2-b0', model: 'tf-efficientnetv2-b0', opencv: true, fixture: 'timm-tf_efficientnetv2_b0' },
+  { name: 'tf-efficientnetv2-b0.explicit-pads.opset13', model: 'tf-efficientnetv2-b0', options: { explicitPads: true, opset: 13 }, opencv: true, fixture: 'timm-tf_efficientnetv2_b0' },
+  { name: 'efficientnet-lite0', model: 'efficientnet-lite0', opencv: true, fixture: 'timm-efficientnet_lite0' },
+  { name: 'tf-efficientnet-lite0.fold-bn', model: 'tf-efficientnet-lite0', options: { foldBn: true }, opencv: true, fixture: 'timm-tf_efficientnet_lite0' },
   // OpenCV 4.6 cannot load float16 initializers (use the float32 export there): checker + shapes only.
   { name: 'efficientnet-b0.fp16', model: 'efficientnet-b0', options: { fp16: true }, opencv: false },
 ];
@@ -76,7 +82,7 @@ function fixtureWeights(f: Fixture): WeightSource {
 }
 
 function fixtureFor(c: Case): Fixture | undefined {
-  const dir = c.fixture ? join(FIXTURES, c.fixture) : undefined;
+  const dir = c.fixture ? [FIXTURES, FAMILY_FIXTURES].map((root) => join(root, c.fixture!)).find((d) => existsSync(d)) : undefined;
   return dir && existsSync(dir) ? readFixture(dir) : undefined;
 }
 
