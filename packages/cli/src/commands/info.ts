@@ -25,6 +25,8 @@ export function register(program: Command): void {
       ops: p.stats.ops,
       preprocess: p.preprocess,
       description: p.built.spec.description,
+      family: p.built.spec.family,
+      ...(p.built.spec.scaling ? { scaling: p.built.spec.scaling } : {}),
       ...(p.built.stages ? { stages: p.built.stages } : {}),
     };
     if (f.json) return printJson(info);
@@ -32,6 +34,7 @@ export function register(program: Command): void {
     console.log(`  params      ${formatCount(info.params)} (${human(info.params)})`);
     console.log(`  MACs        ${formatCount(info.macs)} (${human(info.macs)} multiply-adds per image; the paper's "FLOPS")`);
     console.log(`  resolution  ${info.resolution}x${info.resolution}, ${info.numClasses} classes, ${info.nodes} ONNX nodes`);
+    console.log(`  family      ${info.family}${info.scaling ? `: ${info.scaling}` : ''}`);
     if (p.built.stages) {
       const t = new Table({ head: ['stage', 'operator', 'resolution', 'channels', 'layers'], style: { head: [] } });
       for (const s of p.built.stages) t.push([s.stage, s.operator, `${s.resolution[0]}x${s.resolution[1]}`, s.channels, s.layers]);
