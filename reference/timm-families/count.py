@@ -6,7 +6,7 @@ counted with forward hooks: Conv2d = out.numel() * in_channels/groups * kh * kw,
 
 Run (never from tests):
   python3 -m venv /tmp/venv && /tmp/venv/bin/pip install torch timm
-  /tmp/venv/bin/python reference/timm-families/count.py [--check]   # --check: reproduce ../shared fixture counts first
+  /tmp/venv/bin/python reference/timm-families/count.py [--check] > reference/timm-families/counts.json  # --check: reproduce ../shared fixture counts first (on stderr)
 torchvision is absent from the local mirror; timm only imports it, so torchvision_stub.py stands in.
 """
 import json, os, sys, types
@@ -61,6 +61,6 @@ if __name__ == '__main__':
                     continue
                 got = count(folder[5:], v['res'])
                 assert got == (v['params'], v['macs']), (folder, got, v)
-                print('ok', folder, got)
+                print('ok', folder, got, file=sys.stderr)
     out = {k: dict(zip(('timm', 'resolution', 'params', 'macs'), (n, r, *count(n, r)))) for k, (n, r) in MODELS.items()}
     print(json.dumps(out, indent=1))
