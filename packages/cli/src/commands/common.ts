@@ -2,13 +2,12 @@
 import { Option, type Command } from 'commander';
 import { MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
 import type { PrepareOptions } from '@effnet/bench';
-import { BUILD_OPTIONS, type BuildOptionDef } from '@effnet/efficientnet';
+import { BUILD_OPTIONS, type BuildOptionDef, type BuildOptionKey } from '@effnet/efficientnet';
 import { UsageError } from '../errors.js';
 import { batchOption, intInRange, numberInRange, positiveInt, tensorName } from '../parse.js';
 
-export interface ModelFlags {
-  resolution?: number;
-  numClasses?: number;
+/** The parsed flags: the declared build options (BUILD_OPTIONS: resolution, numClasses, cells, ...) and the rest. */
+export interface ModelFlags extends Partial<Record<BuildOptionKey, number>> {
   batch?: number | 'dynamic';
   opset?: number;
   foldBn?: boolean;
@@ -18,8 +17,6 @@ export interface ModelFlags {
   inputName?: string;
   outputName?: string;
   weights?: string;
-  /** The declared build options (BUILD_OPTIONS): resolution, numClasses, cells, filters, phi, width, depth. */
-  [option: string]: unknown;
 }
 
 /** A flag parser for a declared option's range (the CLI's own messages: "--phi expects ..."). */
@@ -30,10 +27,11 @@ function optionParser(d: BuildOptionDef): (v: string) => number {
 }
 
 export function addModelOptions(cmd: Command, o: { batch?: boolean; export?: boolean } = {}): Command {
-  for (const d of BUILD_OPTIONS) {
-    cmd.option(`${d.flag} <${d.valueName}>`, d.help, optionParser(d));
-    if (d.key === 'numClasses') cmd.option('--weights <file>', 'trained weights (.safetensors, timm or torchvision naming)');
-  }
+  const add = (d: BuildOptionDef) => cmd.option(`${d.flag} <${d.valueName}>`, d.help, optionParser(d));
+  // Options every model takes, then --weights, then the family-specific ones.
+  BUILD_OPTIONS.filter((d) => !d.scope).forEach(add);
+  cmd.option('--weights <file>', 'trained weights (.safetensors, timm or torchvision naming)');
+  BUILD_OPTIONS.filter((d) => d.scope).forEach(add);
   if (o.batch !== false) cmd.option('--batch <N|dynamic>', 'fixed batch size or dynamic', batchOption);
   if (o.export) {
     cmd
@@ -50,7 +48,10 @@ export function addModelOptions(cmd: Command, o: { batch?: boolean; export?: boo
 
 export function prepareOptions(f: ModelFlags): PrepareOptions {
   const o: { -readonly [K in keyof PrepareOptions]: PrepareOptions[K] } = {};
-  for (const d of BUILD_OPTIONS) if (typeof f[d.key] === 'number') o[d.key] = f[d.key] as number;
+  for (const d of BUILD_OPTIONS) {
+    const v = f[d.key];
+    if (v !== undefined) o[d.key] = v;
+  }
   if (f.batch !== undefined) o.batch = f.batch;
   if (f.weights !== undefined) o.weightsPath = f.weights;
   if (f.opset !== undefined) o.opset = f.opset;
