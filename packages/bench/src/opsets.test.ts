@@ -47,6 +47,8 @@ function reduceGraph() {
 
 const MODELS = [
   { name: 'efficientnet-b0', bytes: (opset: number) => prepareModel('efficientnet-b0', { ...WITH_ORT, opset, resolution: 64, numClasses: 10 }).serialize(), r: 64 },
+  { name: 'tf-efficientnetv2-b0', bytes: (opset: number) => prepareModel('tf-efficientnetv2-b0', { ...WITH_ORT, opset, resolution: 64, numClasses: 10 }).serialize(), r: 64 },
+  { name: 'tf-efficientnet-lite0', bytes: (opset: number) => prepareModel('tf-efficientnet-lite0', { ...WITH_ORT, opset, resolution: 64, numClasses: 10 }).serialize(), r: 64 },
   { name: 'amoebanet-b', bytes: (opset: number) => prepareModel('amoebanet-b', { ...WITH_ORT, opset, cells: 6, filters: 32, resolution: 65, numClasses: 10 }).serialize(), r: 65 },
   { name: 'reduce-mean', bytes: (opset: number) => serializeModel(reduceGraph(), { opset }), r: 8 },
 ];

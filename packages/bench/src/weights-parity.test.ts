@@ -1,5 +1,6 @@
 /**
- * Numerical parity with the reference libraries (../shared/fixtures): for every fixture, the full
+ * Numerical parity with the reference libraries (../shared/fixtures, and ../shared/fixtures-families
+ * for EfficientNetV2 and EfficientNet-Lite): for every fixture, the full
  * weight file (formula tensors + bn.safetensors, in the library's own naming) is written as
  * .safetensors, imported through `--weights`, exported as ONNX, run in onnxruntime-node on the
  * formula input (batch 2) and compared with the float64 logits timm / torchvision computed.
@@ -14,12 +15,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { fixtureTensors, formulaInput, IMAGENET_MEAN, IMAGENET_STD, readFixture, writeSafetensors } from '@effnet/efficientnet';
+import { findModel, fixtureTensors, formulaInput, IMAGENET_MEAN, IMAGENET_STD, readFixture, writeSafetensors } from '@effnet/efficientnet';
 import { openModel, prepareModel } from '@effnet/pipeline';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const SHARED = resolve(REPO, '../shared');
 const FIXTURES = join(SHARED, 'fixtures');
+const FAMILY_FIXTURES = join(SHARED, 'fixtures-families');
 const IMAGENETTE = join(SHARED, 'imagenette');
 const CLI = join(REPO, 'packages/cli/bin/effnet.js');
 const TOLERANCE = 2e-4;
@@ -27,23 +29,24 @@ const TOLERANCE = 2e-4;
 const dir = mkdtempSync(join(tmpdir(), 'effnet-parity-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Fixture folder → effnet model id. */
+/** Fixture folder (`LIBRARY-MODEL`) → effnet model id: the library's model name is an alias. */
 function modelId(fixture: string): string {
-  const [lib, model] = fixture.split(/-(.*)/) as [string, string];
-  if (model === 'resnet50') return 'resnet50';
-  if (lib === 'timm' && model.startsWith('tf_efficientnet_')) return `tf-efficientnet-${model.slice('tf_efficientnet_'.length)}`;
-  return model.replace('efficientnet_', 'efficientnet-');
+  return findModel(fixture.split(/-(.*)/)[1]!).id;
 }
 
-const fixtures = existsSync(FIXTURES) ? readdirSync(FIXTURES).filter((d) => existsSync(join(FIXTURES, d, 'manifest.json'))).sort() : [];
-const VIA_CLI = new Set(['timm-efficientnet_b0', 'torchvision-efficientnet_b0', 'torchvision-resnet50']);
-const FOLD_BN = new Set(['timm-efficientnet_b0', 'timm-tf_efficientnet_b3', 'torchvision-resnet50']);
+const listFixtures = (root: string): string[] => (existsSync(root) ? readdirSync(root).filter((d) => existsSync(join(root, d, 'manifest.json'))).sort() : []);
+const fixtures = listFixtures(FIXTURES);
+const familyFixtures = listFixtures(FAMILY_FIXTURES);
+/** Fixture folder → its root. */
+const ROOT = new Map([...fixtures.map((f) => [f, FIXTURES] as const), ...familyFixtures.map((f) => [f, FAMILY_FIXTURES] as const)]);
+const VIA_CLI = new Set(['timm-efficientnet_b0', 'torchvision-efficientnet_b0', 'torchvision-resnet50', 'timm-tf_efficientnetv2_b0', 'timm-efficientnet_lite0']);
+const FOLD_BN = new Set(['timm-efficientnet_b0', 'timm-tf_efficientnet_b3', 'torchvision-resnet50', 'timm-tf_efficientnetv2_s', 'timm-tf_efficientnet_lite0']);
 
 function writeWeights(fixture: string): string {
   const path = join(dir, `${fixture}.safetensors`);
   const fd = openSync(path, 'w');
   try {
-    writeSafetensors({ write: (b) => void writeSync(fd, b) }, fixtureTensors(readFixture(join(FIXTURES, fixture))));
+    writeSafetensors({ write: (b) => void writeSync(fd, b) }, fixtureTensors(readFixture(join(ROOT.get(fixture)!, fixture))));
   } finally {
     closeSync(fd);
   }
@@ -75,43 +78,63 @@ function effnet(args: string[]): { status: number | null; stdout: string; stderr
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe.skipIf(fixtures.length === 0)(`logits parity with timm / torchvision fixtures (${FIXTURES}; skipped if absent)`, () => {
-  for (const fixture of fixtures) {
-    const id = modelId(fixture);
-    const how = VIA_CLI.has(fixture) ? 'effnet export binary' : 'prepareModel';
-    it(`${fixture} → ${id} --weights (${how}${FOLD_BN.has(fixture) ? ', also --fold-bn' : ''}): max |Δlogit| ≤ ${TOLERANCE}`, async () => {
-      const f = readFixture(join(FIXTURES, fixture));
-      const weights = writeWeights(fixture);
-      const x = formulaInput(f.inputShape);
-      const variants: { label: string; foldBn: boolean }[] = [{ label: 'plain', foldBn: false }];
-      if (FOLD_BN.has(fixture)) variants.push({ label: 'fold-bn', foldBn: true });
-      try {
-        for (const v of variants) {
-          let model: Uint8Array | string;
-          if (VIA_CLI.has(fixture)) {
-            const out = join(dir, `${fixture}-${v.label}.onnx`);
-            const r = effnet(['export', id, '--weights', weights, '--out', out, ...(v.foldBn ? ['--fold-bn'] : [])]);
-            expect(r.stderr).toMatch(/^wrote /);
-            expect(r.status).toBe(0);
-            model = out;
-          } else {
-            const p = prepareModel(id, { weightsPath: weights, foldBn: v.foldBn });
-            expect(p.resolution).toBe(f.resolution);
-            expect(p.numClasses).toBe(1000);
-            expect(p.stats.params, 'trainable parameters as the library counts them').toBe(f.params);
-            model = p.serialize();
+for (const [root, list] of [
+  [FIXTURES, fixtures],
+  [FAMILY_FIXTURES, familyFixtures],
+] as const) {
+  describe.skipIf(list.length === 0)(`logits parity with timm / torchvision fixtures (${root}; skipped if absent)`, () => {
+    for (const fixture of list) {
+      const id = modelId(fixture);
+      const how = VIA_CLI.has(fixture) ? 'effnet export binary' : 'prepareModel';
+      it(`${fixture} → ${id} --weights (${how}${FOLD_BN.has(fixture) ? ', also --fold-bn' : ''}): max |Δlogit| ≤ ${TOLERANCE}`, async () => {
+        const f = readFixture(join(root, fixture));
+        const weights = writeWeights(fixture);
+        const x = formulaInput(f.inputShape);
+        const variants: { label: string; foldBn: boolean }[] = [{ label: 'plain', foldBn: false }];
+        if (FOLD_BN.has(fixture)) variants.push({ label: 'fold-bn', foldBn: true });
+        try {
+          for (const v of variants) {
+            let model: Uint8Array | string;
+            if (VIA_CLI.has(fixture)) {
+              const out = join(dir, `${fixture}-${v.label}.onnx`);
+              const r = effnet(['export', id, '--weights', weights, '--out', out, ...(v.foldBn ? ['--fold-bn'] : [])]);
+              expect(r.stderr).toMatch(/^wrote /);
+              expect(r.status).toBe(0);
+              model = out;
+            } else {
+              const p = prepareModel(id, { weightsPath: weights, foldBn: v.foldBn });
+              expect(p.resolution).toBe(f.resolution);
+              expect(p.numClasses).toBe(1000);
+              expect(p.stats.params, 'trainable parameters as the library counts them').toBe(f.params);
+              model = p.serialize();
+            }
+            const y = await run(model, x, f.inputShape);
+            expect(y.dims).toEqual([f.inputShape[0], 1000]);
+            const diff = maxAbsDiff(y.data, f.logits);
+            expect(diff, `${fixture} ${v.label}: max |Δ| ${diff.toExponential(2)}`).toBeLessThanOrEqual(TOLERANCE);
+            if (typeof model === 'string') rmSync(model);
           }
-          const y = await run(model, x, f.inputShape);
-          expect(y.dims).toEqual([f.inputShape[0], 1000]);
-          const diff = maxAbsDiff(y.data, f.logits);
-          expect(diff, `${fixture} ${v.label}: max |Δ| ${diff.toExponential(2)}`).toBeLessThanOrEqual(TOLERANCE);
-          if (typeof model === 'string') rmSync(model);
+        } finally {
+          rmSync(weights, { force: true });
         }
-      } finally {
-        rmSync(weights, { force: true });
-      }
-    });
-  }
+      });
+    }
+  });
+}
+
+describe.skipIf(!ROOT.has('timm-efficientnet_b0'))('a checkpoint of another family', () => {
+  it('V1 B0 weights given to a V2 or Lite id: one line naming the first mismatch', () => {
+    const weights = writeWeights('timm-efficientnet_b0');
+    try {
+      expect(() => prepareModel('tf-efficientnetv2-b0', { weightsPath: weights })).toThrow(
+        new RegExp(`^${weights.replace(/[.\\/]/g, '\\$&')}: weights \\(timm EfficientNet naming\\) do not fit tf-efficientnetv2-b0 with 1000 classes: \\d+ missing: blocks\\.0\\.0\\.conv\\.weight \\[16,32,3,3\\], [^\\n]*$`),
+      );
+      // Lite is B0 without squeeze-excite: everything fits but the SE tensors.
+      expect(() => prepareModel('efficientnet-lite0', { weightsPath: weights })).toThrow(/do not fit efficientnet-lite0 with 1000 classes: 64 unexpected: blocks\.0\.0\.se\.conv_reduce\.weight/);
+    } finally {
+      rmSync(weights, { force: true });
+    }
+  });
 });
 
 describe.skipIf(!existsSync(IMAGENETTE))(`the real Imagenette checkpoint (${IMAGENETTE}; skipped if absent)`, () => {

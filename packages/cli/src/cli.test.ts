@@ -102,6 +102,13 @@ describe.concurrent('effnet usage errors: exit 2', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('an architecture flag on a family where it means nothing (--phi on EfficientNetV2, --width on Lite)', async () => {
+    const dir = fresh();
+    expectError(await effnet(['export', 'tf-efficientnetv2-s', '--phi', '1'], dir), 2, "--phi applies to the custom 'efficientnet' model only, not 'tf-efficientnetv2-s'");
+    expectError(await effnet(['info', 'efficientnet-lite0', '--width', '1.2'], dir), 2, "--width applies to the custom 'efficientnet' model only, not 'efficientnet-lite0'");
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('the same name for input and output', async () => {
     const dir = fresh();
     expectError(await effnet(['export', 'b0', '--input-name', 'logits'], dir), 2, "--input-name and --output-name are both 'logits'");

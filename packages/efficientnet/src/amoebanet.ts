@@ -94,7 +94,7 @@ const height = (x: Tensor): number => x.shape[2] as number;
  * average pool followed by a 1×1 conv is the same as one strided 1×1 conv.)
  */
 export function factorizedReduction(L: Layers, x: Tensor, scope: string, filters: number, stride: number): Tensor {
-  if (filters % 2 !== 0) throw new RangeError(`${scope}: factorized reduction needs an even filter count, got ${filters}`);
+  if (filters % 2 !== 0) throw new OptionError('filters', `${scope}: factorized reduction needs an even filter count, got ${filters}`);
   if (stride === 1) return L.bn(L.conv(x, `${scope}.path_conv`, filters, 1), `${scope}.path_bn`);
   const path1 = L.conv(x, `${scope}.path1_conv`, filters / 2, 1, { stride });
   // x[:, :, 1:, 1:] followed by a zero row and column: Pad with -1 at the start, +1 at the end.

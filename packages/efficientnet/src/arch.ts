@@ -1,57 +1,184 @@
 /**
- * EfficientNet-B0's stage table (paper Table 1) as block strings, the way timm writes
- * architectures: `ir_r2_k3_s2_e6_c24_se0.25` = inverted residual (MBConv), 2 repeats, 3×3
- * depthwise kernel, stride 2 on the first repeat, expansion 6, 24 output channels, SE ratio 0.25.
+ * Block strings, the way timm writes architectures, decoded once into typed block specs.
+ *
+ * `ir_r2_k3_s2_e6_c24_se0.25` = inverted residual (MBConv), 2 repeats, 3×3 depthwise kernel,
+ * stride 2 on the first repeat, expansion 6, 24 output channels, squeeze-excite ratio 0.25.
+ *
+ * Block types: `ds` depthwise-separable (MBConv1), `ir` inverted residual (MBConv), `er` edge
+ * residual (Fused-MBConv: one k×k expansion conv instead of 1×1 expand + depthwise), `cn` conv-BN-act.
+ *
+ * Tokens (the table TOKENS below is the whole grammar):
+ * - numbers: `r` repeats, `k` kernel, `s` stride, `e` expansion, `c` output channels, `se` SE ratio,
+ *   `a` / `p` kernel of the expansion / projection conv of `ir` (default 1);
+ * - `skip` / `noskip`: force the identity shortcut on (cn: off by default) or off (ds/ir/er: on
+ *   whenever stride is 1 and channels match);
+ * - `n<act>`: the block's activation instead of the model's (`nre` ReLU, `nr6` ReLU6, `nhs`
+ *   hard-swish, `nsw` SiLU/swish, as timm);
+ * - SE options (effnet's, beyond timm's): `sx` = SE width from the expanded channels (timm's
+ *   `se_from_exp`; default: from the block input), `sa<act>` the SE reduce activation (default the
+ *   block's), `sg<gate>` the gate (`sgsig` sigmoid, default; `sghsig` hard-sigmoid as MobileNetV3).
  */
 
-export type BlockType = 'ds' | 'ir';
+/** Activations a block string can name; the builder maps each to graph ops. */
+export type Activation = 'relu' | 'relu6' | 'silu' | 'hardSwish';
+/** What squeeze-excite multiplies by. */
+export type Gate = 'sigmoid' | 'hardSigmoid';
 
-export interface BlockSpec {
-  /** 'ds' = depthwise-separable (MBConv1, no expansion conv), 'ir' = inverted residual (MBConv6). */
-  readonly type: BlockType;
-  readonly repeats: number;
-  readonly kernel: number;
-  readonly stride: number;
-  readonly expand: number;
-  readonly channels: number;
-  /** Squeeze-excite channels as a fraction of the block's *input* channels. */
-  readonly seRatio: number;
+export type BlockType = 'ds' | 'ir' | 'er' | 'cn';
+
+export interface SeSpec {
+  /** Reduced channels = round(base · ratio). */
+  readonly ratio: number;
+  /** 'in': the block's input channels (EfficientNet); 'mid': its expanded channels (MobileNetV3). */
+  readonly base: 'in' | 'mid';
+  /** Activation after the reduce conv; undefined = the block's. */
+  readonly act?: Activation;
+  readonly gate: Gate;
 }
 
-/** Stage 2..8 of Table 1 (stage 1 is the stem conv, stage 9 the head). */
-export const EFFICIENTNET_B0_STAGES: readonly string[] = [
-  'ds_r1_k3_s1_e1_c16_se0.25',
-  'ir_r2_k3_s2_e6_c24_se0.25',
-  'ir_r2_k5_s2_e6_c40_se0.25',
-  'ir_r3_k3_s2_e6_c80_se0.25',
-  'ir_r3_k5_s1_e6_c112_se0.25',
-  'ir_r4_k5_s2_e6_c192_se0.25',
-  'ir_r1_k3_s1_e6_c320_se0.25',
-];
+interface BlockCommon {
+  readonly repeats: number;
+  readonly kernel: number;
+  /** Stride of the first repeat (the others have stride 1). */
+  readonly stride: number;
+  readonly channels: number;
+  /** Undefined: the model's activation. */
+  readonly act?: Activation;
+  /** Undefined: the block type's default rule (see `hasSkip` in blocks.ts). */
+  readonly skip?: boolean;
+}
 
-/** Stem and head widths of B0, before width scaling. */
-export const EFFICIENTNET_B0_STEM = 32;
-export const EFFICIENTNET_B0_HEAD = 1280;
+/** Depthwise-separable: k×k depthwise → BN → act → SE → 1×1 project → BN. */
+export interface DsSpec extends BlockCommon {
+  readonly type: 'ds';
+  readonly se?: SeSpec;
+  readonly pwKernel: number;
+}
+
+/** Inverted residual (MBConv): 1×1 expand → BN → act → k×k depthwise → BN → act → SE → 1×1 project → BN. */
+export interface IrSpec extends BlockCommon {
+  readonly type: 'ir';
+  readonly expand: number;
+  readonly se?: SeSpec;
+  readonly expKernel: number;
+  readonly pwKernel: number;
+}
+
+/** Edge residual (Fused-MBConv): k×k expand → BN → act → SE → 1×1 project → BN. */
+export interface ErSpec extends BlockCommon {
+  readonly type: 'er';
+  readonly expand: number;
+  readonly se?: SeSpec;
+  readonly pwKernel: number;
+}
+
+/** Conv → BN → act. */
+export interface CnSpec extends BlockCommon {
+  readonly type: 'cn';
+}
+
+export type BlockSpec = DsSpec | IrSpec | ErSpec | CnSpec;
 
 export class BlockStringError extends Error {
   override name = 'BlockStringError';
 }
 
-const KEYS: Readonly<Record<string, keyof BlockSpec>> = { r: 'repeats', k: 'kernel', s: 'stride', e: 'expand', c: 'channels', se: 'seRatio' };
+/** The activation codes of `n<act>` / `sa<act>` tokens (timm's names). */
+const ACTIVATIONS: Readonly<Record<string, Activation>> = { re: 'relu', r6: 'relu6', hs: 'hardSwish', sw: 'silu' };
+const GATES: Readonly<Record<string, Gate>> = { sig: 'sigmoid', hsig: 'hardSigmoid' };
+
+type Field = 'repeats' | 'kernel' | 'stride' | 'expand' | 'channels' | 'seRatio' | 'expKernel' | 'pwKernel';
+
+interface NumberToken {
+  readonly field: Field;
+  readonly integer: boolean;
+  readonly types: readonly BlockType[];
+}
+
+/** Numeric tokens: prefix → field, whether it is a positive integer, which block types take it. */
+const TOKENS: Readonly<Record<string, NumberToken>> = {
+  r: { field: 'repeats', integer: true, types: ['ds', 'ir', 'er', 'cn'] },
+  k: { field: 'kernel', integer: true, types: ['ds', 'ir', 'er', 'cn'] },
+  s: { field: 'stride', integer: true, types: ['ds', 'ir', 'er', 'cn'] },
+  c: { field: 'channels', integer: true, types: ['ds', 'ir', 'er', 'cn'] },
+  // ds and cn take `e1` (timm writes `ds_..._e1_...`, `cn_..._e1_...`) and nothing else.
+  e: { field: 'expand', integer: false, types: ['ds', 'ir', 'er', 'cn'] },
+  se: { field: 'seRatio', integer: false, types: ['ds', 'ir', 'er'] },
+  a: { field: 'expKernel', integer: true, types: ['ir'] },
+  p: { field: 'pwKernel', integer: true, types: ['ds', 'ir', 'er'] },
+};
+
+/** Options tokens that are words, and which block types take them. */
+const SE_TYPES: readonly BlockType[] = ['ds', 'ir', 'er'];
+
+const TYPES: readonly BlockType[] = ['ds', 'ir', 'er', 'cn'];
 
 export function decodeBlock(s: string): BlockSpec {
   const [type, ...tokens] = s.split('_');
-  if (type !== 'ds' && type !== 'ir') throw new BlockStringError(`block '${s}': unknown block type '${type}' (expected ds or ir)`);
-  const v: Record<string, number> = { repeats: 1, kernel: 3, stride: 1, expand: 1, seRatio: 0 };
+  const fail = (msg: string): never => {
+    throw new BlockStringError(`block '${s}': ${msg}`);
+  };
+  if (!TYPES.includes(type as BlockType)) fail(`unknown block type '${type}' (expected ${TYPES.join(', ')})`);
+  const t = type as BlockType;
+  const v: Partial<Record<Field, number>> = {};
+  let skip: boolean | undefined;
+  let act: Activation | undefined;
+  let seBase: 'in' | 'mid' = 'in';
+  let seAct: Activation | undefined;
+  let gate: Gate = 'sigmoid';
+  const seOnly = (tok: string) => {
+    if (!SE_TYPES.includes(t)) fail(`'${tok}' does not apply to ${t} blocks`);
+  };
   for (const tok of tokens) {
-    const m = /^(se|[rksec])(\d+(?:\.\d+)?)$/.exec(tok);
-    if (!m) throw new BlockStringError(`block '${s}': cannot read token '${tok}'`);
-    const key = KEYS[m[1]!]!;
-    const n = Number(m[2]);
-    if (key !== 'seRatio' && (!Number.isInteger(n) || n < 1)) throw new BlockStringError(`block '${s}': '${tok}' must be a positive integer`);
-    v[key] = n;
+    if (tok === 'skip' || tok === 'noskip') {
+      skip = tok === 'skip';
+      continue;
+    }
+    const word = /^(n|sa|sg)([a-z][a-z0-9]*)$/.exec(tok);
+    if (tok === 'sx') {
+      seOnly(tok);
+      seBase = 'mid';
+      continue;
+    }
+    if (word) {
+      const [, key, code] = word as unknown as [string, string, string];
+      if (key === 'sg') {
+        seOnly(tok);
+        gate = Object.hasOwn(GATES, code) ? GATES[code]! : fail(`unknown gate '${code}' in '${tok}' (known: ${Object.keys(GATES).join(', ')})`);
+      } else {
+        if (key === 'sa') seOnly(tok);
+        const a = Object.hasOwn(ACTIVATIONS, code) ? ACTIVATIONS[code]! : fail(`unknown activation '${code}' in '${tok}' (known: ${Object.keys(ACTIVATIONS).join(', ')})`);
+        if (key === 'n') act = a;
+        else seAct = a;
+      }
+      continue;
+    }
+    const m = /^([a-z]+)(\d+(?:\.\d+)?)$/.exec(tok);
+    if (!m || !Object.hasOwn(TOKENS, m[1]!)) fail(`cannot read token '${tok}'`);
+    const def = TOKENS[m![1]!]!;
+    if (!def.types.includes(t)) fail(`'${tok}' does not apply to ${t} blocks`);
+    const n = Number(m![2]);
+    if (def.integer && (!Number.isInteger(n) || n < 1)) fail(`'${tok}' must be a positive integer`);
+    if (!def.integer && !(n > 0) && def.field !== 'seRatio') fail(`'${tok}' must be a positive number`);
+    v[def.field] = n;
   }
-  if (v.channels === undefined) throw new BlockStringError(`block '${s}': missing output channels (c<N>)`);
-  if (type === 'ds' && v.expand !== 1) throw new BlockStringError(`block '${s}': ds blocks have no expansion`);
-  return { type, repeats: v.repeats!, kernel: v.kernel!, stride: v.stride!, expand: v.expand!, channels: v.channels, seRatio: v.seRatio! };
+  if (v.channels === undefined) fail('missing output channels (c<N>)');
+  if ((t === 'ds' || t === 'cn') && v.expand !== undefined && v.expand !== 1) fail(`${t} blocks have no expansion (got 'e${v.expand}')`);
+  const common = { repeats: v.repeats ?? 1, kernel: v.kernel ?? 3, stride: v.stride ?? 1, channels: v.channels!, ...(act ? { act } : {}), ...(skip !== undefined ? { skip } : {}) };
+  const seRatio = v.seRatio ?? 0;
+  if (seRatio > 1) fail(`'se${seRatio}' must be at most 1`);
+  const hasSeOptions = seBase !== 'in' || seAct !== undefined || gate !== 'sigmoid';
+  if (hasSeOptions && seRatio === 0) fail('SE options (sx, sa<act>, sg<gate>) need an SE ratio (se<R>)');
+  const se: SeSpec | undefined = seRatio > 0 ? { ratio: seRatio, base: seBase, ...(seAct ? { act: seAct } : {}), gate } : undefined;
+  const withSe = se ? { se } : {};
+  switch (t) {
+    case 'ds':
+      return { type: t, ...common, ...withSe, pwKernel: v.pwKernel ?? 1 };
+    case 'ir':
+      return { type: t, ...common, expand: v.expand ?? 1, ...withSe, expKernel: v.expKernel ?? 1, pwKernel: v.pwKernel ?? 1 };
+    case 'er':
+      return { type: t, ...common, expand: v.expand ?? 1, ...withSe, pwKernel: v.pwKernel ?? 1 };
+    case 'cn':
+      return { type: t, ...common };
+  }
 }

@@ -1,6 +1,40 @@
-export { decodeBlock, BlockStringError, EFFICIENTNET_B0_STAGES, type BlockSpec, type BlockType } from './arch.js';
-export { BASE_RESOLUTION, COMPOUND, compoundScaling, flopsGrowth, VARIANTS, roundFilters, roundRepeats, type Coefficients, type Scaling, type Variant } from './scaling.js';
-export { efficientNet, type EfficientNetConfig, type StageRow } from './efficientnet.js';
+export {
+  decodeBlock,
+  BlockStringError,
+  type Activation,
+  type BlockSpec,
+  type BlockType,
+  type CnSpec,
+  type DsSpec,
+  type ErSpec,
+  type Gate,
+  type IrSpec,
+  type SeSpec,
+} from './arch.js';
+export { BLOCKS, buildBlock, convBnAct, depthwiseSeparable, edgeResidual, invertedResidual, operatorName, type BlockContext, type BlockFn } from './blocks.js';
+export { IMAGENET_MEAN, IMAGENET_STD, INCEPTION_MEAN, INCEPTION_STD, PT, TF, type Family, type FamilyModel, type Preprocess } from './family.js';
+export { FAMILIES } from './families/index.js';
+export { EFFICIENTNET, EFFICIENTNET_B0 } from './families/efficientnet.js';
+export { EFFICIENTNETV2, EFFICIENTNETV2_BASE, EFFICIENTNETV2_L, EFFICIENTNETV2_M, EFFICIENTNETV2_S, EFFICIENTNETV2_XL } from './families/efficientnetv2.js';
+export { EFFICIENTNET_LITE, EFFICIENTNET_LITE0 } from './families/lite.js';
+export {
+  appliesTo,
+  BUILD_OPTIONS,
+  describeRange,
+  MAX_CELLS,
+  MAX_FILTERS,
+  MAX_MULTIPLIER,
+  MAX_PHI,
+  optionName,
+  rangeProblem,
+  validateBuildOptions,
+  type BuildOptionDef,
+  type BuildOptionKey,
+  type OptionRange,
+  type OptionScope,
+} from './options.js';
+export { BASE_RESOLUTION, COMPOUND, compoundScaling, flopsGrowth, makeDivisible, pyRound, VARIANTS, roundFilters, roundRepeats, type Coefficients, type Scaling, type Variant } from './scaling.js';
+export { efficientNet, type Architecture, type EfficientNetConfig, type EfficientNetGraph, type StageRow } from './efficientnet.js';
 export { resNet, RESNET_DEPTHS, type ResNetConfig } from './resnet.js';
 export {
   amoebaNet,
@@ -18,14 +52,12 @@ export { fill, fnv1a32, fmix32, formulaInput, uniform } from './formula.js';
 export {
   buildModel,
   findModel,
-  IMAGENET_MEAN,
-  IMAGENET_STD,
   MODELS,
   UnknownModelError,
   type BuildOptions,
   type BuiltModel,
   type ModelSpec,
-  type Preprocess,
+  type ResolvedBuildOptions,
 } from './models.js';
 export {
   MAX_HEADER_BYTES,

@@ -1,5 +1,6 @@
 /** The few layer shapes the models are made of, over graph-builder ops. */
-import { add, batchNorm, conv, gemm, Graph, mul, relu, sigmoid, type Tensor } from '@effnet/graph-builder';
+import { add, batchNorm, clip, conv, gemm, Graph, hardSigmoid, hardSwish, mul, relu, sigmoid, type Tensor } from '@effnet/graph-builder';
+import type { Activation, Gate } from './arch.js';
 import type { ParamKind, WeightSource } from './weights.js';
 
 /**
@@ -80,6 +81,25 @@ export class Layers {
 
   relu(x: Tensor, name: string): Tensor {
     return relu(x, { label: `${name}.relu` });
+  }
+
+  /** The activation a block string names, after the layer `name`. */
+  act(x: Tensor, a: Activation, name: string): Tensor {
+    switch (a) {
+      case 'silu':
+        return this.silu(x, name);
+      case 'relu':
+        return this.relu(x, name);
+      case 'relu6':
+        return clip(x, { min: 0, max: 6, label: `${name}.relu6` });
+      case 'hardSwish':
+        return hardSwish(x, { label: `${name}.hard_swish` });
+    }
+  }
+
+  /** A squeeze-excite gate: sigmoid, or timm's hard_sigmoid relu6(x + 3) / 6. */
+  gate(x: Tensor, g: Gate, name: string): Tensor {
+    return g === 'sigmoid' ? sigmoid(x, { label: name }) : hardSigmoid(x, { alpha: 1 / 6, beta: 0.5, label: name });
   }
 
   /** Fully connected: y = x · Wᵀ + b with W stored [out, in] as PyTorch does. */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { graphStats } from '@effnet/graph-builder';
+import { graphStats, OptionError } from '@effnet/graph-builder';
 import { buildModel, findModel, MODELS } from './models.js';
 import { roundFilters, roundRepeats, VARIANTS } from './scaling.js';
-import { decodeBlock } from './arch.js';
+import { decodeBlock, type IrSpec } from './arch.js';
 import { padAmounts } from './layers.js';
 
 /** timm 1.0.29 / torchvision 0.26 counts (../shared/fixtures/summary.json). */
@@ -33,6 +33,92 @@ describe('params and MACs counted from the graph equal timm/torchvision', () => 
   it('resnet152', () => expect(graphStats(buildModel('resnet152').ir).params).toBe(60_192_808));
 });
 
+/**
+ * timm 1.0.29 counts of the EfficientNetV2 and EfficientNet-Lite families at their default resolution
+ * (params as PyTorch counts them, MACs of Conv and Linear for one image), made by
+ * reference/timm-families/count.py (its --check reproduces the summary.json counts of ../shared/fixtures and fixtures-families first).
+ */
+const FAMILY_COUNTS: Record<string, [number, number, number]> = {
+  'tf-efficientnetv2-b0': [224, 7_139_704, 718_086_176],
+  'tf-efficientnetv2-b1': [240, 8_141_052, 1_196_819_360],
+  'tf-efficientnetv2-b2': [260, 10_096_086, 1_697_542_832],
+  'tf-efficientnetv2-b3': [300, 14_358_406, 3_011_458_816],
+  'tf-efficientnetv2-s': [384, 21_458_488, 8_365_617_152],
+  'tf-efficientnetv2-m': [480, 54_139_356, 24_582_460_384],
+  'tf-efficientnetv2-l': [480, 118_515_272, 56_079_699_008],
+  'tf-efficientnetv2-xl': [512, 208_119_808, 93_353_451_520],
+  'efficientnetv2-s': [384, 21_458_488, 8_365_617_152],
+  'efficientnetv2-m': [480, 54_139_356, 24_582_460_384],
+  'efficientnetv2-l': [480, 118_515_272, 56_079_699_008],
+  'efficientnetv2-xl': [512, 208_119_808, 93_353_451_520],
+  'tf-efficientnet-lite0': [224, 4_652_008, 385_187_552],
+  'tf-efficientnet-lite1': [240, 5_416_680, 600_185_232],
+  'tf-efficientnet-lite2': [260, 6_092_072, 859_736_272],
+  'tf-efficientnet-lite3': [280, 8_197_096, 1_383_321_872],
+  'tf-efficientnet-lite4': [300, 13_006_568, 2_553_034_336],
+  'efficientnet-lite0': [224, 4_652_008, 385_187_552],
+  'efficientnet-lite1': [240, 5_416_680, 600_185_232],
+  'efficientnet-lite2': [260, 6_092_072, 859_736_272],
+  'efficientnet-lite3': [280, 8_197_096, 1_383_321_872],
+  'efficientnet-lite4': [300, 13_006_568, 2_553_034_336],
+};
+
+describe('EfficientNetV2 and EfficientNet-Lite: params and MACs equal timm at the default resolution', () => {
+  it('covers all 22 ids', () => expect(Object.keys(FAMILY_COUNTS)).toHaveLength(22));
+  for (const [id, [resolution, params, macs]] of Object.entries(FAMILY_COUNTS)) {
+    it(id, () => {
+      const m = buildModel(id);
+      const s = graphStats(m.ir);
+      expect({ resolution: m.resolution, params: s.params, macs: s.macs }).toEqual({ resolution, params, macs });
+    });
+  }
+  it('the padding and BN eps of each flavour', () => {
+    const eps = (id: string) => buildModel(id, { resolution: 64 }).ir.nodes.find((n) => n.op === 'BatchNormalization')!.attrs.epsilon;
+    expect(eps('tf-efficientnetv2-s')).toEqual({ kind: 'float', value: 1e-3 });
+    expect(eps('efficientnetv2-s')).toEqual({ kind: 'float', value: 1e-5 });
+    expect(eps('tf-efficientnet-lite0')).toEqual({ kind: 'float', value: 1e-3 });
+    const stem = (id: string) => buildModel(id).ir.nodes.find((n) => n.name === 'conv_stem')!.attrs.pads;
+    expect(stem('tf-efficientnet-lite0')).toEqual({ kind: 'ints', value: [0, 0, 1, 1] });
+    expect(stem('efficientnet-lite0')).toEqual({ kind: 'ints', value: [1, 1, 1, 1] });
+  });
+  it('Lite: ReLU6 (Clip 0..6), no SE, stem and head not scaled; V2: Fused-MBConv early, SiLU + SE late', () => {
+    const lite4 = buildModel('efficientnet-lite4');
+    const ops = graphStats(lite4.ir).ops;
+    expect(ops.Clip).toBeGreaterThan(0);
+    expect(ops.Sigmoid).toBeUndefined();
+    expect(lite4.stages![0]!.channels).toBe(32);
+    expect(lite4.stages!.at(-1)!.channels).toBe(1280);
+    // first and last stage keep their repeats at depth 1.8
+    expect(lite4.stages![1]!.layers).toBe(1);
+    expect(lite4.stages!.at(-2)!.layers).toBe(1);
+    const v2 = buildModel('tf-efficientnetv2-s').stages!.map((r) => r.operator);
+    expect(v2).toEqual(['Conv3x3', 'Conv3x3', 'Fused-MBConv4, k3x3', 'Fused-MBConv4, k3x3', 'MBConv4, k3x3', 'MBConv6, k3x3', 'MBConv6, k3x3', 'Conv1x1 & Pooling & FC']);
+  });
+  it('aliases with underscores as timm names them', () => {
+    expect(findModel('tf_efficientnetv2_b0').id).toBe('tf-efficientnetv2-b0');
+    expect(findModel('efficientnetv2_xl').id).toBe('efficientnetv2-xl');
+    expect(findModel('tf_efficientnet_lite3').id).toBe('tf-efficientnet-lite3');
+    expect(findModel('efficientnet_lite0').id).toBe('efficientnet-lite0');
+  });
+  it('--phi/--width/--depth mean nothing for these families: an OptionError naming the option', () => {
+    for (const [id, o, flag] of [
+      ['tf-efficientnetv2-s', { phi: 1 }, 'phi'],
+      ['efficientnet-lite0', { width: 1.2 }, 'width'],
+      ['tf-efficientnetv2-b0', { depth: 2 }, 'depth'],
+    ] as const) {
+      let err: unknown;
+      try {
+        buildModel(id, o);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(OptionError);
+      expect((err as OptionError).option).toBe(flag);
+      expect((err as Error).message).toBe(`--${flag} applies to the custom 'efficientnet' model only, not '${id}'`);
+    }
+  });
+});
+
 describe('scaling rules', () => {
   it.each([
     [32, 1.0, 32],
@@ -58,13 +144,37 @@ describe('scaling rules', () => {
 });
 
 describe('block strings', () => {
-  it('decodes', () =>
-    expect(decodeBlock('ir_r2_k3_s2_e6_c24_se0.25')).toEqual({ type: 'ir', repeats: 2, kernel: 3, stride: 2, expand: 6, channels: 24, seRatio: 0.25 }));
+  it('decodes ir with SE', () =>
+    expect(decodeBlock('ir_r2_k3_s2_e6_c24_se0.25')).toEqual({
+      type: 'ir',
+      repeats: 2,
+      kernel: 3,
+      stride: 2,
+      expand: 6,
+      channels: 24,
+      se: { ratio: 0.25, base: 'in', gate: 'sigmoid' },
+      expKernel: 1,
+      pwKernel: 1,
+    }));
+  it('decodes er, cn with skip, ds with noskip, activation and SE options', () => {
+    expect(decodeBlock('er_r4_k3_s2_e4_c48')).toEqual({ type: 'er', repeats: 4, kernel: 3, stride: 2, expand: 4, channels: 48, pwKernel: 1 });
+    expect(decodeBlock('cn_r1_k3_s1_e1_c16_skip')).toEqual({ type: 'cn', repeats: 1, kernel: 3, stride: 1, channels: 16, skip: true });
+    expect(decodeBlock('ds_r1_k3_s1_c16_noskip_nre')).toEqual({ type: 'ds', repeats: 1, kernel: 3, stride: 1, channels: 16, act: 'relu', skip: false, pwKernel: 1 });
+    expect((decodeBlock('ir_r1_k5_e6_c40_se0.25_sx_sare_sghsig_nhs') as IrSpec).se).toEqual({ ratio: 0.25, base: 'mid', act: 'relu', gate: 'hardSigmoid' });
+    expect(decodeBlock('ir_r1_k3_e6_c8_nr6').act).toBe('relu6');
+    expect(decodeBlock('ir_r1_k3_e6_c8_nsw').act).toBe('silu');
+  });
   it.each([
     ['xx_r1_c8', /unknown block type 'xx'/],
     ['ir_r1_k3', /missing output channels/],
     ['ir_q2_c8', /cannot read token 'q2'/],
     ['ir_r0_c8', /'r0' must be a positive integer/],
+    ['cn_r1_k3_c8_se0.25', /block 'cn_r1_k3_c8_se0.25': 'se0.25' does not apply to cn blocks/],
+    ['ds_r1_k3_e6_c8', /ds blocks have no expansion \(got 'e6'\)/],
+    ['ir_r1_k3_e6_c8_nxx', /unknown activation 'xx' in 'nxx'/],
+    ['ir_r1_k3_e6_c8_se0.25_sgfoo', /unknown gate 'foo' in 'sgfoo'/],
+    ['ir_r1_k3_e6_c8_sx', /SE options .* need an SE ratio/],
+    ['cn_r1_k3_c8_a3', /'a3' does not apply to cn blocks/],
   ])('rejects %s', (s, msg) => expect(() => decodeBlock(s)).toThrow(msg));
 });
 

@@ -2,6 +2,7 @@
  * Compound scaling (Tan & Le, 2019, §3.3): depth d = α^φ, width w = β^φ, resolution r = γ^φ with
  * α·β²·γ² ≈ 2. This file holds the paper's facts as data and the only two rounding functions.
  */
+import { OptionError } from '@effnet/graph-builder';
 
 export const COMPOUND = { alpha: 1.2, beta: 1.1, gamma: 1.15 } as const;
 
@@ -30,17 +31,34 @@ export const VARIANTS = {
 
 export type Variant = keyof typeof VARIANTS;
 
-/** Channels × width, rounded to a multiple of `divisor` (8), never more than 10% below the exact value. */
-export function roundFilters(channels: number, width: number, divisor = 8): number {
-  const v = channels * width;
+/**
+ * `v` rounded to a multiple of `divisor` (at least `divisor`); when that lands below
+ * `roundLimit · v` one more `divisor` is added (timm `make_divisible`; 0.9 = never more than 10% down,
+ * 0 = plain rounding as EfficientNetV2-B*).
+ */
+export function makeDivisible(v: number, divisor = 8, roundLimit = 0.9): number {
   let rounded = Math.max(divisor, Math.floor((v + divisor / 2) / divisor) * divisor);
-  if (rounded < 0.9 * v) rounded += divisor;
+  if (rounded < roundLimit * v) rounded += divisor;
   return rounded;
 }
 
-/** Repeats × depth, rounded up. */
-export function roundRepeats(repeats: number, depth: number): number {
-  return Math.ceil(repeats * depth);
+/** Channels × width, rounded to a multiple of `divisor` (8), by default never more than 10% below the exact value. */
+export function roundFilters(channels: number, width: number, divisor = 8, roundLimit = 0.9): number {
+  return makeDivisible(channels * width, divisor, roundLimit);
+}
+
+/** Repeats × depth, rounded up ('ceil', the default) or to nearest (at least 1). */
+export function roundRepeats(repeats: number, depth: number, trunc: 'ceil' | 'round' = 'ceil'): number {
+  return trunc === 'ceil' ? Math.ceil(repeats * depth) : Math.max(1, pyRound(repeats * depth));
+}
+
+/** Python's round(): to nearest, halves to even. */
+export function pyRound(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
 }
 
 export interface Coefficients {
@@ -61,8 +79,8 @@ export const RESOLUTION_MULTIPLE = 8;
  * its depth is 3.1 where 1.2^7 ≈ 3.58): the paper fixed them by hand per model.
  */
 export function compoundScaling(phi: number, c: Coefficients = COMPOUND): Omit<Scaling, 'dropout'> {
-  if (!Number.isFinite(phi) || phi < 0) throw new RangeError(`phi must be a non-negative number, got ${phi}`);
-  for (const [k, v] of Object.entries(c)) if (!(v >= 1)) throw new RangeError(`${k} must be >= 1, got ${v}`);
+  if (!Number.isFinite(phi) || phi < 0) throw new OptionError('phi', `phi must be a non-negative number, got ${phi}`);
+  for (const [k, v] of Object.entries(c)) if (!(v >= 1)) throw new OptionError('coefficients', `${k} must be >= 1, got ${v}`);
   const resolution = Math.max(RESOLUTION_MULTIPLE, Math.round((BASE_RESOLUTION * c.gamma ** phi) / RESOLUTION_MULTIPLE) * RESOLUTION_MULTIPLE);
   return { depth: c.alpha ** phi, width: c.beta ** phi, resolution };
 }

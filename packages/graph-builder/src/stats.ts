@@ -2,8 +2,8 @@ import { isFloat } from './dtype.js';
 import type { Dim, GraphIR, NodeIR, Shape } from './ir.js';
 import { numel } from './ir.js';
 
-/** Inputs of these ops that are not trainable parameters: BatchNorm running mean/var, Pad's fill value. */
-const BUFFER_INPUTS: Readonly<Record<string, readonly number[]>> = { BatchNormalization: [3, 4], Pad: [2] };
+/** Inputs of these ops that are not trainable parameters: BatchNorm running mean/var, Pad's fill value, Clip's bounds. */
+const BUFFER_INPUTS: Readonly<Record<string, readonly number[]>> = { BatchNormalization: [3, 4], Pad: [2], Clip: [1, 2] };
 
 /** Size of a dimension for one image: symbolic dims (the batch) count as 1. */
 const one = (d: Dim): number => (typeof d === 'number' ? d : 1);

@@ -36,6 +36,8 @@ describe('--explicit-pads gives the same outputs in onnxruntime', () => {
     ['tf-efficientnet-b3', { resolution: 64, numClasses: 10, foldBn: true }, true], // even sizes throughout
     ['amoebanet-b', { cells: 6, filters: 32, resolution: 97, numClasses: 10 }, true], // negative Pad + SAME pools
     ['tf-efficientnet-b3', { resolution: 66, numClasses: 10, fp16: true }, true], // after the pass, toFloat16
+    ['tf-efficientnetv2-b0', { resolution: 66, numClasses: 10 }, true], // Fused-MBConv k3 s2 convs with SAME pads
+    ['tf-efficientnet-lite0', { resolution: 66, numClasses: 10, foldBn: true }, true], // ReLU6 (Clip) blocks
   ];
   for (const [id, o, changes] of cases) {
     it(`${id} ${JSON.stringify(o)}`, async () => {

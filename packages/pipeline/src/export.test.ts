@@ -19,8 +19,15 @@ async function runLogits(bytes: Uint8Array, n: number, r: number): Promise<ort.T
 }
 
 describe('exported models run in onnxruntime-node', () => {
-  const fast = ['efficientnet-b0', 'tf-efficientnet-b3', 'resnet50'];
-  const slow = ['efficientnet-b1', 'efficientnet-b2', 'efficientnet-b3', 'efficientnet-b4', 'tf-efficientnet-b0', 'resnet152'];
+  const fast = ['efficientnet-b0', 'tf-efficientnet-b3', 'resnet50', 'tf-efficientnetv2-b0', 'efficientnet-lite0'];
+  const slow = [
+    ...['efficientnet-b1', 'efficientnet-b2', 'efficientnet-b3', 'efficientnet-b4', 'tf-efficientnet-b0', 'resnet152'],
+    // Every other EfficientNetV2 and EfficientNet-Lite id (V2-L/XL are 0.5/0.8 GB at 480/512 px).
+    ...['b1', 'b2', 'b3', 's', 'm', 'l', 'xl'].map((v) => `tf-efficientnetv2-${v}`),
+    ...['s', 'm', 'l', 'xl'].map((v) => `efficientnetv2-${v}`),
+    ...[0, 1, 2, 3, 4].map((i) => `tf-efficientnet-lite${i}`),
+    ...[1, 2, 3, 4].map((i) => `efficientnet-lite${i}`),
+  ];
   for (const id of [...fast, ...(SLOW ? slow : [])]) {
     it(`${id}: finite [N,1000] logits for N = 1 and 3 (dynamic batch)`, async () => {
       const p = prepareModel(id, { ...WITH_ORT, ...WITH_ORT });

@@ -2,6 +2,7 @@
  * SVG charts of a benchmark run, rendered in Node by Vega (headless, no browser, no canvas):
  * latency vs parameters, latency vs FLOPs, and top-1 accuracy vs parameters like the paper's Figure 1.
  */
+import type { Series } from './paper.js';
 import type { TopLevelSpec } from 'vega-lite';
 
 export interface LatencyPoint {
@@ -11,6 +12,8 @@ export interface LatencyPoint {
   readonly macs: number;
   /** p50 latency per batch, ms. */
   readonly p50Ms: number;
+  /** The model's family: drawn with its own point shape. */
+  readonly series: Series;
 }
 
 export interface AccuracyPoint {
@@ -20,8 +23,8 @@ export interface AccuracyPoint {
   readonly top1: number;
   /** 'measured' (effnet eval), 'paper' (Table 2, for a model in this run) or 'paper, not run'. */
   readonly source: 'measured' | 'paper' | 'paper, not run';
-  /** Whether the point belongs to the EfficientNet family (drawn as a line, like Figure 1). */
-  readonly efficientnet: boolean;
+  /** The family: EfficientNet, EfficientNetV2 and EfficientNet-Lite are each drawn as a line (like Figure 1). */
+  readonly series: Series;
 }
 
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
@@ -58,6 +61,7 @@ function latencyChart(points: readonly LatencyPoint[], x: 'params' | 'macs', tit
     batch: `batch ${p.batch}`,
     x: x === 'params' ? p.params / 1e6 : p.macs / 1e9,
     latency: p.p50Ms,
+    family: p.series,
   }));
   const xTitle = x === 'params' ? 'parameters (millions)' : 'FLOPs per image (billions of multiply-adds)';
   const enc = {
@@ -70,7 +74,7 @@ function latencyChart(points: readonly LatencyPoint[], x: 'params' | 'macs', tit
     config: LEGEND_INSIDE,
     data: { values: data },
     layer: [
-      { mark: { type: 'point', filled: true, size: 70 }, encoding: { ...enc, tooltip: [{ field: 'model' }, { field: 'latency' }] } },
+      { mark: { type: 'point', filled: true, size: 70 }, encoding: { ...enc, shape: { field: 'family', type: 'nominal', title: null }, tooltip: [{ field: 'model' }, { field: 'latency' }] } },
       { mark: { type: 'text', align: 'left', dx: 7, dy: -7, fontSize: 11 }, encoding: { ...enc, text: { field: 'model' } } },
     ],
   } as TopLevelSpec;
@@ -86,7 +90,7 @@ export function latencyVsFlops(points: readonly LatencyPoint[], subtitle: string
 
 /** Top-1 vs parameters; the EfficientNet points joined by a line, as in the paper's Figure 1. */
 export function accuracyVsParams(points: readonly AccuracyPoint[]): Promise<string> {
-  const data = points.map((p) => ({ model: p.model, params: p.params / 1e6, top1: p.top1, source: p.source, family: p.efficientnet ? 'EfficientNet' : 'other' }));
+  const data = points.map((p) => ({ model: p.model, params: p.params / 1e6, top1: p.top1, source: p.source, family: p.series }));
   const enc = {
     x: { field: 'params', type: 'quantitative', scale: logRoomForLabels(data.map((d) => d.params)), title: 'parameters (millions)' },
     y: { field: 'top1', type: 'quantitative', scale: { zero: false, nice: true, padding: 10 }, title: 'ImageNet top-1 accuracy (%)' },
@@ -98,14 +102,14 @@ export function accuracyVsParams(points: readonly AccuracyPoint[]): Promise<stri
     scale: { domain: ['measured', 'paper', 'paper, not run'], range: ['#d62728', '#1f77b4', '#9a9a9a'] },
   } as const;
   return renderSvg({
-    ...chartFrame('Top-1 accuracy vs parameters (paper points are Tan & Le 2019, Table 2)'),
+    ...chartFrame('Top-1 accuracy vs parameters (published points: Tan & Le 2019 Table 2; V2 and Lite: their papers/releases)'),
     config: LEGEND_INSIDE,
     data: { values: data },
     layer: [
       {
-        transform: [{ filter: "datum.family === 'EfficientNet'" }],
+        transform: [{ filter: "datum.family !== 'other'" }],
         mark: { type: 'line', point: false, strokeWidth: 1.5, color: '#9a9a9a' },
-        encoding: { ...enc, order: { field: 'params', type: 'quantitative' } },
+        encoding: { ...enc, detail: { field: 'family', type: 'nominal' }, strokeDash: { field: 'family', type: 'nominal', title: null }, order: { field: 'params', type: 'quantitative' } },
       },
       { mark: { type: 'point', filled: true, size: 60 }, encoding: { ...enc, color, shape: { field: 'family', type: 'nominal', title: null } } },
       { mark: { type: 'text', align: 'left', dx: 6, dy: -6, fontSize: 10 }, encoding: { ...enc, text: { field: 'model' } } },

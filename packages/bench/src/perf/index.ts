@@ -15,5 +15,19 @@ export {
   type ReportOptions,
 } from './report.js';
 export { accuracyVsParams, latencyVsFlops, latencyVsParams, renderSvg, type AccuracyPoint, type LatencyPoint } from './charts.js';
-export { PAPER_CITATION, PAPER_COMPARISONS, PAPER_LATENCY_SETUP, PAPER_MODELS, paperModel, type PaperComparison, type PaperModel } from './paper.js';
+export {
+  ALL_PUBLISHED,
+  FAMILY_COMPARISONS,
+  PAPER_CITATION,
+  PAPER_COMPARISONS,
+  PAPER_LATENCY_SETUP,
+  PAPER_MODELS,
+  paperModel,
+  PUBLISHED_MODELS,
+  seriesOf,
+  V2_CITATION,
+  type PaperComparison,
+  type PaperModel,
+  type Series,
+} from './paper.js';
 export { machineInfo, versions, type MachineInfo, type Versions } from './machine.js';

@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formulaInput } from '@effnet/efficientnet';
+import { formulaInput, type BuildOptionKey } from '@effnet/efficientnet';
 import { graphStats, inferShapes, type GraphIR } from '@effnet/graph-builder';
 import { INLINE_LIMIT_BYTES, initializerBytes } from '@effnet/onnx-export';
 import { onnxruntimeStatistics, openModel, type FileModel, type ModelHandle, type PreparedModel, type PrepareOptions } from '@effnet/pipeline';
@@ -14,18 +14,14 @@ import { makeTempDir } from '@effnet/safe-fs';
 import { createRunner, maxAbsDiff, type NodeEp, type Output } from '../session.js';
 import { measureLatency, type LatencyStats } from './timing.js';
 
-/** The model-building options a job can carry (plain data: it crosses process boundaries). */
-export interface JobModelOptions {
-  readonly resolution?: number;
-  readonly numClasses?: number;
+/**
+ * The model-building options a job can carry (plain data: it crosses process boundaries): every
+ * declared build option (BUILD_OPTIONS) plus the export passes.
+ */
+export interface JobModelOptions extends Readonly<Partial<Record<BuildOptionKey, number>>> {
   readonly foldBn?: boolean;
   readonly fp16?: boolean;
   readonly opset?: number;
-  readonly cells?: number;
-  readonly filters?: number;
-  readonly phi?: number;
-  readonly width?: number;
-  readonly depth?: number;
 }
 
 export interface TimingSettings {

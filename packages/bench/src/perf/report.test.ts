@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ModelResult } from './measure.js';
-import { PAPER_MODELS } from './paper.js';
+import { PAPER_MODELS, PUBLISHED_MODELS } from './paper.js';
 import { accuracyPoints, buildReport, parseAccuracy, REPORT_FILES, toMarkdown, writeReports } from './report.js';
 import { RESULTS_SCHEMA, type BenchRun } from './run.js';
 import { summarize } from './timing.js';
@@ -88,6 +88,24 @@ describe('markdown report', () => {
     expect(md).toMatch(/not measured \(efficientnet-b7, amoebanet-b\)/);
   });
 
+  it('the family comparisons (V2-S vs B4, V2-B0 vs B0, Lite0 vs B0): measured ratios beside the published ones', () => {
+    const v2b0 = result('tf-efficientnetv2-b0', 7_139_704, 718_086_176, [20]);
+    const lite0 = result('efficientnet-lite0', 4_652_008, 385_187_552, [8]);
+    const rep = buildReport(run([b0, v2b0, lite0]), { comparePaper: true });
+    const fam = rep.comparisons!.filter((c) => c.group === 'family');
+    expect(fam.map((c) => c.key)).toEqual(['v2s-vs-b4', 'v2b0-vs-b0', 'lite0-vs-b0']);
+    const v = fam.find((c) => c.key === 'v2b0-vs-b0')!;
+    expect(v.measured!.paramsRatio).toBeCloseTo(5_288_548 / 7_139_704, 10);
+    expect(v.paper).toMatchObject({ paramsRatio: 0.75, macsRatio: 0.54, top1Gain: 1.6 });
+    expect(fam.find((c) => c.key === 'v2s-vs-b4')!.missing).toEqual(['tf-efficientnetv2-s', 'efficientnet-b4']);
+    const md = toMarkdown(rep);
+    expect(md).toContain('## EfficientNetV2 and EfficientNet-Lite against EfficientNet, measured here');
+    expect(md).toMatch(/\| efficientnet-lite0 vs efficientnet-b0 \| 1 \| 1\.14x \| 1\.13x \| 1\.00x \| 0\.96x \| [0-9.]+x \| — \(not given\) \| −2\.0 pts \|/);
+    // Published rows of the new families are labelled with their sources, not as Tan & Le (2019).
+    expect(rep.paper.models.find((m) => m.model === 'tf-efficientnetv2-b0')).toMatchObject({ name: 'EfficientNetV2-B0', top1: 78.7, source: expect.stringMatching(/automl/) });
+    expect(md).toMatch(/For EfficientNetV2 and EfficientNet-Lite rows the \*\(paper\)\* columns are the published figures of: .*automl.*tensorflow\/tpu/);
+  });
+
   it('lists failures and the diff against cpu for other EPs', () => {
     const wg = result('efficientnet-b0', 5_288_548, 385_000_000, [900], { ep: 'webgpu', maxAbsDiffVsCpu: 1.5e-8 });
     const md = toMarkdown(buildReport({ ...run([wg], { ep: 'webgpu' }), failures: [{ ref: 'resnet50', ep: 'webgpu', batch: 1, error: 'crashed (SIGSEGV)' }] }));
@@ -131,6 +149,16 @@ describe('results.json and charts', () => {
     expect(pts.find((p) => p.model === 'efficientnet-b0')).toMatchObject({ source: 'measured', top1: 77.1, params: 5_288_548 });
     expect(pts.find((p) => p.model === 'resnet50')).toMatchObject({ source: 'paper', top1: 76.0 });
     expect(pts.filter((p) => p.source === 'paper, not run')).toHaveLength(PAPER_MODELS.length - 2);
+  });
+
+  it('accuracy chart: V2 and Lite are their own series, with their published rows as context when the run has one', () => {
+    const v2 = result('tf-efficientnetv2-s', 21_458_488, 8_365_617_152, [300]);
+    const pts = accuracyPoints(buildReport(run([b0, v2])));
+    expect(pts.find((p) => p.model === 'tf-efficientnetv2-s')).toMatchObject({ source: 'paper', top1: 83.9, series: 'EfficientNetV2' });
+    expect(pts.find((p) => p.model === 'efficientnet-b0')).toMatchObject({ series: 'EfficientNet' });
+    const v2Rows = PUBLISHED_MODELS.filter((p) => p.series === 'EfficientNetV2').length;
+    expect(pts.filter((p) => p.series === 'EfficientNetV2')).toHaveLength(v2Rows);
+    expect(pts.filter((p) => p.series === 'EfficientNet-Lite')).toEqual([]);
   });
 });
 

@@ -9,7 +9,7 @@ import { findModel } from '@effnet/efficientnet';
 import { writeFileAtomic } from '@effnet/safe-fs';
 import { accuracyVsParams, latencyVsFlops, latencyVsParams, type AccuracyPoint, type LatencyPoint } from './charts.js';
 import type { ModelResult } from './measure.js';
-import { PAPER_CITATION, PAPER_COMPARISONS, PAPER_LATENCY_SETUP, PAPER_MODELS, paperModel, type PaperComparison } from './paper.js';
+import { FAMILY_COMPARISONS, PAPER_CITATION, PAPER_COMPARISONS, PAPER_LATENCY_SETUP, PAPER_MODELS, paperModel, PUBLISHED_MODELS, seriesOf, type PaperComparison } from './paper.js';
 import type { BenchRun } from './run.js';
 
 /** A measured accuracy (from `effnet eval --json`), percent. */
@@ -34,6 +34,8 @@ export interface ComparisonResult {
   } | null;
   readonly missing: readonly string[];
   readonly paper: PaperComparison['paper'];
+  /** 'paper': Tan & Le (2019)'s headline comparisons; 'family': the later families against V1 (published figures of their sources). */
+  readonly group: 'paper' | 'family';
 }
 
 export interface BenchReport extends BenchRun {
@@ -49,10 +51,12 @@ export interface BenchReport extends BenchRun {
       readonly model: string;
       readonly name: string;
       readonly top1: number;
-      readonly top5: number;
+      readonly top5: number | null;
       readonly params: number;
       readonly macs: number | null;
       readonly cpuLatencyS: number | null;
+      /** Where the figures come from when not Tan & Le (2019) Table 2 (EfficientNetV2, Lite). */
+      readonly source: string | null;
     }[];
   };
 }
@@ -97,7 +101,8 @@ function baselineOf(r: ModelResult, results: readonly ModelResult[]): ModelResul
 function compare(results: readonly ModelResult[]): ComparisonResult[] {
   const batches = [...new Set(results.map((r) => r.batch))];
   const out: ComparisonResult[] = [];
-  for (const c of PAPER_COMPARISONS)
+  const all = [...PAPER_COMPARISONS.map((c) => ({ c, group: 'paper' as const })), ...FAMILY_COMPARISONS.map((c) => ({ c, group: 'family' as const }))];
+  for (const { c, group } of all)
     for (const batch of batches.length ? batches : [1]) {
       const e = results.find((r) => r.model === c.efficientnet && r.batch === batch);
       const b = results.find((r) => r.model === c.baseline && r.batch === batch);
@@ -109,6 +114,7 @@ function compare(results: readonly ModelResult[]): ComparisonResult[] {
         measured: e && b ? { paramsRatio: b.params / e.params, macsRatio: b.macs / e.macs, latencyRatio: b.latencyMs.p50 / e.latencyMs.p50 } : null,
         missing: [...(e ? [] : [c.efficientnet]), ...(b ? [] : [c.baseline])],
         paper: c.paper,
+        group,
       });
     }
   return out;
@@ -133,7 +139,7 @@ export function buildReport(run: BenchRun, o: ReportOptions = {}): BenchReport {
       latencySetup: PAPER_LATENCY_SETUP,
       models: models.flatMap((model) => {
         const p = paperModel(model);
-        return p ? [{ model, name: p.name, top1: p.top1, top5: p.top5, params: p.params, macs: p.macs ?? null, cpuLatencyS: p.cpuLatencyS ?? null }] : [];
+        return p ? [{ model, name: p.name, top1: p.top1, top5: p.top5 ?? null, params: p.params, macs: p.macs ?? null, cpuLatencyS: p.cpuLatencyS ?? null, source: p.source ?? null }] : [];
       }),
     },
   };
@@ -149,6 +155,7 @@ const fmtBytes = (b: number) => (b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(2)} G
 const paperParams = (n: number) => `${+(n / 1e6).toFixed(1)}M`;
 const paperMacs = (n: number) => (n < 1e9 ? `${(n / 1e9).toFixed(2)}B` : `${+(n / 1e9).toFixed(1)}B`);
 const paperRatio = (x: number) => `${x}x`;
+const points = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(1)} pts`;
 
 function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const line = (cells: readonly string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
@@ -171,6 +178,11 @@ export function toMarkdown(r: BenchReport): string {
     'FLOPs are multiply-adds per image, as the paper counts them. Columns marked *(paper)* are Tan & Le (2019), Table 2 / Table 4 — not measured here ' +
       `(the paper's figures are at each model's own resolution; its CPU latency is ${PAPER_LATENCY_SETUP}). Ratios are this model ÷ ResNet-50 measured in the same run.`,
   );
+  const later = [...new Set(r.paper.models.filter((m) => m.source).map((m) => m.source!))];
+  if (later.length) {
+    out.push('');
+    out.push(`For EfficientNetV2 and EfficientNet-Lite rows the *(paper)* columns are the published figures of: ${later.join('; ')} — not measured here either.`);
+  }
   out.push('');
   const rows = r.results.map((x) => {
     const b = baselineOf(x, r.results);
@@ -229,15 +241,10 @@ export function toMarkdown(r: BenchReport): string {
   out.push('');
   out.push('Latencies in milliseconds per batch.');
   if (r.comparisons) {
-    out.push('');
-    out.push('## The paper\'s comparisons, measured here');
-    out.push('');
-    out.push(`Ratios are baseline ÷ EfficientNet (how many times fewer parameters / FLOPs, how many times faster at p50), on ${o.ep} with ${o.threads ?? 'the runtime default number of'} thread(s). The paper measured latency on ${PAPER_LATENCY_SETUP}.`);
-    out.push('');
-    out.push(
-      table(
-        ['comparison', 'batch', 'params ratio', 'params ratio *(paper)*', 'FLOPs ratio', 'FLOPs ratio *(paper)*', 'latency ratio', 'latency ratio *(paper)*', 'top-1 gain *(paper)*'],
-        r.comparisons.map((c) => [
+    const rowsOf = (group: ComparisonResult['group']) =>
+      r.comparisons!
+        .filter((c) => c.group === group)
+        .map((c) => [
           `${c.efficientnet} vs ${c.baseline}`,
           `${c.batch}`,
           c.measured ? fmtRatio(c.measured.paramsRatio) : `not measured (${c.missing.join(', ')})`,
@@ -246,12 +253,25 @@ export function toMarkdown(r: BenchReport): string {
           c.paper.macsRatio !== undefined ? paperRatio(c.paper.macsRatio) : '— (not given)',
           c.measured ? fmtRatio(c.measured.latencyRatio) : '—',
           c.paper.latencyRatio !== undefined ? paperRatio(c.paper.latencyRatio) : '— (not given)',
-          `+${c.paper.top1Gain.toFixed(1)} pts`,
-        ]),
-      ),
-    );
+          points(c.paper.top1Gain),
+        ]);
+    const head = (what: string) => ['comparison', 'batch', 'params ratio', `params ratio *(${what})*`, 'FLOPs ratio', `FLOPs ratio *(${what})*`, 'latency ratio', `latency ratio *(${what})*`, `top-1 gain *(${what})*`];
+    out.push('');
+    out.push('## The paper\'s comparisons, measured here');
+    out.push('');
+    out.push(`Ratios are baseline ÷ EfficientNet (how many times fewer parameters / FLOPs, how many times faster at p50), on ${o.ep} with ${o.threads ?? 'the runtime default number of'} thread(s). The paper measured latency on ${PAPER_LATENCY_SETUP}.`);
+    out.push('');
+    out.push(table(head('paper'), rowsOf('paper')));
     out.push('');
     for (const c of PAPER_COMPARISONS) out.push(`- ${c.efficientnet} vs ${c.baseline} *(paper)*: ${c.paper.source}.`);
+    out.push('');
+    out.push('## EfficientNetV2 and EfficientNet-Lite against EfficientNet, measured here');
+    out.push('');
+    out.push('Ratios are the V1 model ÷ the newer one, as above (below 1: the newer model is bigger / slower). The *(published)* ratios are computed from the published figures; no source publishes a CPU latency for these pairs.');
+    out.push('');
+    out.push(table(head('published'), rowsOf('family')));
+    out.push('');
+    for (const c of FAMILY_COMPARISONS) out.push(`- ${c.efficientnet} vs ${c.baseline} *(published)*: ${c.paper.source}.`);
   }
   if (r.accuracy.length) {
     out.push('');
@@ -276,7 +296,7 @@ export function toMarkdown(r: BenchReport): string {
 const CHARTS = [
   ['latency-vs-params.svg', 'p50 latency vs parameters'],
   ['latency-vs-flops.svg', 'p50 latency vs FLOPs'],
-  ['accuracy-vs-params.svg', 'top-1 accuracy vs parameters (measured where given, else the paper\'s)'],
+  ['accuracy-vs-params.svg', 'top-1 accuracy vs parameters (measured where given, else the published figure; one line per family)'],
 ] as const;
 
 // ---------------------------------------------------------------- charts + files
@@ -289,17 +309,20 @@ export function accuracyPoints(r: BenchReport): AccuracyPoint[] {
     seen.add(x.model);
     const acc = r.accuracy.find((a) => a.model === x.model || a.model === x.ref);
     const p = paperModel(x.model);
-    const efficientnet = /efficientnet/.test(x.model);
-    if (acc) points.push({ model: x.model, params: x.params, top1: acc.top1, source: 'measured', efficientnet });
-    else if (p) points.push({ model: x.model, params: x.params, top1: p.top1, source: 'paper', efficientnet });
+    const series = seriesOf(x.model);
+    if (acc) points.push({ model: x.model, params: x.params, top1: acc.top1, source: 'measured', series });
+    else if (p) points.push({ model: x.model, params: x.params, top1: p.top1, source: 'paper', series });
   }
   const ran = new Set(r.results.map((x) => paperModel(x.model)?.name));
-  for (const p of PAPER_MODELS) if (!ran.has(p.name)) points.push({ model: p.name, params: p.params, top1: p.top1, source: 'paper, not run', efficientnet: p.name.startsWith('EfficientNet') });
+  // The 2019 paper's table always; a later family's published rows when the run has one of its models.
+  const ranSeries = new Set(r.results.map((x) => seriesOf(x.model)));
+  const shown = [...PAPER_MODELS, ...PUBLISHED_MODELS.filter((p) => ranSeries.has(p.series))];
+  for (const p of shown) if (!ran.has(p.name)) points.push({ model: p.name, params: p.params, top1: p.top1, source: 'paper, not run', series: p.series });
   return points;
 }
 
 export async function renderCharts(r: BenchReport): Promise<Record<(typeof CHARTS)[number][0], string>> {
-  const pts: LatencyPoint[] = r.results.map((x) => ({ model: x.model, batch: x.batch, params: x.params, macs: x.macs, p50Ms: x.latencyMs.p50 }));
+  const pts: LatencyPoint[] = r.results.map((x) => ({ model: x.model, batch: x.batch, params: x.params, macs: x.macs, p50Ms: x.latencyMs.p50, series: seriesOf(x.model) }));
   const subtitle = `${r.options.ep}, measured ${r.createdAt.slice(0, 10)}`;
   return {
     'latency-vs-params.svg': await latencyVsParams(pts, subtitle),

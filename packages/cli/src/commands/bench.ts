@@ -8,6 +8,7 @@ import {
   NODE_EPS,
   paperModel,
   parseAccuracy,
+  FAMILY_COMPARISONS,
   PAPER_COMPARISONS,
   runBench,
   writeReports,
@@ -25,6 +26,7 @@ import { human, printJson } from '../output.js';
 import { safeText } from '../text.js';
 import { choice, intInRange, intList, nonNegativeInt, positiveInt } from '../parse.js';
 import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
+import { BUILD_OPTIONS } from '@effnet/efficientnet';
 
 export const DEFAULT_MODELS = ['efficientnet-b0', 'efficientnet-b1', 'efficientnet-b4', 'resnet50'];
 
@@ -88,7 +90,7 @@ Examples:
     if (f.weights) throw new UsageError('--weights: bench measures speed, which does not depend on weight values; leave it out');
     checkOutputDir(f.out); // before measuring, not after
     const requested = models.length ? models : f.compare ? [] : DEFAULT_MODELS;
-    const compareModels = f.compare ? PAPER_COMPARISONS.flatMap((c) => [c.efficientnet, c.baseline]) : [];
+    const compareModels = f.compare ? [...PAPER_COMPARISONS, ...FAMILY_COMPARISONS].flatMap((c) => [c.efficientnet, c.baseline]) : [];
     const all = [...new Set([...requested, ...compareModels])];
     let accuracy: AccuracyEntry[] | undefined;
     if (f.accuracyFrom) {
@@ -127,7 +129,7 @@ Examples:
 }
 
 /** The model flags a measurement job carries: the shared model flags, parsed once by prepareOptions. */
-const JOB_KEYS = ['resolution', 'numClasses', 'foldBn', 'fp16', 'opset', 'cells', 'filters', 'phi', 'width', 'depth'] as const satisfies readonly (keyof JobModelOptions)[];
+const JOB_KEYS: readonly (keyof JobModelOptions)[] = ['foldBn', 'fp16', 'opset', ...BUILD_OPTIONS.map((d) => d.key)];
 
 function modelOptions(f: BenchFlags): JobModelOptions {
   const { batch: _batches, ...flags } = f;
@@ -165,21 +167,22 @@ function printTable(results: readonly ModelResult[], ep: NodeEp): void {
     ]);
   }
   console.log(t.toString());
-  console.log("FLOPs = multiply-adds per image, as the paper counts them; 'paper:' columns are Tan & Le (2019), not measured here.");
+  console.log("FLOPs = multiply-adds per image, as the paper counts them; 'paper:' columns are published figures, not measured here (Tan & Le 2019; EfficientNetV2: its paper's Table 7 and the automl release; Lite: the tensorflow/tpu release).");
 }
 
 function printComparisons(cs: NonNullable<ReturnType<typeof buildReport>['comparisons']>): void {
-  const t = new Table({ head: ['paper comparison', 'batch', 'params ratio (paper)', 'FLOPs ratio (paper)', 'latency ratio (paper)'], style: { head: [] } });
-  const x = (v: number | undefined) => (v === undefined ? '—' : `${v.toFixed(1)}x`);
+  const t = new Table({ head: ['comparison', 'batch', 'params ratio (published)', 'FLOPs ratio (published)', 'latency ratio (published)'], style: { head: [] } });
+  const x = (v: number | undefined) => (v === undefined ? '—' : `${v < 1 ? v.toFixed(2) : v.toFixed(1)}x`);
   for (const c of cs)
     t.push([
-      `${c.efficientnet} vs ${c.baseline}`,
+      `${c.efficientnet} vs ${c.baseline}${c.group === 'family' ? ' (family)' : ' (paper)'}`,
       c.batch,
       c.measured ? `${x(c.measured.paramsRatio)} (${x(c.paper.paramsRatio)})` : `not measured (${x(c.paper.paramsRatio)})`,
       c.measured ? `${x(c.measured.macsRatio)} (${x(c.paper.macsRatio)})` : `— (${x(c.paper.macsRatio)})`,
       c.measured ? `${x(c.measured.latencyRatio)} (${x(c.paper.latencyRatio)})` : `— (${x(c.paper.latencyRatio)})`,
     ]);
   console.log(t.toString());
+  console.log('Ratios are baseline ÷ the newer model. (paper): Tan & Le (2019) prints them; (family): computed from the published figures of V2/Lite and B0/B4.');
 }
 
 /** A progress bar per measurement on a terminal; one quiet line per measurement otherwise. */

@@ -2,22 +2,12 @@
 import { Option, type Command } from 'commander';
 import { MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
 import { onnxruntimeStatistics, type PrepareOptions } from '@effnet/pipeline';
+import { BUILD_OPTIONS, type BuildOptionDef, type BuildOptionKey } from '@effnet/efficientnet';
 import { UsageError } from '../errors.js';
 import { batchOption, intInRange, numberInRange, positiveInt, tensorName } from '../parse.js';
 
-/**
- * Upper bounds on the architecture flags. Generous (B7 is φ≈6, width 2.0, depth 3.1; GPipe's largest
- * AmoebaNet-B is (36, 1024)) but finite: depth grows the graph itself, and φ=200 or --depth 1e9
- * would build for ever instead of failing.
- */
-const MAX_PHI = 20;
-const MAX_MULTIPLIER = 50;
-const MAX_CELLS = 1000;
-const MAX_FILTERS = 16384;
-
-export interface ModelFlags {
-  resolution?: number;
-  numClasses?: number;
+/** The parsed flags: the declared build options (BUILD_OPTIONS: resolution, numClasses, cells, ...) and the rest. */
+export interface ModelFlags extends Partial<Record<BuildOptionKey, number>> {
   batch?: number | 'dynamic';
   opset?: number;
   foldBn?: boolean;
@@ -27,23 +17,21 @@ export interface ModelFlags {
   inputName?: string;
   outputName?: string;
   weights?: string;
-  cells?: number;
-  filters?: number;
-  phi?: number;
-  width?: number;
-  depth?: number;
+}
+
+/** A flag parser for a declared option's range (the CLI's own messages: "--phi expects ..."). */
+function optionParser(d: BuildOptionDef): (v: string) => number {
+  const r = d.range;
+  if (r.kind === 'int') return r.max === undefined && r.min === 1 ? positiveInt(d.flag) : intInRange(d.flag, r.min, r.max ?? Number.MAX_SAFE_INTEGER);
+  return numberInRange(d.flag, r.min, r.max ?? Number.MAX_VALUE, { aboveLo: r.minExclusive ?? false });
 }
 
 export function addModelOptions(cmd: Command, o: { batch?: boolean; export?: boolean } = {}): Command {
-  cmd
-    .option('--resolution <R>', 'input resolution (default: the model\'s own)', positiveInt('--resolution'))
-    .option('--num-classes <K>', 'classifier outputs (default 1000, or from --weights)', positiveInt('--num-classes'))
-    .option('--weights <file>', 'trained weights (.safetensors, timm or torchvision naming)')
-    .option('--cells <N>', `AmoebaNet: normal cells in total, up to ${MAX_CELLS} (default 18)`, intInRange('--cells', 1, MAX_CELLS))
-    .option('--filters <F>', `AmoebaNet: filters of the first cell stack, a multiple of 4 up to ${MAX_FILTERS} (default 512)`, intInRange('--filters', 1, MAX_FILTERS))
-    .option('--phi <P>', `model 'efficientnet': compound coefficient φ, 0..${MAX_PHI} (α=1.2, β=1.1, γ=1.15)`, numberInRange('--phi', 0, MAX_PHI))
-    .option('--width <W>', `model 'efficientnet': width multiplier, up to ${MAX_MULTIPLIER} (overrides φ's)`, numberInRange('--width', 0, MAX_MULTIPLIER, { aboveLo: true }))
-    .option('--depth <D>', `model 'efficientnet': depth multiplier, up to ${MAX_MULTIPLIER} (overrides φ's)`, numberInRange('--depth', 0, MAX_MULTIPLIER, { aboveLo: true }));
+  const add = (d: BuildOptionDef) => cmd.option(`${d.flag} <${d.valueName}>`, d.help, optionParser(d));
+  // Options every model takes, then --weights, then the family-specific ones.
+  BUILD_OPTIONS.filter((d) => !d.scope).forEach(add);
+  cmd.option('--weights <file>', 'trained weights (.safetensors, timm or torchvision naming)');
+  BUILD_OPTIONS.filter((d) => d.scope).forEach(add);
   if (o.batch !== false) cmd.option('--batch <N|dynamic>', 'fixed batch size or dynamic', batchOption);
   if (o.export) {
     cmd
@@ -65,14 +53,11 @@ export function addModelOptions(cmd: Command, o: { batch?: boolean; export?: boo
  */
 export function prepareOptions(f: ModelFlags): PrepareOptions {
   const o: { -readonly [K in keyof PrepareOptions]: PrepareOptions[K] } = { statistics: onnxruntimeStatistics };
-  if (f.resolution !== undefined) o.resolution = f.resolution;
-  if (f.numClasses !== undefined) o.numClasses = f.numClasses;
+  for (const d of BUILD_OPTIONS) {
+    const v = f[d.key];
+    if (v !== undefined) o[d.key] = v;
+  }
   if (f.batch !== undefined) o.batch = f.batch;
-  if (f.cells !== undefined) o.cells = f.cells;
-  if (f.filters !== undefined) o.filters = f.filters;
-  if (f.phi !== undefined) o.phi = f.phi;
-  if (f.width !== undefined) o.width = f.width;
-  if (f.depth !== undefined) o.depth = f.depth;
   if (f.weights !== undefined) o.weightsPath = f.weights;
   if (f.opset !== undefined) o.opset = f.opset;
   if (f.foldBn) o.foldBn = true;

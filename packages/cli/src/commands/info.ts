@@ -29,6 +29,8 @@ export function register(program: Command): void {
       description: p.built.spec.description,
       /** `effnet export` output, estimated: weights inline, or in a .data file above protobuf's 2 GiB. */
       file: { bytes: size.bytes + size.dataBytes, externalData: size.external },
+      family: p.built.spec.family,
+      ...(p.built.spec.scaling ? { scaling: p.built.spec.scaling } : {}),
       ...(p.built.stages ? { stages: p.built.stages } : {}),
     };
     if (f.json) return printJson(info);
@@ -38,6 +40,7 @@ export function register(program: Command): void {
     console.log(`  resolution  ${info.resolution}x${info.resolution}, ${info.numClasses} classes, ${info.nodes} ONNX nodes`);
     const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
     console.log(`  file        about ${mb(info.file.bytes)} exported (${size.external ? `${mb(size.bytes)} .onnx + ${mb(size.dataBytes)} .data: over protobuf's 2 GiB, weights go to external data` : 'one .onnx file, weights inline'})`);
+    console.log(`  family      ${info.family}${info.scaling ? `: ${info.scaling}` : ''}`);
     if (p.built.stages) {
       const t = new Table({ head: ['stage', 'operator', 'resolution', 'channels', 'layers'], style: { head: [] } });
       for (const s of p.built.stages) t.push([s.stage, s.operator, `${s.resolution[0]}x${s.resolution[1]}`, s.channels, s.layers]);

@@ -2,9 +2,12 @@
  * Checkpoint naming: which library's state_dict keys a weights file uses, and how they map onto
  * the graph's parameter names (timm naming for EfficientNet, torchvision naming for ResNet).
  *
- * - timm EfficientNet (`efficientnet_bN` and the TF ports `tf_efficientnet_bN` alike):
- *   `conv_stem`, `bn1`, `blocks.S.I.{conv_pw,bn1,conv_dw,bn2,se.conv_reduce,se.conv_expand,conv_pwl,bn3}`,
- *   `conv_head`, `bn2`, `classifier` — the graph's own names.
+ * - timm EfficientNet, EfficientNetV2 and EfficientNet-Lite (`efficientnet_bN`, `efficientnetv2_*`,
+ *   `efficientnet_liteN` and the TF ports `tf_*` alike): `conv_stem`, `bn1`, then per block
+ *   `blocks.S.I.` + ds `{conv_dw,bn1,se.*,conv_pw,bn2}`, ir `{conv_pw,bn1,conv_dw,bn2,se.*,conv_pwl,bn3}`,
+ *   er `{conv_exp,bn1,se.*,conv_pwl,bn2}`, cn `{conv,bn1}`; `conv_head`, `bn2`, `classifier` — the
+ *   graph's own names (blocks.ts), so these files map one to one. A checkpoint of another family
+ *   (V1 weights for a V2 id) fails with the missing, mis-shaped and unexpected tensors named.
  * - torchvision EfficientNet: `features.0.{0,1}` = stem conv/BN, `features.(S+1).I.block.K...` = blocks,
  *   `features.(stages+1).{0,1}` = head conv/BN, `classifier.1` = classifier. A block with an expand
  *   conv has four parts (expand, depthwise, SE, project); one without has three.

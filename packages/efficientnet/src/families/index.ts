@@ -1,0 +1,7 @@
+/** The family registry: one line per family. */
+import type { Family } from '../family.js';
+import { EFFICIENTNET } from './efficientnet.js';
+import { EFFICIENTNETV2 } from './efficientnetv2.js';
+import { EFFICIENTNET_LITE } from './lite.js';
+
+export const FAMILIES: readonly Family[] = [EFFICIENTNET, EFFICIENTNETV2, EFFICIENTNET_LITE];
