@@ -13,3 +13,4 @@ export { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToFloat16Bits, from
 export { renameValues } from './passes/rename.js';
 export { explicitPads } from './passes/explicit-pads.js';
 export { batchNormStatsGraph, type BatchNormStat, type BatchNormStatsGraph } from './passes/bn-calibration.js';
+export { activationParams, QUANTIZABLE_OPS, QUANTIZE_POLICIES, quantizationTargets, quantizeQdq, QuantizeError, quantizeWeights, roundHalfEven, type QuantizableOp, type QuantizeOptions, type QuantizePolicy, type QuantizeWithRanges, type TensorRange } from './passes/quantize.js';
