@@ -187,7 +187,7 @@ export function activationParams(r: TensorRange, type: 'uint8' | 'int8' = 'uint8
   let scale = Math.fround((max - min) / (qmax - qmin));
   if (!(scale > 0)) scale = 1;
   const zeroPoint = Math.min(qmax, Math.max(qmin, roundHalfEven(qmin - min / scale)));
-  return { scale, zeroPoint };
+  return { scale, zeroPoint: zeroPoint + 0 }; // never -0
 }
 
 /** Round half to even, as ONNX QuantizeLinear. */
