@@ -90,6 +90,10 @@ describe('quantizeQdq', () => {
     expect(byOp(c, 'QuantizeLinear').map((n) => n.inputs[0])).not.toContain('c1.sig');
     const pw = quantizeQdq(ir, { policy: 'pointwise', ranges: ranges(ir, 'pointwise') });
     expect(byOp(pw, 'DequantizeLinear').map((n) => n.outputs[0])).not.toContain('dw.weight');
+    const include = (n: NodeIR) => n.name !== 'dw';
+    const some = quantizeQdq(ir, { include, ranges: new Map(quantizationTargets(ir, { include }).map((t) => [t, { min: 0, max: 1 }])) });
+    expect(byOp(some, 'DequantizeLinear').map((n) => n.outputs[0])).toEqual(expect.arrayContaining(['c1.weight', 'fc.weight']));
+    expect(byOp(some, 'DequantizeLinear').map((n) => n.outputs[0])).not.toContain('dw.weight');
   });
 
   it('uses the Gemm weight axis 1 without transB', () => {
