@@ -9,7 +9,7 @@
  * the agreement on the images not used for calibration.
  *
  *   npm run build && node bench/int8-imagenette.mjs [--resolution 160] [--calibration-images 100]
- *        [--methods minmax,percentile,entropy] [--policies all] [--limit N] [--threads 2] [--json]
+ *        [--methods entropy,percentile,minmax] [--policies all] [--limit N] [--threads 2] [--json]
  */
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +25,7 @@ const { values: a } = parseArgs({
     data: { type: 'string', default: resolve(repo, '../shared/imagenette') },
     resolution: { type: 'string', default: '160' },
     'calibration-images': { type: 'string', default: '100' },
-    methods: { type: 'string', default: 'minmax' },
+    methods: { type: 'string', default: 'entropy' },
     policies: { type: 'string', default: 'all' },
     limit: { type: 'string' },
     threads: { type: 'string', default: '2' },
