@@ -29,3 +29,4 @@ export { renameValues } from './passes/rename.js';
 export { explicitPads } from './passes/explicit-pads.js';
 export { batchNormStatsGraph, type BatchNormStat, type BatchNormStatsGraph } from './passes/bn-calibration.js';
 export { inferShapes } from './passes/infer-shapes.js';
+export { activationParams, QUANTIZABLE_OPS, QUANTIZE_POLICIES, quantizationTargets, quantizeQdq, QuantizeError, quantizeWeights, roundHalfEven, type QuantizableOp, type QuantizeOptions, type QuantizePolicy, type QuantizeWithRanges, type TensorRange } from './passes/quantize.js';

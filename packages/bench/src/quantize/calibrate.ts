@@ -1,0 +1,210 @@
+/**
+ * Activation statistics for static int8 quantization: the float32 graph runs in onnxruntime-node
+ * over calibration batches with every tensor to quantize made a graph output, and each tensor's
+ * range is reduced to what the chosen method keeps:
+ *  - `minmax`: the smallest and largest value seen;
+ *  - `percentile`: the `percentile`-th and (100 − percentile)-th percentiles of the values seen
+ *    (a 2048-bin histogram over the min–max range; default 99.999, onnxruntime's);
+ *  - `entropy`: per side of zero, the clipping threshold whose 128-level quantization of the
+ *    histogram loses the least information (smallest KL divergence; TensorRT's calibration).
+ * Histogram methods run the batches twice (first the ranges, then the histograms).
+ */
+import type { GraphIR, TensorRange, ValueInfo } from '@effnet/graph-builder';
+import { serializeModel } from '@effnet/onnx-export';
+
+export const CALIBRATION_METHODS = ['minmax', 'percentile', 'entropy'] as const;
+export type CalibrationMethod = (typeof CALIBRATION_METHODS)[number];
+
+export interface CalibrationBatch {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+export interface ActivationCalibrationOptions {
+  readonly method?: CalibrationMethod;
+  /** For `percentile`: the upper percentile kept (default 99.999). */
+  readonly percentile?: number;
+  /** Histogram bins (default 2048). */
+  readonly bins?: number;
+  /** onnxruntime intra-op threads (default: the runtime's choice). */
+  readonly threads?: number;
+  /** Called after every batch of every pass. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** A provider of activation ranges: what a pipeline injects (this module's is {@link calibrateActivations}). */
+export type ActivationStatistics = (ir: GraphIR, tensors: readonly string[]) => Promise<ReadonlyMap<string, TensorRange>>;
+
+/**
+ * Ranges of `tensors` (names of float32 values of `ir`) over `batches` of `ir`'s single input.
+ * The graph is the one to be quantized (BatchNorm already folded), with a dynamic or matching batch.
+ */
+export async function calibrateActivations(
+  ir: GraphIR,
+  tensors: readonly string[],
+  batches: readonly CalibrationBatch[],
+  o: ActivationCalibrationOptions = {},
+): Promise<Map<string, TensorRange>> {
+  const method = o.method ?? 'minmax';
+  if (!(CALIBRATION_METHODS as readonly string[]).includes(method))
+    throw new RangeError(`calibration method '${String(method)}': expected ${CALIBRATION_METHODS.join(', ')}`);
+  const percentile = o.percentile ?? 99.999;
+  if (!(percentile > 50 && percentile <= 100)) throw new RangeError(`percentile ${percentile}: expected a number in (50, 100]`);
+  const bins = o.bins ?? 2048;
+  if (!Number.isInteger(bins) || bins < 256) throw new RangeError(`bins ${bins}: expected an integer >= 256`);
+  if (batches.length === 0) throw new Error('calibrateActivations: no calibration batches');
+  if (ir.inputs.length !== 1) throw new Error(`calibrateActivations: graph '${ir.name}' needs exactly one input, has ${ir.inputs.length}`);
+  if (tensors.length === 0) return new Map();
+
+  const known = new Map<string, ValueInfo>([...ir.inputs, ...ir.values, ...ir.outputs].map((v) => [v.name, v]));
+  const outputs: ValueInfo[] = tensors.map((t) => {
+    const v = known.get(t);
+    if (!v) throw new Error(`calibrateActivations: graph '${ir.name}' has no value '${t}'`);
+    if (v.dtype !== 'float32') throw new Error(`calibrateActivations: '${t}' is ${v.dtype}; only float32 tensors are calibrated`);
+    return { ...v, shape: v.shape.map((d, i) => (i === 0 ? 'N' : d)) };
+  });
+  const input = ir.inputs[0]!;
+  const graph: GraphIR = {
+    ...ir,
+    name: `${ir.name}.calibration`,
+    inputs: [{ ...input, shape: input.shape.map((d, i) => (i === 0 ? 'N' : d)) }],
+    outputs,
+    values: [],
+  };
+  const ort = (await import('onnxruntime-node')).default;
+  const session = await ort.InferenceSession.create(serializeModel(graph, { opset: Math.max(13, ir.minOpset) }), {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+    ...(o.threads ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
+  });
+  const passes = method === 'minmax' ? 1 : 2;
+  const total = passes * batches.length;
+  let done = 0;
+  const each = async (visit: (name: string, data: Float32Array) => void) => {
+    for (const b of batches) {
+      const result = await session.run({ [input.name]: new ort.Tensor('float32', b.data, [...b.dims]) });
+      for (const t of tensors) visit(t, result[t]!.data as Float32Array);
+      o.onProgress?.(++done, total);
+    }
+  };
+  try {
+    const lo = new Map<string, number>(tensors.map((t) => [t, Infinity]));
+    const hi = new Map<string, number>(tensors.map((t) => [t, -Infinity]));
+    await each((t, d) => {
+      let mn = lo.get(t)!, mx = hi.get(t)!;
+      for (let i = 0; i < d.length; i++) {
+        const v = d[i]!;
+        if (v < mn) mn = v;
+        if (v > mx) mx = v;
+      }
+      lo.set(t, mn);
+      hi.set(t, mx);
+    });
+    for (const t of tensors)
+      if (!Number.isFinite(lo.get(t)!) || !Number.isFinite(hi.get(t)!)) throw new Error(`calibrateActivations: tensor '${t}' has non-finite values on the calibration data`);
+    if (method === 'minmax') return new Map(tensors.map((t) => [t, { min: lo.get(t)!, max: hi.get(t)! }]));
+
+    const hists = new Map(tensors.map((t) => [t, new Float64Array(bins)]));
+    await each((t, d) => histogramInto(hists.get(t)!, d, lo.get(t)!, hi.get(t)!));
+    const out = new Map<string, TensorRange>();
+    for (const t of tensors) {
+      const h = hists.get(t)!, min = lo.get(t)!, max = hi.get(t)!;
+      out.set(t, method === 'percentile' ? percentileRange(h, min, max, percentile) : entropyRange(h, min, max));
+    }
+    return out;
+  } finally {
+    await session.release();
+  }
+}
+
+/** Adds `data` to a histogram of `h.length` equal bins over [min, max]. */
+export function histogramInto(h: Float64Array, data: Float32Array, min: number, max: number): void {
+  const bins = h.length;
+  const width = (max - min) / bins;
+  if (!(width > 0)) {
+    h[0]! += data.length;
+    return;
+  }
+  const inv = 1 / width;
+  for (let i = 0; i < data.length; i++) {
+    let k = Math.floor((data[i]! - min) * inv);
+    if (k >= bins) k = bins - 1;
+    else if (k < 0) k = 0;
+    h[k]!++;
+  }
+}
+
+/** [p_low, p_high] of a histogram over [min, max], with p_high = `percentile` and p_low = 100 − it. */
+export function percentileRange(h: Float64Array, min: number, max: number, percentile: number): TensorRange {
+  const total = h.reduce((s, v) => s + v, 0);
+  const width = (max - min) / h.length;
+  const tail = (total * (100 - percentile)) / 100;
+  let acc = 0, lowBin = 0;
+  for (; lowBin < h.length; lowBin++) if ((acc += h[lowBin]!) > tail) break;
+  acc = 0;
+  let highBin = h.length - 1;
+  for (; highBin >= 0; highBin--) if ((acc += h[highBin]!) > tail) break;
+  return { min: lowBin === 0 ? min : min + lowBin * width, max: highBin === h.length - 1 ? max : min + (highBin + 1) * width };
+}
+
+/**
+ * Entropy (KL) calibration, TensorRT's algorithm on each side of zero: the clipping threshold
+ * (a bin edge) that minimizes KL(P‖Q), P the clipped reference distribution (outliers folded into
+ * the last bin), Q its quantization into `levels` levels spread back over the non-empty bins.
+ */
+export function entropyRange(h: Float64Array, min: number, max: number, levels = 128): TensorRange {
+  const width = (max - min) / h.length;
+  if (!(width > 0)) return { min, max };
+  const zeroBin = Math.min(h.length, Math.max(0, Math.round(-min / width)));
+  const positive = Array.from(h.subarray(zeroBin));
+  const negative = Array.from(h.subarray(0, zeroBin)).reverse();
+  const hiBins = positive.length > levels ? klThreshold(positive, levels) : positive.length;
+  const loBins = negative.length > levels ? klThreshold(negative, levels) : negative.length;
+  const zero = min + zeroBin * width;
+  return { min: loBins === negative.length ? min : zero - loBins * width, max: hiBins === positive.length ? max : zero + hiBins * width };
+}
+
+/** Bins (counted from zero) to keep for a one-sided histogram `h`. */
+export function klThreshold(h: readonly number[], levels: number): number {
+  let best = h.length;
+  let bestKl = Infinity;
+  const step = Math.max(1, Math.floor((h.length - levels) / 256)); // at most ~256 candidates
+  for (let i = levels; i <= h.length; i += step) {
+    const p = h.slice(0, i);
+    let outliers = 0;
+    for (let k = i; k < h.length; k++) outliers += h[k]!;
+    p[i - 1]! += outliers;
+    // Quantize the first i bins of the *unclipped* histogram into `levels` groups.
+    const q = new Array<number>(i).fill(0);
+    for (let j = 0; j < levels; j++) {
+      const start = Math.floor((j * i) / levels);
+      const end = Math.floor(((j + 1) * i) / levels);
+      let sum = 0, nonzero = 0;
+      for (let k = start; k < end; k++) {
+        sum += h[k]!;
+        if (h[k]! > 0) nonzero++;
+      }
+      if (nonzero > 0) for (let k = start; k < end; k++) if (h[k]! > 0) q[k] = sum / nonzero;
+    }
+    const kl = klDivergence(p, q);
+    if (kl < bestKl) {
+      bestKl = kl;
+      best = i;
+    }
+  }
+  return best;
+}
+
+function klDivergence(p: readonly number[], q: readonly number[]): number {
+  const ps = p.reduce((s, v) => s + v, 0), qs = q.reduce((s, v) => s + v, 0);
+  if (ps === 0 || qs === 0) return 0;
+  let kl = 0;
+  for (let k = 0; k < p.length; k++) {
+    if (p[k]! === 0) continue;
+    const pk = p[k]! / ps;
+    const qk = q[k]! / qs;
+    kl += qk > 0 ? pk * Math.log(pk / qk) : pk * Math.log(pk / 1e-12);
+  }
+  return kl;
+}
