@@ -30,19 +30,19 @@ describe('exported models run in onnxruntime-node', () => {
   ];
   for (const id of [...fast, ...(SLOW ? slow : [])]) {
     it(`${id}: finite [N,1000] logits for N = 1 and 3 (dynamic batch)`, async () => {
-      const p = prepareModel(id, { ...WITH_ORT, ...WITH_ORT });
+      const p = prepareModel(id, { ...WITH_ORT });
       const bytes = p.serialize();
       for (const n of [1, 3]) {
         const y = await runLogits(bytes, n, p.resolution);
         expect(y.dims).toEqual([n, 1000]);
         expect((y.data as Float32Array).every(Number.isFinite)).toBe(true);
       }
-    });
+    }, 600_000); // V2-L/XL: calibration + batch 3 at 480/512 px take minutes on a loaded 2-core machine
   }
 
   it('same model and weights give identical bytes', () => {
-    const a = prepareModel('tf-efficientnet-b0', { ...WITH_ORT, ...WITH_ORT }).serialize();
-    const b = prepareModel('tf-efficientnet-b0', { ...WITH_ORT, ...WITH_ORT }).serialize();
+    const a = prepareModel('tf-efficientnet-b0', { ...WITH_ORT }).serialize();
+    const b = prepareModel('tf-efficientnet-b0', { ...WITH_ORT }).serialize();
     expect(Buffer.compare(Buffer.from(a), Buffer.from(b))).toBe(0);
   });
 
