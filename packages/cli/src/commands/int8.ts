@@ -49,10 +49,10 @@ export function addInt8Options(cmd: Command, o: { withInt8Flag?: boolean } = {})
  * --int8, or int8 among bench --precision). `latencyDefault`: without --calibration-data, calibrate
  * on the built-in input (bench) instead of a usage error (export).
  */
-export function int8Options(f: Int8Flags, wanted: boolean, o: { latencyDefault?: boolean } = {}): Int8Options | undefined {
+export function int8Options(f: Int8Flags, wanted: boolean, o: { latencyDefault?: boolean; hint?: string } = {}): Int8Options | undefined {
   const given = (['calibrationData', 'calibrationImages', 'calibrationMethod', 'int8Policy'] as const).filter((k) => f[k] !== undefined);
   if (!wanted) {
-    if (given.length) throw new UsageError(`--${given[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to int8 only: add --int8`);
+    if (given.length) throw new UsageError(`--${given[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to int8 only: ${o.hint ?? 'add --int8'}`);
     return undefined;
   }
   if (f.fp16 || f.fp16Io) throw new UsageError(`--int8 with --fp16${f.fp16Io ? '-io' : ''}: choose one precision`);
