@@ -10,6 +10,7 @@ import type { ModelResult } from '@effnet/bench';
 import { isOnnxPath, LATENCY_ONLY_NOTE, prepareModel, type PrepareOptions } from '@effnet/pipeline';
 import { writeFileAtomic } from '@effnet/safe-fs';
 import Table from 'cli-table3';
+import { InvalidArgumentError } from 'commander';
 import { UsageError } from '../errors.js';
 import { buildInt8, type Int8Flags, int8Options } from './int8.js';
 
@@ -19,8 +20,8 @@ export type Precision = (typeof PRECISIONS)[number];
 /** --precision list parser: known names, no repeats. */
 export function precisionList(v: string): Precision[] {
   const items = v.split(',').map((s) => s.trim());
-  for (const p of items) if (!(PRECISIONS as readonly string[]).includes(p)) throw new UsageError(`--precision expects a comma-separated list of ${PRECISIONS.join(', ')}, got '${p}'`);
-  if (new Set(items).size !== items.length) throw new UsageError(`--precision ${v}: a precision is listed twice`);
+  for (const p of items) if (!(PRECISIONS as readonly string[]).includes(p)) throw new InvalidArgumentError(`--precision expects a comma-separated list of ${PRECISIONS.join(', ')}, got '${p}'`);
+  if (new Set(items).size !== items.length) throw new InvalidArgumentError(`--precision ${v}: a precision is listed twice`);
   return items as Precision[];
 }
 
