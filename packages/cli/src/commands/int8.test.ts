@@ -3,7 +3,7 @@
  * usage errors (one line, exit 2, nothing written), the file's int8 metadata, the latency-only
  * warning in every report, the comparison fields, the side-by-side precision rows.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +91,9 @@ describe('export --int8 --calibration-data builtin, eval --compare, bench --prec
     expect(r.out).toMatch(/compare .*lite0-fp32\.onnx \(float32\): top-1 [\d.]+%, change [+-][\d.]+ pp; per-image top-1 agreement [\d.]+% \(\d+\/20\)/);
     expect(r.out).toMatch(/warning: int8 calibrated on the built-in input/);
     // The same file against itself agrees everywhere.
+    const cls = await run(['classify', int8, join(VAL, 'n01440764', readdirSync(join(VAL, 'n01440764'))[0]!)]);
+    expect(cls.code, cls.err).toBe(0);
+    expect(cls.err).toMatch(/warning: int8 calibrated on the built-in input: latency only, accuracy meaningless/);
     const self = await run(['eval', fp32, '--data', VAL, '--limit', '8', '--compare', fp32, '--json']);
     expect(JSON.parse(self.out).compare).toMatchObject({ agreement: 1, top1Change: 0, n: 8 });
   }, 180_000);
