@@ -51,7 +51,8 @@ export async function buildPrecisionFiles(models: readonly string[], precisions:
   try {
     for (const model of models)
       for (const precision of precisions) {
-        const path = join(dir, `${files.length}-${precision}.onnx`);
+        // Named for the progress lines: '<model>.<precision>.onnx' (a model id is a safe file name).
+        const path = join(dir, `${files.length}-${model.replace(/[^A-Za-z0-9._-]/g, '_')}.${precision}.onnx`);
         const o: PrepareOptions = { ...prepare, batch: 'dynamic', foldBn: true };
         let latencyOnly = false;
         if (precision === 'int8') {
