@@ -3,7 +3,7 @@ import type { Dim, GraphIR, NodeIR, Shape } from './ir.js';
 import { numel } from './ir.js';
 
 /** Inputs of these ops that are not trainable parameters: BatchNorm running mean/var, Pad's fill value, Clip's bounds. */
-const BUFFER_INPUTS: Readonly<Record<string, readonly number[]>> = { BatchNormalization: [3, 4], Pad: [2], Clip: [1, 2] };
+const BUFFER_INPUTS: Readonly<Record<string, readonly number[]>> = { BatchNormalization: [3, 4], Pad: [2], Clip: [1, 2], QuantizeLinear: [1, 2], DequantizeLinear: [1, 2] };
 
 /** Size of a dimension for one image: symbolic dims (the batch) count as 1. */
 const one = (d: Dim): number => (typeof d === 'number' ? d : 1);
@@ -58,8 +58,10 @@ export function nodeMacs(n: NodeIR, shapes: ReadonlyMap<string, Shape>): number 
 export function graphStats(ir: GraphIR): GraphStats {
   const buffers = new Set<string>();
   for (const n of ir.nodes) for (const i of Object.hasOwn(BUFFER_INPUTS, n.op) ? BUFFER_INPUTS[n.op]! : []) if (n.inputs[i]) buffers.add(n.inputs[i]!);
+  // Quantized weights (int8/int32 initializers a DequantizeLinear reads) count like the float ones they replace.
+  const quantized = new Set(ir.nodes.filter((n) => n.op === 'DequantizeLinear').map((n) => n.inputs[0]!));
   let params = 0;
-  for (const init of ir.initializers) if (isFloat(init.dtype) && !buffers.has(init.name)) params += numel(init.shape);
+  for (const init of ir.initializers) if ((isFloat(init.dtype) || quantized.has(init.name)) && !buffers.has(init.name)) params += numel(init.shape);
   const shapes = shapeTable(ir);
   let macs = 0;
   let macsComplete = true;

@@ -7,3 +7,4 @@
 export { cropImage, cropNormalizeInto, ImageDecodeError, KERNEL_FOR, loadResized, preprocessImage, type PreprocessOptions, type ResizedImage, type ResizeKernel } from './preprocess.js';
 export { IMAGE_EXTENSIONS, listDataset, listImageFolder, listLabelsFile, spreadSubset, type Dataset, type ListOptions, type Sample } from './dataset.js';
 export { readLabels, toImagenetLabels } from './labels.js';
+export { CalibrationDataError, loadCalibrationImages, type CalibrationBatch, type CalibrationImages, type CalibrationImagesOptions } from './calibration.js';

@@ -8,7 +8,27 @@
  * {@link onnxruntimeStatistics} (onnxruntime-node, run in a child process: importing this package
  * never loads onnxruntime). Without a provider the default weights keep identity BatchNorm
  * statistics and the file's effnet.weights metadata says "no statistics provider, not calibrated".
+ *
+ * int8: {@link prepareInt8Model} / {@link quantizeModel} (QDQ, activation ranges from
+ * {@link calibrateActivations} over calibration images; onnxruntime-node is imported on first use).
  */
 export { isOnnxPath, openModel, openModelFile, prepareModel, type FileModel, type ModelHandle, type PrepareOptions, type PreparedModel } from './prepare.js';
 export { CALIBRATION_BATCH, calibrateBatchNorm, type CalibrateOptions, type StatisticsProvider } from './calibrate.js';
 export { batchNormStatistics, onnxruntimeStatistics } from './onnxruntime-statistics.js';
+export { CALIBRATION_METHODS, calibrateActivations, entropyRange, histogramInto, klThreshold, percentileRange, type ActivationCalibrationOptions, type ActivationStatistics, type CalibrationMethod } from './activations.js';
+export {
+  BUILTIN_CALIBRATION_IMAGES,
+  BUILTIN_CALIBRATION_SOURCE,
+  DEFAULT_CALIBRATION_IMAGES,
+  DEFAULT_CALIBRATION_METHOD,
+  Int8OptionError,
+  int8LatencyOnly,
+  LATENCY_ONLY_NOTE,
+  prepareInt8Model,
+  quantizeModel,
+  type ActivationRanges,
+  type Int8Calibration,
+  type Int8Model,
+  type Int8Options,
+  type Int8Summary,
+} from './int8.js';

@@ -13,9 +13,8 @@ import { conv, flatten, foldBatchNorm, gemm, Graph, quantizationTargets, quantiz
 import { formulaInput } from '@effnet/efficientnet';
 import { serializeModel } from '@effnet/onnx-export';
 import { createRunner } from '../session.js';
-import { prepareModel } from '@effnet/pipeline';
-import { calibrateActivations, entropyRange, histogramInto, percentileRange } from './calibrate.js';
-import { loadCalibrationImages } from './images.js';
+import { calibrateActivations, entropyRange, histogramInto, percentileRange, prepareModel } from '@effnet/pipeline';
+import { loadCalibrationImages } from '@effnet/images';
 
 const SLOW = !!process.env.EFFNET_SLOW;
 const dir = mkdtempSync(join(tmpdir(), 'effnet-int8-test-'));

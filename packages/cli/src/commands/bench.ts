@@ -26,11 +26,14 @@ import { human, printJson } from '../output.js';
 import { safeText } from '../text.js';
 import { choice, intInRange, intList, nonNegativeInt, positiveInt } from '../parse.js';
 import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
+import { addInt8Options, type Int8Flags } from './int8.js';
+import { appendPrecisionMarkdown, buildPrecisionFiles, precisionList, precisionResults, printPrecisionTable, type Precision, type PrecisionBuild } from './precision.js';
 import { BUILD_OPTIONS } from '@effnet/efficientnet';
 
 export const DEFAULT_MODELS = ['efficientnet-b0', 'efficientnet-b1', 'efficientnet-b4', 'resnet50'];
 
-interface BenchFlags extends Omit<ModelFlags, 'batch'> {
+interface BenchFlags extends Omit<ModelFlags, 'batch'>, Int8Flags {
+  precision?: Precision[];
   ep: NodeEp;
   batch: number[];
   iterations: number;
@@ -66,6 +69,8 @@ export function register(program: Command): void {
     .option('--fp16', 'float16 weights and compute')
     .option('--opset <N>', `ONNX opset of built models, ${MIN_OPSET}..${MAX_OPSET}`, intInRange('--opset', MIN_OPSET, MAX_OPSET));
   addModelOptions(cmd, { batch: false });
+  cmd.option('--precision <list>', 'build each model id in these precisions (fp32,fp16,int8) and measure them side by side: speed-up over fp32, file size; int8 without --calibration-data is calibrated on the built-in input (latency only)', precisionList);
+  addInt8Options(cmd, { withInt8Flag: false });
   // Speed does not depend on weight values: the shared --weights flag is refused here (see the action).
   cmd.options.find((opt) => opt.long === '--weights')?.hideHelp();
   cmd.addHelpText(
@@ -84,7 +89,8 @@ Examples:
   effnet bench b0 b3 --batch 1,8 --threads 2
   effnet bench efficientnet-b0 --ep webgpu --json
   effnet bench --compare paper --max-time 30000
-  effnet bench model.onnx other.onnx --iterations 50`,
+  effnet bench model.onnx other.onnx --iterations 50
+  effnet bench efficientnet-lite0 resnet50 --precision fp32,int8 --threads 2 --calibration-data val/`,
   );
   cmd.action(async (models: string[], f: BenchFlags) => {
     if (f.weights) throw new UsageError('--weights: bench measures speed, which does not depend on weight values; leave it out');
@@ -102,30 +108,51 @@ Examples:
       }
       accuracy = parseAccuracy(json, f.accuracyFrom);
     }
+    const built = await precisionBuild(all, f);
     const progress = new Progress(Boolean(process.stderr.isTTY));
-    const run = await runBench(
+    const measured = await runBench(
       {
-        models: all,
+        models: built ? built.files.map((x) => x.path) : all,
         ep: f.ep,
         batches: f.batch,
         ...(f.threads ? { threads: f.threads } : {}),
         timing: { warmup: f.warmup, iterations: f.iterations, minTimeMs: f.time, maxTimeMs: f.maxTime },
-        model: modelOptions(f),
+        model: built ? {} : modelOptions(f),
         isolate: f.isolate,
       },
       (e) => progress.event(e),
-    ).finally(() => progress.stop());
-    const report = buildReport(run, { ...(accuracy ? { accuracy, accuracySource: f.accuracyFrom! } : {}), comparePaper: f.compare === 'paper' });
+    ).finally(() => {
+      progress.stop();
+      built?.cleanup();
+    });
+    const side = built ? precisionResults(measured.results, built) : undefined;
+    const run = side ? { ...measured, results: side.results } : measured;
+    const base = buildReport(run, { ...(accuracy ? { accuracy, accuracySource: f.accuracyFrom! } : {}), comparePaper: f.compare === 'paper' });
+    const report = side ? { ...base, precisions: side.rows } : base;
     const files = await writeReports(report, resolve(f.out));
+    if (side) appendPrecisionMarkdown(resolve(f.out, 'results.md'), side.rows);
     if (f.json) printJson(report);
     else {
       printTable(run.results, f.ep);
+      if (side) printPrecisionTable(side.rows);
       if (report.comparisons) printComparisons(report.comparisons);
       console.log(`reports: ${files.join(', ')}`);
     }
     if (run.failures.length)
       throw new Error(`${run.failures.length} of ${run.failures.length + run.results.length} measurements failed: ${run.failures.map((x) => x.error).join('; ')}`);
   });
+}
+
+/** --precision: every model id built in each precision (undefined without the flag). */
+async function precisionBuild(models: readonly string[], f: BenchFlags): Promise<PrecisionBuild | undefined> {
+  if (!f.precision) {
+    const given = (['calibrationData', 'calibrationImages', 'calibrationMethod', 'int8Policy'] as const).find((k) => f[k] !== undefined);
+    if (given) throw new UsageError(`--${given.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to int8: add --precision with int8 (e.g. --precision fp32,int8)`);
+    return undefined;
+  }
+  if (f.compare) throw new UsageError('--precision with --compare paper: measure the comparisons and the precisions in separate runs');
+  const { batch: _batches, precision: _p, ...flags } = f;
+  return buildPrecisionFiles(models, f.precision, prepareOptions(flags), f);
 }
 
 /** The model flags a measurement job carries: the shared model flags, parsed once by prepareOptions. */

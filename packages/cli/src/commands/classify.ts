@@ -8,6 +8,7 @@ import { safeText } from '../text.js';
 import { positiveInt } from '../parse.js';
 import { addModelOptions } from './common.js';
 import { addPreprocessOptions, openForImages, type PreprocessFlags } from './eval.js';
+import { latencyOnlyNote } from './compare.js';
 import type { ModelFlags } from './common.js';
 
 interface ClassifyFlags extends ModelFlags, PreprocessFlags {
@@ -28,6 +29,8 @@ export function register(program: Command): void {
   addModelOptions(cmd, { batch: false });
   addPreprocessOptions(cmd).action(async (ref: string, images: string[], f: ClassifyFlags) => {
     const { model, preprocess, fixedBatch } = openForImages(ref, f);
+    const note = latencyOnlyNote(model.metadata);
+    if (note) process.stderr.write(`warning: ${note}\n`);
     let labels: string[] | undefined;
     if (f.labels) labels = readLabels(f.labels);
     else if (model.metadata['effnet.labels']) labels = metadataLabels(model.metadata, model.label, model.numClasses);

@@ -18,6 +18,7 @@ import { formatCount } from '../output.js';
 import { safeText } from '../text.js';
 import { choice, numberList, positiveInt, positiveNumber } from '../parse.js';
 import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
+import { agreementOf, compareLines, latencyOnlyNote, type Comparison } from './compare.js';
 
 /** Flags shared by eval and classify: model preprocessing and where it runs. */
 export interface PreprocessFlags {
@@ -74,6 +75,7 @@ interface EvalFlags extends ModelFlags, PreprocessFlags {
   predictions?: string;
   force?: boolean;
   prefetch?: number;
+  compare?: string;
 }
 
 export function register(program: Command): void {
@@ -92,6 +94,7 @@ export function register(program: Command): void {
     .option('--json [file]', 'JSON report on stdout, or written to <file>')
     .option('--predictions <file>', 'write {"<class>/<file>": [top-5 class indices]} for every image')
     .option('-f, --force', 'overwrite existing --json/--predictions files')
+    .option('--compare <model>', 'also evaluate this model (id or .onnx, e.g. the float32 reference of an int8 file) on the same images: top-1 change and per-image top-1 agreement')
     .addHelpText(
       'after',
       `
@@ -101,7 +104,8 @@ bicubic, center-crop R x R, scale to [0,1], normalize with mean/std. Defaults co
 
 Examples:
   effnet eval efficientnet-b0 --weights b0-imagenette.safetensors --data imagenette/val --resolution 160
-  effnet eval model.onnx --data val/ --labels val.txt --json eval.json --predictions preds.json`,
+  effnet eval model.onnx --data val/ --labels val.txt --json eval.json --predictions preds.json
+  effnet eval b0-int8.onnx --data imagenette/val --compare b0-fp32.onnx`,
     )
     .action(async (ref: string, f: EvalFlags) => {
       const t0 = performance.now();
@@ -117,6 +121,10 @@ Examples:
       if (model.numClasses === 1000 && ds.classes.length < 1000 && allImagenetWnids(ds.classes)) ds = toImagenetLabels(ds);
       if (f.limit !== undefined) ds = { ...ds, samples: spreadSubset(ds.samples, f.limit) };
 
+      const reference = f.compare !== undefined ? openForImages(f.compare, f) : undefined;
+      if (reference && reference.model.numClasses !== model.numClasses)
+        throw new UsageError(`--compare ${f.compare}: ${reference.model.numClasses} classes; ${ref} has ${model.numClasses}`);
+      const top1Of = reference ? new Map<string, number>() : undefined;
       const runner = await createRunner(model.source(), { ep: f.ep, ...(f.threads ? { threads: f.threads } : {}) });
       const predictions = f.predictions ? new PredictionsWriter(f.predictions, !!f.force) : undefined;
       const progress = new ProgressDisplay(ds.samples.length, Boolean(process.stderr.isTTY));
@@ -129,7 +137,14 @@ Examples:
           ...(f.prefetch ? { prefetch: f.prefetch } : {}),
           ...(f.strict ? { strict: true } : {}),
           onProgress: (p) => progress.update(p),
-          ...(predictions ? { onPrediction: (s: { key: string }, t5: readonly number[]) => predictions.add(s.key, t5) } : {}),
+          ...(predictions || top1Of
+            ? {
+                onPrediction: (s: { key: string }, t5: readonly number[]) => {
+                  predictions?.add(s.key, t5);
+                  top1Of?.set(s.key, t5[0]!);
+                },
+              }
+            : {}),
         });
         progress.stop();
         predictions?.commit();
@@ -140,8 +155,12 @@ Examples:
       } finally {
         await runner.release();
       }
+      const comparison: Comparison | undefined = reference && top1Of ? await agreementOf(reference, ds, top1Of, result, f, batch) : undefined;
+      const note = latencyOnlyNote(model.metadata);
       const report = {
         model: model.label,
+        ...(model.metadata['effnet.precision'] ? { precision: model.metadata['effnet.precision'] } : {}),
+        ...(note ? { warning: note } : {}),
         weights: f.weights ?? null,
         data: f.data,
         ...(f.labels ? { labels: f.labels } : {}),
@@ -161,11 +180,12 @@ Examples:
         ep: runner.ep,
         batch,
         ...(model.kind === 'file' ? { file: model.ref } : {}),
+        ...(comparison ? { compare: comparison } : {}),
       };
       const json = `${JSON.stringify(report, null, 2)}\n`;
       if (typeof f.json === 'string') writeFileAtomic(f.json, json, { overwrite: !!f.force });
       if (f.json === true) process.stdout.write(json);
-      else process.stdout.write(formatReport(report, result));
+      else process.stdout.write(formatReport(report, result) + compareLines(comparison, note));
       if (typeof f.json === 'string') process.stderr.write(`wrote ${f.json}\n`);
       if (f.predictions) process.stderr.write(`wrote ${f.predictions} (${formatCount(result.n)} images)\n`);
     });

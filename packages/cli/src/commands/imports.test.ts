@@ -97,6 +97,19 @@ await run(info, ['info', 'efficientnet-b0', '--json']);`,
     expect(forbiddenIn(loaded)).toEqual([]);
   });
 
+  it('export --int8 may load sharp and onnxruntime-node (calibration), never @effnet/bench, vega or playwright', () => {
+    const out = join(dir, 'lite0-int8.onnx');
+    const loaded = record(
+      'export-int8',
+      `import { Command } from 'commander';
+const exportCmd = await import(${JSON.stringify(pathToFileURL(dist('commands/export.js')).href)});
+const p = new Command('effnet').exitOverride(); exportCmd.register(p);
+await p.parseAsync(['node', 'effnet', 'export', 'efficientnet-lite0', '--resolution', '32', '--int8', '--calibration-data', 'builtin', '--calibration-method', 'minmax', '-o', ${JSON.stringify(out)}]);`,
+    );
+    expect(readModel(out).metadata['effnet.precision']).toBe('int8');
+    expect(forbiddenIn(loaded)).toEqual(['onnxruntime-node']);
+  });
+
   it('control: the same recorder sees each of these packages when a process does load them', () => {
     const loaded = record(
       'control',

@@ -1,13 +1,18 @@
 /**
  * Calibration images: N images spread across the classes of an ImageFolder (or every image of a
  * flat folder), decoded and preprocessed exactly as `eval` does, as batches for
- * {@link calibrateActivations}.
+ * @effnet/pipeline's calibrateActivations.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { IMAGE_EXTENSIONS, listImageFolder, spreadSubset, type Sample } from '@effnet/images';
-import { preprocessImage, type PreprocessOptions } from '@effnet/images';
-import type { CalibrationBatch } from './calibrate.js';
+import { IMAGE_EXTENSIONS, listImageFolder, spreadSubset, type Sample } from './dataset.js';
+import { preprocessImage, type PreprocessOptions } from './preprocess.js';
+
+/** One batch of preprocessed images, NCHW float32. */
+export interface CalibrationBatch {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
 
 export interface CalibrationImagesOptions extends PreprocessOptions {
   /** Images to use (default 100), spread evenly over the listing (so across classes). */
@@ -24,10 +29,21 @@ export interface CalibrationImages {
   readonly failed: readonly { readonly file: string; readonly error: string }[];
 }
 
+/** The calibration folder is missing, unreadable, empty, or none of its images decodes. */
+export class CalibrationDataError extends Error {
+  override name = 'CalibrationDataError';
+}
+
 function listCalibrationFolder(dir: string): Sample[] {
-  if (!existsSync(dir)) throw new Error(`${dir}: no such directory`);
-  if (!statSync(dir).isDirectory()) throw new Error(`${dir}: not a directory`);
-  const entries = readdirSync(dir, { withFileTypes: true }).filter((e) => !e.name.startsWith('.'));
+  if (!existsSync(dir)) throw new CalibrationDataError(`${dir}: no such directory`);
+  if (!statSync(dir).isDirectory()) throw new CalibrationDataError(`${dir}: not a directory`);
+  let listing;
+  try {
+    listing = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    throw new CalibrationDataError(`${dir}: cannot read the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const entries = listing.filter((e) => !e.name.startsWith('.'));
   // ImageFolder when there are class folders; otherwise the images right in the folder.
   if (entries.some((e) => e.isDirectory())) {
     try {
@@ -51,7 +67,7 @@ export async function loadCalibrationImages(dir: string, o: CalibrationImagesOpt
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`calibration images ${count}: expected a positive integer`);
   if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`calibration batch ${batch}: expected a positive integer`);
   const listed = listCalibrationFolder(dir);
-  if (listed.length === 0) throw new Error(`${dir}: no images (expected ${IMAGE_EXTENSIONS.join(' ')} files, in class folders or directly in it)`);
+  if (listed.length === 0) throw new CalibrationDataError(`${dir}: no images (expected ${IMAGE_EXTENSIONS.join(' ')} files, in class folders or directly in it)`);
   const chosen = spreadSubset(listed, count);
   const settled = await Promise.allSettled(chosen.map((s) => preprocessImage(s.path, o)));
   const per = 3 * o.resolution * o.resolution;
@@ -62,7 +78,7 @@ export async function loadCalibrationImages(dir: string, o: CalibrationImagesOpt
     if (r.status === 'fulfilled') ok.push({ key: s.key, data: r.value });
     else failed.push({ file: s.key, error: String((r.reason as Error)?.message ?? r.reason) });
   });
-  if (ok.length === 0) throw new Error(`${dir}: none of the ${chosen.length} calibration images could be decoded (first: ${failed[0]!.error})`);
+  if (ok.length === 0) throw new CalibrationDataError(`${dir}: none of the ${chosen.length} calibration images could be decoded (first: ${failed[0]!.error})`);
   const batches: CalibrationBatch[] = [];
   for (let i = 0; i < ok.length; i += batch) {
     const part = ok.slice(i, i + batch);

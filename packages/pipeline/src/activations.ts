@@ -8,17 +8,17 @@
  *  - `entropy`: per side of zero, the clipping threshold whose 128-level quantization of the
  *    histogram loses the least information (smallest KL divergence; TensorRT's calibration).
  * Histogram methods run the batches twice (first the ranges, then the histograms).
+ *
+ * onnxruntime-node is imported on the first call only, so importing the pipeline never loads it.
  */
 import type { GraphIR, TensorRange, ValueInfo } from '@effnet/graph-builder';
+import type { CalibrationBatch } from '@effnet/images';
 import { serializeModel } from '@effnet/onnx-export';
+
+export type { CalibrationBatch };
 
 export const CALIBRATION_METHODS = ['minmax', 'percentile', 'entropy'] as const;
 export type CalibrationMethod = (typeof CALIBRATION_METHODS)[number];
-
-export interface CalibrationBatch {
-  readonly data: Float32Array;
-  readonly dims: readonly number[];
-}
 
 export interface ActivationCalibrationOptions {
   readonly method?: CalibrationMethod;

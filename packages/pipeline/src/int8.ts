@@ -1,0 +1,147 @@
+/**
+ * The int8 step of the pipeline: a float32 model (BatchNorm folded) → the activation tensors its
+ * QDQ placement needs (graph-builder's quantizationTargets) → their ranges, measured by running the
+ * float32 graph over calibration images (calibrateActivations: onnxruntime-node, imported on first
+ * use) → QuantizeLinear/DequantizeLinear inserted (quantizeQdq) → opset ≥ 13, with the calibration
+ * recorded in the file's metadata:
+ *   effnet.precision = int8, effnet.int8.calibration_method, effnet.int8.calibration_images,
+ *   effnet.int8.calibration_source (the image folder, or 'built-in input (latency only)'),
+ *   effnet.int8.policy.
+ *
+ * Calibration on the built-in (formula) input exists for latency measurements only: its ranges say
+ * nothing about real images, so accuracy of such a file is meaningless; every report says so
+ * ({@link int8LatencyOnly}).
+ */
+import { quantizationTargets, quantizeQdq, type GraphIR, type QuantizePolicy, type TensorRange } from '@effnet/graph-builder';
+import { formulaInput } from '@effnet/efficientnet';
+import { loadCalibrationImages, type CalibrationBatch } from '@effnet/images';
+import { DEFAULT_OPSET, serializeModel, writeModel, writeModelAsync } from '@effnet/onnx-export';
+import { calibrateActivations, CALIBRATION_METHODS, type CalibrationMethod } from './activations.js';
+import { prepareModel, type PrepareOptions, type PreparedModel } from './prepare.js';
+
+/** What effnet.int8.calibration_source says of a file calibrated on the built-in input. */
+export const BUILTIN_CALIBRATION_SOURCE = 'built-in input (latency only)';
+/** The warning every report shows for such a file. */
+export const LATENCY_ONLY_NOTE = 'int8 calibrated on the built-in input: latency only, accuracy meaningless';
+/** Default number of calibration images (phase-1 measurements: 100 Imagenette images, 10 a class). */
+export const DEFAULT_CALIBRATION_IMAGES = 100;
+/** Entropy: best top-1 and agreement on Imagenette B0 (96.9% agreement vs percentile 95.3%, minmax 94.2%). */
+export const DEFAULT_CALIBRATION_METHOD: CalibrationMethod = 'entropy';
+/** Images of the built-in calibration batch. */
+export const BUILTIN_CALIBRATION_IMAGES = 8;
+
+export type Int8Calibration =
+  /** An image folder (ImageFolder class folders, or images directly in it); `count` spread across it. */
+  | { readonly kind: 'images'; readonly dir: string; readonly count?: number }
+  /** The deterministic formula input: for latency measurements only. */
+  | { readonly kind: 'builtin' };
+
+/** Measures activation ranges (default: {@link calibrateActivations} with the chosen method). */
+export type ActivationRanges = (ir: GraphIR, tensors: readonly string[], batches: readonly CalibrationBatch[]) => Promise<ReadonlyMap<string, TensorRange>>;
+
+export interface Int8Options {
+  readonly calibration: Int8Calibration;
+  /** Default {@link DEFAULT_CALIBRATION_METHOD}. */
+  readonly method?: CalibrationMethod;
+  /** Which ops run in int8 (graph-builder QUANTIZE_POLICIES; default 'all', the fastest in onnxruntime). */
+  readonly policy?: QuantizePolicy;
+  /** onnxruntime intra-op threads for the calibration runs. */
+  readonly threads?: number;
+  /** Injected range measurement (tests); default onnxruntime-node via calibrateActivations. */
+  readonly ranges?: ActivationRanges;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface Int8Summary {
+  readonly method: CalibrationMethod;
+  readonly policy: QuantizePolicy;
+  readonly source: string;
+  readonly latencyOnly: boolean;
+  /** Images used (relative to the folder); for the built-in input, none. */
+  readonly files: readonly string[];
+  readonly images: number;
+  /** Listed images that did not decode (skipped). */
+  readonly failed: readonly { readonly file: string; readonly error: string }[];
+  readonly tensors: number;
+  readonly seconds: number;
+}
+
+export interface Int8Model extends PreparedModel {
+  readonly int8: Int8Summary;
+}
+
+/** Whether a file's metadata says it was calibrated on the built-in input. */
+export function int8LatencyOnly(metadata: Readonly<Record<string, string>>): boolean {
+  return metadata['effnet.precision'] === 'int8' && metadata['effnet.int8.calibration_source'] === BUILTIN_CALIBRATION_SOURCE;
+}
+
+/**
+ * prepareModel + the int8 step. BatchNorm is always folded; fp16 is refused (int8 replaces it);
+ * opset is raised to 13 when lower (per-channel QuantizeLinear/DequantizeLinear).
+ */
+export async function prepareInt8Model(ref: string, o: PrepareOptions & { readonly int8: Int8Options }): Promise<Int8Model> {
+  const { int8, ...rest } = o;
+  if (rest.fp16 || rest.fp16Io) throw new Int8OptionError('int8 and fp16 are two precisions: choose one');
+  const p = prepareModel(ref, { ...rest, foldBn: true, opset: Math.max(rest.opset ?? DEFAULT_OPSET, 13) });
+  return quantizeModel(p, int8);
+}
+
+/** A bad int8 option (fp16 with int8, unknown method); the CLI maps it to a usage error. */
+export class Int8OptionError extends Error {
+  override name = 'Int8OptionError';
+}
+
+/** The int8 step on a prepared float32 model (BatchNorm folded: prepareModel with foldBn). */
+export async function quantizeModel(p: PreparedModel, o: Int8Options): Promise<Int8Model> {
+  const method = o.method ?? DEFAULT_CALIBRATION_METHOD;
+  if (!(CALIBRATION_METHODS as readonly string[]).includes(method)) throw new Int8OptionError(`calibration method '${String(method)}': expected ${CALIBRATION_METHODS.join(', ')}`);
+  const policy = o.policy ?? 'all';
+  if (p.metadata['effnet.precision'] !== 'float32') throw new Int8OptionError(`${p.label}: int8 quantizes a float32 model; this one is ${p.metadata['effnet.precision']}`);
+  const t0 = performance.now();
+  // Throws QuantizeError (one line) when the graph has no quantizable op, before any image is read.
+  const tensors = quantizationTargets(p.ir, { policy });
+  let batches: CalibrationBatch[];
+  let files: readonly string[] = [];
+  let failed: Int8Summary['failed'] = [];
+  let source: string;
+  if (o.calibration.kind === 'images') {
+    const loaded = await loadCalibrationImages(o.calibration.dir, {
+      count: o.calibration.count ?? DEFAULT_CALIBRATION_IMAGES,
+      resolution: p.resolution,
+      ...p.preprocess,
+    });
+    ({ batches, files, failed } = loaded);
+    source = o.calibration.dir;
+  } else {
+    const dims = [BUILTIN_CALIBRATION_IMAGES, 3, p.resolution, p.resolution];
+    batches = [{ data: formulaInput(dims), dims }];
+    source = BUILTIN_CALIBRATION_SOURCE;
+  }
+  const images = batches.reduce((n, b) => n + b.dims[0]!, 0);
+  const measure: ActivationRanges =
+    o.ranges ?? ((ir, t, b) => calibrateActivations(ir, t, b, { method, ...(o.threads ? { threads: o.threads } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) }));
+  const ranges = await measure(p.ir, tensors, batches);
+  const ir = quantizeQdq(p.ir, { ranges, policy });
+  const opset = Math.max(p.opset, 13);
+  const metadata = {
+    ...p.metadata,
+    'effnet.precision': 'int8',
+    'effnet.int8.calibration_method': method,
+    'effnet.int8.calibration_images': String(images),
+    'effnet.int8.calibration_source': source,
+    'effnet.int8.policy': policy,
+  };
+  const exportOptions = { opset, metadata, docString: p.built.spec.description };
+  const summary: Int8Summary = { method, policy, source, latencyOnly: o.calibration.kind === 'builtin', files, images, failed, tensors: tensors.length, seconds: (performance.now() - t0) / 1000 };
+  return {
+    ...p,
+    ir,
+    opset,
+    metadata,
+    int8: summary,
+    serialize: () => serializeModel(ir, exportOptions),
+    source: () => serializeModel(ir, exportOptions),
+    write: (path, w = {}) => writeModel(ir, path, { ...w, ...exportOptions }),
+    writeAsync: (path, w = {}) => writeModelAsync(ir, path, { ...w, ...exportOptions }),
+  };
+}
