@@ -84,12 +84,15 @@ describe.concurrent('effnet usage errors: exit 2', () => {
   });
 
   it.each([
-    [['--batch', '-1'], "--batch expects a positive integer, got '-1'"],
-    [['--batch', '0'], "--batch expects a positive integer, got '0'"],
-    [['--resolution', '0'], "--resolution expects a positive integer, got '0'"],
+    [['--batch', '-1'], "--batch expects an integer from 1 to 1024, got '-1'"],
+    [['--batch', '0'], "--batch expects an integer from 1 to 1024, got '0'"],
+    [['--batch', '100000'], "--batch expects an integer from 1 to 1024, got '100000'"],
+    [['--resolution', '0'], "--resolution expects an integer from 1 to 4096, got '0'"],
+    [['--resolution', '20000'], "--resolution expects an integer from 1 to 4096, got '20000'"],
+    [['--num-classes', '100000000'], "--num-classes expects an integer from 1 to 100000, got '100000000'"],
     [['--opset', '99'], "--opset expects an integer from 13 to 21, got '99'"],
     [['--opset', 'abc'], "--opset expects an integer from 13 to 21, got 'abc'"],
-    [['--num-classes', '1.5'], "--num-classes expects a positive integer, got '1.5'"],
+    [['--num-classes', '1.5'], "--num-classes expects an integer from 1 to 100000, got '1.5'"],
     [['--input-name', ''], "--input-name expects a non-empty tensor name, got ''"],
     // Would build a graph for ever (depth grows with φ): bounded.
     [['--phi', '200'], "--phi expects a number >= 0 and <= 20, got '200'"],
@@ -115,8 +118,34 @@ describe.concurrent('effnet usage errors: exit 2', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it.each([
+    [['eval', 'b0', '--data', '.', '--threads', '1000000'], 'eval', "--threads expects an integer from 1 to 256, got '1000000'"],
+    [['eval', 'b0', '--data', '.', '--batch', '100000'], 'eval', "--batch expects an integer from 1 to 1024, got '100000'"],
+    [['eval', 'b0', '--data', '.', '--crop-pct', '0.0001'], 'eval', "--crop-pct expects a number >= 0.1 and <= 1, got '0.0001'"],
+    [['eval', 'b0', '--data', '.', '--limit', '1e12'], 'eval', "--limit expects an integer from 1 to 100000000, got '1e12'"],
+    [['eval', 'b0', '--data', '.', '--prefetch', '1000'], 'eval', "--prefetch expects an integer from 1 to 64, got '1000'"],
+    [['classify', 'b0', 'x.png', '--top', '5000'], 'classify', "--top expects an integer from 1 to 1000, got '5000'"],
+    [['bench', 'b0', '--threads', '1000000'], 'bench', "--threads expects an integer from 1 to 256, got '1000000'"],
+    [['bench', 'b0', '--batch', '1,100000'], 'bench', "--batch expects comma-separated integers from 1 to 1024, got '1,100000'"],
+    [['bench', 'b0', '--iterations', '99999999'], 'bench', "--iterations expects an integer from 1 to 1000000, got '99999999'"],
+    [['bench', 'b0', '--warmup', '1000000'], 'bench', "--warmup expects an integer from 0 to 10000, got '1000000'"],
+    [['bench', 'b0', '--time', '1e9'], 'bench', "--time expects an integer from 0 to 3600000, got '1e9'"],
+    [['bench', 'b0', '--max-time', '0'], 'bench', "--max-time expects an integer from 1 to 3600000, got '0'"],
+    [['bench', 'b0', '--resolution', '20000'], 'bench', "--resolution expects an integer from 1 to 4096, got '20000'"],
+    [['serve', 'b0', '--port', '70000'], 'serve', "--port expects an integer from 0 to 65535, got '70000'"],
+    [['scale-search', '--budget-ms', '1e12'], 'scale-search', "--budget-ms expects a number > 0 and <= 3600000, got '1e12'"],
+    [['scale-search', '--budget-flops', '1e20'], 'scale-search', "--budget-flops expects a number > 0 and <= 1000000000000000, got '1e20'"],
+    [['scale-search', '--budget-flops', '1e9', '--tolerance', '5'], 'scale-search', "--tolerance expects a number >= 0 and <= 1, got '5'"],
+    [['scale-search', '--budget-flops', '1e9', '--threads', '1000'], 'scale-search', "--threads expects an integer from 1 to 256, got '1000'"],
+    [['scale-search', '--budget-flops', '1e9', '--iterations', '0'], 'scale-search', "--iterations expects an integer from 1 to 1000000, got '0'"],
+  ])('numeric flag out of its documented range %j: exit 2 naming the flag and the range', async (args, command, message) => {
+    const dir = fresh();
+    expectParseError(await effnet(args, dir), command, message);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('a scale-search grid too fine to ever finish', async () => {
-    expectError(await effnet(['scale-search', '--budget-flops', '1e9', '--grid', '1:2:1e-7']), 2, "--grid expects MIN:MAX:STEP with 1 <= MIN <= MAX, STEP > 0 and at most 200 values (e.g. 1:1.5:0.05), got '1:2:1e-7'");
+    expectError(await effnet(['scale-search', '--budget-flops', '1e9', '--grid', '1:2:1e-7']), 2, "--grid expects MIN:MAX:STEP with 1 <= MIN <= MAX <= 10, STEP > 0 and at most 200 values (e.g. 1:1.5:0.05), got '1:2:1e-7'");
   });
 
   it('unknown flag, missing argument, missing flag value, unknown command', async () => {

@@ -24,7 +24,7 @@ import { checkOutputDir } from '@effnet/safe-fs';
 import { UsageError } from '../errors.js';
 import { human, printJson } from '../output.js';
 import { safeText } from '../text.js';
-import { choice, intInRange, intList, nonNegativeInt, positiveInt } from '../parse.js';
+import { choice, intInRange, intList, LIMITS } from '../parse.js';
 import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
 import { BUILD_OPTIONS } from '@effnet/efficientnet';
 
@@ -51,12 +51,12 @@ export function register(program: Command): void {
     .description('measure latency, throughput, params and FLOPs of models on an execution provider, and write reports')
     .argument('[models...]', `model ids or .onnx files (default: ${DEFAULT_MODELS.join(' ')})`)
     .addOption(new Option('--ep <ep>', `execution provider: ${NODE_EPS.join(', ')}`).argParser(choice('--ep', NODE_EPS)).default('cpu'))
-    .option('--batch <list>', 'batch sizes, comma-separated (e.g. 1,8,32)', intList('--batch'), [1])
-    .option('--iterations <N>', 'timed runs per model, at least (fast models run more to fill --time)', positiveInt('--iterations'), 10)
-    .option('--warmup <N>', 'untimed runs per model before timing', nonNegativeInt('--warmup'), 2)
-    .option('--time <ms>', 'measuring time per model, at least', nonNegativeInt('--time'), 3000)
-    .option('--max-time <ms>', 'stop timing a model after this long, even before --iterations runs (slow models such as amoebanet-b)', positiveInt('--max-time'), 60000)
-    .option('--threads <N>', 'intra-op threads (cpu, cuda, webgpu) / wasm threads (default: the runtime\'s choice)', positiveInt('--threads'))
+    .option('--batch <list>', `batch sizes, comma-separated, each 1..${LIMITS.batch} (e.g. 1,8,32)`, intList('--batch', 1, LIMITS.batch), [1])
+    .option('--iterations <N>', `timed runs per model, at least, 1..${LIMITS.iterations} (fast models run more to fill --time)`, intInRange('--iterations', 1, LIMITS.iterations), 10)
+    .option('--warmup <N>', `untimed runs per model before timing, 0..${LIMITS.warmup}`, intInRange('--warmup', 0, LIMITS.warmup), 2)
+    .option('--time <ms>', `measuring time per model, at least, 0..${LIMITS.timeMs} ms`, intInRange('--time', 0, LIMITS.timeMs), 3000)
+    .option('--max-time <ms>', `stop timing a model after this long, even before --iterations runs (slow models such as amoebanet-b), 1..${LIMITS.timeMs} ms`, intInRange('--max-time', 1, LIMITS.timeMs), 60000)
+    .option('--threads <N>', `intra-op threads (cpu, cuda, webgpu) / wasm threads, 1..${LIMITS.threads} (default: the runtime's choice)`, intInRange('--threads', 1, LIMITS.threads))
     .option('--json', 'print results.json to stdout instead of the table')
     .option('--out <dir>', 'report directory; results.json, results.md and the .svg charts there are regenerated (replaced) on every run', 'bench-results')
     .addOption(new Option('--compare <what>', "'paper': also measure the paper's comparisons (B7 vs AmoebaNet-B, B1 vs ResNet-152, B4 vs ResNet-50) and report the ratios beside the paper's").choices(['paper']))
