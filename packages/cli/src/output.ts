@@ -47,19 +47,23 @@ export interface TableOptions {
 const cellWidth = (c: Cell): number => Math.max(...String(c).split('\n').map((l) => [...l].length));
 
 /**
- * A cli-table3 table that fits `width` columns: the widest columns are narrowed and wrapped (on word
- * boundaries) until the table fits; borders are grey only when colour is on (useColor).
+ * A cli-table3 table that fits `width` columns where it can: the widest columns are narrowed and
+ * wrapped (on word boundaries, never inside a word) until the table fits; borders are grey only when colour is on (useColor).
  */
 export function renderTable(head: string[], rows: Cell[][], o: TableOptions = {}): string {
   const width = o.width ?? terminalWidth();
   const n = head.length;
   const natural = head.map((h, i) => Math.max(cellWidth(h), ...rows.map((r) => cellWidth(r[i] ?? ''))) + 2);
+  // A column is never narrower than its longest word: values wrap at spaces, never get cut ('effic…').
+  const longestWord = (c: Cell): number => Math.max(0, ...String(c).split(/\s+/).map((w) => [...w].length));
+  const minimum = head.map((h, i) => Math.max(longestWord(h), ...rows.map((r) => longestWord(r[i] ?? ''))) + 2);
   const widths = [...natural];
-  const MIN = 8;
-  // Borders: n + 1 vertical bars.
+  // Borders: n + 1 vertical bars. Narrow the widest column that can still give; a table that cannot
+  // fit even so stays wider than the terminal rather than lose text.
   while (widths.reduce((a, b) => a + b, 0) + n + 1 > width) {
-    const i = widths.indexOf(Math.max(...widths));
-    if (widths[i]! <= MIN) break;
+    let i = -1;
+    for (let k = 0; k < n; k++) if (widths[k]! > minimum[k]! && (i < 0 || widths[k]! > widths[i]!)) i = k;
+    if (i < 0) break;
     widths[i] = widths[i]! - 1;
   }
   const fits = widths.every((w, i) => w === natural[i]);
