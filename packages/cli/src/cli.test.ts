@@ -330,3 +330,84 @@ describe('interrupted export: nothing at the target path', () => {
     expect(readdirSync(dir).sort()).toEqual(['am.onnx', 'am.onnx.data']);
   });
 });
+
+/** effnet with an exact colour/width environment (NO_COLOR, FORCE_COLOR, COLUMNS unset unless given). */
+function effnetEnv(args: readonly string[], env: Record<string, string>): Promise<Result> {
+  const base = { ...process.env };
+  for (const k of ['NO_COLOR', 'FORCE_COLOR', 'COLUMNS']) delete base[k];
+  return finished(spawn(process.execPath, [BIN, ...args], { cwd: fresh(), env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+describe.concurrent('a quiet, tidy terminal', () => {
+  const ESC = '\x1b';
+  const width = (s: string) => Math.max(...s.split('\n').map((l) => [...l].length));
+
+  it('list fits 80 columns when piped, names every model whole, and has no colour codes', async () => {
+    const r = await effnetEnv(['list'], {});
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain(ESC);
+    expect(width(r.stdout)).toBeLessThanOrEqual(80);
+    const ids = JSON.parse((await effnetEnv(['list', '--json'], {})).stdout).map((m: { id: string }) => m.id) as string[];
+    expect(ids.length).toBeGreaterThan(20);
+    for (const id of ids) expect(r.stdout).toMatch(new RegExp(`│ ${id} +│`));
+    expect(r.stdout).not.toContain('…');
+    const wide = await effnetEnv(['list'], { COLUMNS: '200' });
+    expect(width(wide.stdout)).toBeLessThanOrEqual(200);
+    expect(width(wide.stdout)).toBeGreaterThan(80);
+  });
+
+  it('NO_COLOR wins over FORCE_COLOR; FORCE_COLOR alone colours piped output (so colour is what the flags say)', async () => {
+    expect((await effnetEnv(['list'], { FORCE_COLOR: '1' })).stdout).toContain(ESC);
+    for (const args of [['list'], ['info', 'b0']]) {
+      const r = await effnetEnv(args, { NO_COLOR: '1', FORCE_COLOR: '1' });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout + r.stderr).not.toContain(ESC);
+    }
+  });
+});
+
+describe('scale-search end to end (the real binary, a two-candidate grid)', () => {
+  // (1.15, 1.15, 1.15) is the only grid triple within 1% of α·β²·γ² = 2; the paper's (1.2, 1.1, 1.15) is always added.
+  const GRID = ['--grid', '1.15:1.15:0.05', '--tolerance', '0.01'];
+
+  it('--eval-cmd: free text with numbers is refused (no score taken from the file name)', async () => {
+    const dir = fresh();
+    const r = await effnet(['scale-search', '--budget-flops', '4e8', ...GRID, '--max-phi', '0.2', '--eval-cmd', 'echo accuracy 0.9 on {onnx}'], dir);
+    // Progress lines (stderr is not a terminal), then the one error line.
+    expect(r.code, r.stderr).toBe(1);
+    const last = lines(r.stderr).at(-1)!;
+    expect(last).toMatch(/^effnet: error: --eval-cmd for .*\.onnx: expected a line 'score: <number>' or a number alone on the last line, got 'accuracy 0\.9 on /);
+    expect(r.stderr).not.toMatch(STACK);
+    expect(r.stdout).toBe('');
+  }, 120_000);
+
+  it("--eval-cmd: 'score: N' is the score; quotes around {onnx} are dropped with a warning; the path is a real model", async () => {
+    const dir = fresh();
+    const cmd = 'test -s "{onnx}" && echo "phi1.2-a1.15 {onnx}" && echo "score: 0.7"';
+    const r = await effnet(['scale-search', '--budget-flops', '4e8', ...GRID, '--max-phi', '0.2', '--eval-cmd', cmd, '--json', '--out', 'out'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('warning: --eval-cmd: {onnx} is replaced by an already shell-quoted path');
+    const report = JSON.parse(r.stdout);
+    expect(report.rankedBy).toBe('score');
+    expect(report.candidates).toHaveLength(2);
+    for (const c of report.candidates) expect(c.score).toBe(0.7);
+    expect(readdirSync(join(dir, 'out')).sort()).toEqual(['candidates.svg', 'coefficients.svg', 'results.json', 'results.md']);
+  }, 120_000);
+
+  it('--budget-ms: measures latency on cpu and keeps candidates under the budget', async () => {
+    const dir = fresh();
+    const r = await effnet(['scale-search', '--budget-ms', '5000', ...GRID, '--max-phi', '0.2', '--iterations', '1', '--json', '--out', 'out'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.ep).toBe('cpu');
+    expect(report.budget).toEqual({ kind: 'latency', ms: 5000 });
+    expect(report.latencyFit).toBeDefined();
+    expect(report.candidates.length).toBeGreaterThan(0);
+    for (const c of report.candidates) {
+      expect(c.latencyMs).toBeGreaterThan(0);
+      expect(c.latencyMs).toBeLessThanOrEqual(5000);
+      expect(c.phi).toBeLessThanOrEqual(0.2);
+    }
+    expect(readFileSync(join(dir, 'out', 'candidates.svg'), 'utf8')).toContain('budget 5000 ms');
+  }, 300_000);
+});
