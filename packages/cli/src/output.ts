@@ -57,10 +57,13 @@ export function renderTable(head: string[], rows: Cell[][], o: TableOptions = {}
   // A column is never narrower than its longest word: values wrap at spaces, never get cut ('effic…').
   const longestWord = (c: Cell): number => Math.max(0, ...String(c).split(/\s+/).map((w) => [...w].length));
   const minimum = head.map((h, i) => Math.max(longestWord(h), ...rows.map((r) => longestWord(r[i] ?? ''))) + 2);
+  // Too many columns to fit even with every column at its longest word: one line per row, wider
+  // than the terminal, reads better than wrapped rows that overflow anyway.
+  const tooWide = minimum.reduce((a, b) => a + b, 0) + n + 1 > width;
   const widths = [...natural];
   // Borders: n + 1 vertical bars. Narrow the widest column that can still give; a table that cannot
   // fit even so stays wider than the terminal rather than lose text.
-  while (widths.reduce((a, b) => a + b, 0) + n + 1 > width) {
+  while (!tooWide && widths.reduce((a, b) => a + b, 0) + n + 1 > width) {
     let i = -1;
     for (let k = 0; k < n; k++) if (widths[k]! > minimum[k]! && (i < 0 || widths[k]! > widths[i]!)) i = k;
     if (i < 0) break;
