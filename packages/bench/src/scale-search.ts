@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@effnet/safe-fs';
 import type { TopLevelSpec } from 'vega-lite';
-import { chartFrame, renderSvg } from './perf/charts.js';
+import { chartFrame, placeLabels, renderSvg } from './perf/charts.js';
 import { graphStats, OptionError } from '@effnet/graph-builder';
 import { buildModel, COMPOUND, compoundScaling, flopsGrowth, type Coefficients } from '@effnet/efficientnet';
 
@@ -255,39 +255,98 @@ export function searchMarkdown(r: SearchReport): string {
 
 function candidatesChart(r: SearchReport): TopLevelSpec {
   const useLatency = r.candidates.some((c) => c.latencyMs !== undefined);
-  const data = r.candidates.map((c) => ({
-    label: `α${c.coefficients.alpha} β${c.coefficients.beta} γ${c.coefficients.gamma} φ${c.phi}`,
-    gmacs: c.macs / 1e9,
-    y: useLatency ? c.latencyMs : c.params / 1e6,
-    group: c === r.best || (r.best && c.coefficients === r.best.coefficients && c.phi === r.best.phi) ? 'choice' : c.pareto ? 'Pareto front' : 'candidate',
-  }));
+  const raw = r.candidates.map((c) => {
+    const group = c === r.best || (r.best && c.coefficients === r.best.coefficients && c.phi === r.best.phi) ? 'choice' : c.pareto ? 'Pareto front' : 'candidate';
+    return {
+      triple: `α=${c.coefficients.alpha} β=${c.coefficients.beta} γ=${c.coefficients.gamma} φ=${c.phi}`,
+      gmacs: c.macs / 1e9,
+      y: useLatency ? c.latencyMs! : c.params / 1e6,
+      group,
+      // Labels on the choice and the Pareto front only: 80 labels would hide the points.
+      label: group === 'candidate' ? '' : `α${c.coefficients.alpha} β${c.coefficients.beta} γ${c.coefficients.gamma} φ${c.phi}`,
+    };
+  });
+  const budgetX = r.budget.kind === 'macs' ? r.budget.macs / 1e9 : undefined;
+  const budgetY = r.budget.kind === 'latency' && useLatency ? r.budget.ms : undefined;
+  const pad = (lo: number, hi: number): [number, number] => {
+    const m = (hi - lo || hi || 1) * 0.12;
+    return [Math.max(0, lo - m), hi + m];
+  };
+  const xs = [...raw.map((d) => d.gmacs), ...(budgetX !== undefined ? [budgetX] : [])];
+  const ys = [...raw.map((d) => d.y), ...(budgetY !== undefined ? [budgetY] : [])];
+  const xDomain = pad(Math.min(...xs), Math.max(...xs));
+  const yDomain = pad(Math.min(...ys), Math.max(...ys));
+  const labelled = raw.filter((d) => d.label);
+  const spots = placeLabels(labelled.map((d) => ({ x: d.gmacs, y: d.y, text: d.label })), { xDomain, yDomain });
+  const labels = labelled.map((d, i) => ({ ...d, ...spots[i]! }));
+  const xTitle = 'MACs per image (billions of multiply-adds; the paper\'s "FLOPs")';
+  const yTitle = useLatency ? 'p50 latency per image (ms)' : 'parameters (millions)';
+  const x = { field: 'gmacs', type: 'quantitative', title: xTitle, scale: { domain: xDomain, nice: false } } as const;
+  const y = { field: 'y', type: 'quantitative', title: yTitle, scale: { domain: yDomain, nice: false } } as const;
+  const budgetLabel = r.budget.kind === 'latency' ? `budget ${r.budget.ms} ms` : `budget ${(r.budget.macs / 1e9).toPrecision(3)} GMACs`;
   return {
-    ...chartFrame('scale-search: largest φ per (α, β, γ) under the budget'),
-    data: { values: data },
-    mark: { type: 'point', filled: true, size: 80 },
-    encoding: {
-      x: { field: 'gmacs', type: 'quantitative', title: 'FLOPs (billions of multiply-adds)', scale: { zero: false } },
-      y: { field: 'y', type: 'quantitative', title: useLatency ? 'p50 latency (ms)' : 'parameters (millions)', scale: { zero: false } },
-      color: { field: 'group', type: 'nominal', title: null, scale: { domain: ['candidate', 'Pareto front', 'choice'], range: ['#9ca3af', '#2563eb', '#dc2626'] } },
-      tooltip: [{ field: 'label' }],
-    },
+    ...chartFrame(`scale-search: largest φ per (α, β, γ) under the ${budgetLabel}`),
+    config: { legend: { orient: 'right', padding: 6 } },
+    layer: [
+      {
+        data: { values: raw },
+        mark: { type: 'point', filled: true, size: 80 },
+        encoding: {
+          x,
+          y,
+          color: { field: 'group', type: 'nominal', title: null, scale: { domain: ['candidate', 'Pareto front', 'choice'], range: ['#9ca3af', '#2563eb', '#dc2626'] } },
+          tooltip: [{ field: 'triple' }],
+        },
+      },
+      ...(budgetX !== undefined || budgetY !== undefined
+        ? [
+            {
+              data: { values: [{ v: budgetX ?? budgetY, label: budgetLabel }] },
+              layer: [
+                { mark: { type: 'rule', color: '#dc2626', strokeDash: [6, 4] }, encoding: budgetX !== undefined ? { x: { field: 'v', type: 'quantitative', title: xTitle } } : { y: { field: 'v', type: 'quantitative', title: yTitle } } },
+                {
+                  mark: budgetX !== undefined ? { type: 'text', align: 'right', dx: -4, y: 8, color: '#dc2626', fontSize: 10 } : { type: 'text', align: 'right', dy: -4, x: 'width', color: '#dc2626', fontSize: 10 },
+                  encoding: { ...(budgetX !== undefined ? { x: { field: 'v', type: 'quantitative' } } : { y: { field: 'v', type: 'quantitative' } }), text: { field: 'label' } },
+                },
+              ],
+            },
+          ]
+        : []),
+      ...(['left', 'right'] as const).map((align) => ({
+        data: { values: labels.filter((l) => l.align === align) },
+        mark: { type: 'text', align, baseline: 'alphabetic', fontSize: 10, color: '#333' },
+        encoding: { x: { field: 'lx', type: 'quantitative' }, y: { field: 'ly', type: 'quantitative' }, text: { field: 'label' } },
+      })),
+    ],
   } as TopLevelSpec;
 }
 
+/**
+ * FLOPs grow as d·w²·r², so the multipliers compound: stacking them would add what multiplies. In
+ * log2 the contributions add up exactly: log2 d + 2·log2 w + 2·log2 r = doublings of FLOPs over B0.
+ */
 function coefficientsChart(r: SearchReport): TopLevelSpec {
-  const data = r.candidates.flatMap((c) => [
-    { triple: `α${c.coefficients.alpha} β${c.coefficients.beta} γ${c.coefficients.gamma}`, phi: c.phi, dimension: 'depth d = α^φ', value: c.depth },
-    { triple: `α${c.coefficients.alpha} β${c.coefficients.beta} γ${c.coefficients.gamma}`, phi: c.phi, dimension: 'width w = β^φ', value: c.width },
-    { triple: `α${c.coefficients.alpha} β${c.coefficients.beta} γ${c.coefficients.gamma}`, phi: c.phi, dimension: 'resolution r = γ^φ', value: c.resolution / 224 },
-  ]);
+  const data = r.candidates.flatMap((c) => {
+    const triple = `α=${c.coefficients.alpha} β=${c.coefficients.beta} γ=${c.coefficients.gamma} (φ=${c.phi})`;
+    const rr = c.resolution / 224;
+    return [
+      { triple, order: 0, part: `depth: log2 d (d = α^φ)`, value: Math.log2(c.depth), multiplier: `d=${c.depth.toFixed(2)}` },
+      { triple, order: 1, part: `width: 2·log2 w (w = β^φ)`, value: 2 * Math.log2(c.width), multiplier: `w=${c.width.toFixed(2)}` },
+      { triple, order: 2, part: `resolution: 2·log2 r (r = γ^φ)`, value: 2 * Math.log2(rr), multiplier: `r=${rr.toFixed(2)}` },
+    ];
+  });
+  const rows = new Set(data.map((d) => d.triple)).size;
   return {
-    ...chartFrame('how each fitting candidate spends the budget (multipliers over B0)', 300),
+    ...chartFrame('where each candidate spends its FLOPs growth over B0 (log2 contributions add up)', Math.max(120, 18 * rows)),
+    config: { legend: { orient: 'bottom', direction: 'vertical', padding: 6, labelLimit: 400 }, axisY: { labelLimit: 320 } },
     data: { values: data },
     mark: { type: 'bar' },
     encoding: {
       y: { field: 'triple', type: 'nominal', title: null, sort: '-x' },
-      x: { field: 'value', type: 'quantitative', title: 'multiplier over B0', stack: 'zero' },
-      color: { field: 'dimension', type: 'nominal', title: null },
+      x: { field: 'value', type: 'quantitative', title: 'FLOPs growth over B0, in doublings (log2 d + 2·log2 w + 2·log2 r)', stack: 'zero' },
+      color: { field: 'part', type: 'nominal', title: null, sort: { field: 'order' } },
+      order: { field: 'order', type: 'quantitative' },
+      tooltip: [{ field: 'triple' }, { field: 'multiplier' }, { field: 'value', format: '.2f' }],
     },
   } as TopLevelSpec;
 }

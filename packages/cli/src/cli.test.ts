@@ -84,12 +84,15 @@ describe.concurrent('effnet usage errors: exit 2', () => {
   });
 
   it.each([
-    [['--batch', '-1'], "--batch expects a positive integer, got '-1'"],
-    [['--batch', '0'], "--batch expects a positive integer, got '0'"],
-    [['--resolution', '0'], "--resolution expects a positive integer, got '0'"],
+    [['--batch', '-1'], "--batch expects an integer from 1 to 1024, got '-1'"],
+    [['--batch', '0'], "--batch expects an integer from 1 to 1024, got '0'"],
+    [['--batch', '100000'], "--batch expects an integer from 1 to 1024, got '100000'"],
+    [['--resolution', '0'], "--resolution expects an integer from 1 to 4096, got '0'"],
+    [['--resolution', '20000'], "--resolution expects an integer from 1 to 4096, got '20000'"],
+    [['--num-classes', '100000000'], "--num-classes expects an integer from 1 to 100000, got '100000000'"],
     [['--opset', '99'], "--opset expects an integer from 13 to 21, got '99'"],
     [['--opset', 'abc'], "--opset expects an integer from 13 to 21, got 'abc'"],
-    [['--num-classes', '1.5'], "--num-classes expects a positive integer, got '1.5'"],
+    [['--num-classes', '1.5'], "--num-classes expects an integer from 1 to 100000, got '1.5'"],
     [['--input-name', ''], "--input-name expects a non-empty tensor name, got ''"],
     // Would build a graph for ever (depth grows with φ): bounded.
     [['--phi', '200'], "--phi expects a number >= 0 and <= 20, got '200'"],
@@ -115,8 +118,34 @@ describe.concurrent('effnet usage errors: exit 2', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it.each([
+    [['eval', 'b0', '--data', '.', '--threads', '1000000'], 'eval', "--threads expects an integer from 1 to 256, got '1000000'"],
+    [['eval', 'b0', '--data', '.', '--batch', '100000'], 'eval', "--batch expects an integer from 1 to 1024, got '100000'"],
+    [['eval', 'b0', '--data', '.', '--crop-pct', '0.0001'], 'eval', "--crop-pct expects a number >= 0.1 and <= 1, got '0.0001'"],
+    [['eval', 'b0', '--data', '.', '--limit', '1e12'], 'eval', "--limit expects an integer from 1 to 100000000, got '1e12'"],
+    [['eval', 'b0', '--data', '.', '--prefetch', '1000'], 'eval', "--prefetch expects an integer from 1 to 64, got '1000'"],
+    [['classify', 'b0', 'x.png', '--top', '5000'], 'classify', "--top expects an integer from 1 to 1000, got '5000'"],
+    [['bench', 'b0', '--threads', '1000000'], 'bench', "--threads expects an integer from 1 to 256, got '1000000'"],
+    [['bench', 'b0', '--batch', '1,100000'], 'bench', "--batch expects comma-separated integers from 1 to 1024, got '1,100000'"],
+    [['bench', 'b0', '--iterations', '99999999'], 'bench', "--iterations expects an integer from 1 to 1000000, got '99999999'"],
+    [['bench', 'b0', '--warmup', '1000000'], 'bench', "--warmup expects an integer from 0 to 10000, got '1000000'"],
+    [['bench', 'b0', '--time', '1e9'], 'bench', "--time expects an integer from 0 to 3600000, got '1e9'"],
+    [['bench', 'b0', '--max-time', '0'], 'bench', "--max-time expects an integer from 1 to 3600000, got '0'"],
+    [['bench', 'b0', '--resolution', '20000'], 'bench', "--resolution expects an integer from 1 to 4096, got '20000'"],
+    [['serve', 'b0', '--port', '70000'], 'serve', "--port expects an integer from 0 to 65535, got '70000'"],
+    [['scale-search', '--budget-ms', '1e12'], 'scale-search', "--budget-ms expects a number > 0 and <= 3600000, got '1e12'"],
+    [['scale-search', '--budget-flops', '1e20'], 'scale-search', "--budget-flops expects a number > 0 and <= 1000000000000000, got '1e20'"],
+    [['scale-search', '--budget-flops', '1e9', '--tolerance', '5'], 'scale-search', "--tolerance expects a number >= 0 and <= 1, got '5'"],
+    [['scale-search', '--budget-flops', '1e9', '--threads', '1000'], 'scale-search', "--threads expects an integer from 1 to 256, got '1000'"],
+    [['scale-search', '--budget-flops', '1e9', '--iterations', '0'], 'scale-search', "--iterations expects an integer from 1 to 1000000, got '0'"],
+  ])('numeric flag out of its documented range %j: exit 2 naming the flag and the range', async (args, command, message) => {
+    const dir = fresh();
+    expectParseError(await effnet(args, dir), command, message);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('a scale-search grid too fine to ever finish', async () => {
-    expectError(await effnet(['scale-search', '--budget-flops', '1e9', '--grid', '1:2:1e-7']), 2, "--grid expects MIN:MAX:STEP with 1 <= MIN <= MAX, STEP > 0 and at most 200 values (e.g. 1:1.5:0.05), got '1:2:1e-7'");
+    expectError(await effnet(['scale-search', '--budget-flops', '1e9', '--grid', '1:2:1e-7']), 2, "--grid expects MIN:MAX:STEP with 1 <= MIN <= MAX <= 10, STEP > 0 and at most 200 values (e.g. 1:1.5:0.05), got '1:2:1e-7'");
   });
 
   it('unknown flag, missing argument, missing flag value, unknown command', async () => {
@@ -300,4 +329,85 @@ describe('interrupted export: nothing at the target path', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(readdirSync(dir).sort()).toEqual(['am.onnx', 'am.onnx.data']);
   });
+});
+
+/** effnet with an exact colour/width environment (NO_COLOR, FORCE_COLOR, COLUMNS unset unless given). */
+function effnetEnv(args: readonly string[], env: Record<string, string>): Promise<Result> {
+  const base = { ...process.env };
+  for (const k of ['NO_COLOR', 'FORCE_COLOR', 'COLUMNS']) delete base[k];
+  return finished(spawn(process.execPath, [BIN, ...args], { cwd: fresh(), env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+describe.concurrent('a quiet, tidy terminal', () => {
+  const ESC = '\x1b';
+  const width = (s: string) => Math.max(...s.split('\n').map((l) => [...l].length));
+
+  it('list fits 80 columns when piped, names every model whole, and has no colour codes', async () => {
+    const r = await effnetEnv(['list'], {});
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain(ESC);
+    expect(width(r.stdout)).toBeLessThanOrEqual(80);
+    const ids = JSON.parse((await effnetEnv(['list', '--json'], {})).stdout).map((m: { id: string }) => m.id) as string[];
+    expect(ids.length).toBeGreaterThan(20);
+    for (const id of ids) expect(r.stdout).toMatch(new RegExp(`│ ${id} +│`));
+    expect(r.stdout).not.toContain('…');
+    const wide = await effnetEnv(['list'], { COLUMNS: '200' });
+    expect(width(wide.stdout)).toBeLessThanOrEqual(200);
+    expect(width(wide.stdout)).toBeGreaterThan(80);
+  });
+
+  it('NO_COLOR wins over FORCE_COLOR; FORCE_COLOR alone colours piped output (so colour is what the flags say)', async () => {
+    expect((await effnetEnv(['list'], { FORCE_COLOR: '1' })).stdout).toContain(ESC);
+    for (const args of [['list'], ['info', 'b0']]) {
+      const r = await effnetEnv(args, { NO_COLOR: '1', FORCE_COLOR: '1' });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout + r.stderr).not.toContain(ESC);
+    }
+  });
+});
+
+describe('scale-search end to end (the real binary, a two-candidate grid)', () => {
+  // (1.15, 1.15, 1.15) is the only grid triple within 1% of α·β²·γ² = 2; the paper's (1.2, 1.1, 1.15) is always added.
+  const GRID = ['--grid', '1.15:1.15:0.05', '--tolerance', '0.01'];
+
+  it('--eval-cmd: free text with numbers is refused (no score taken from the file name)', async () => {
+    const dir = fresh();
+    const r = await effnet(['scale-search', '--budget-flops', '4e8', ...GRID, '--max-phi', '0.2', '--eval-cmd', 'echo accuracy 0.9 on {onnx}'], dir);
+    // Progress lines (stderr is not a terminal), then the one error line.
+    expect(r.code, r.stderr).toBe(1);
+    const last = lines(r.stderr).at(-1)!;
+    expect(last).toMatch(/^effnet: error: --eval-cmd for .*\.onnx: expected a line 'score: <number>' or a number alone on the last line, got 'accuracy 0\.9 on /);
+    expect(r.stderr).not.toMatch(STACK);
+    expect(r.stdout).toBe('');
+  }, 120_000);
+
+  it("--eval-cmd: 'score: N' is the score; quotes around {onnx} are dropped with a warning; the path is a real model", async () => {
+    const dir = fresh();
+    const cmd = 'test -s "{onnx}" && echo "phi1.2-a1.15 {onnx}" && echo "score: 0.7"';
+    const r = await effnet(['scale-search', '--budget-flops', '4e8', ...GRID, '--max-phi', '0.2', '--eval-cmd', cmd, '--json', '--out', 'out'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('warning: --eval-cmd: {onnx} is replaced by an already shell-quoted path');
+    const report = JSON.parse(r.stdout);
+    expect(report.rankedBy).toBe('score');
+    expect(report.candidates).toHaveLength(2);
+    for (const c of report.candidates) expect(c.score).toBe(0.7);
+    expect(readdirSync(join(dir, 'out')).sort()).toEqual(['candidates.svg', 'coefficients.svg', 'results.json', 'results.md']);
+  }, 120_000);
+
+  it('--budget-ms: measures latency on cpu and keeps candidates under the budget', async () => {
+    const dir = fresh();
+    const r = await effnet(['scale-search', '--budget-ms', '5000', ...GRID, '--max-phi', '0.2', '--iterations', '1', '--json', '--out', 'out'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.ep).toBe('cpu');
+    expect(report.budget).toEqual({ kind: 'latency', ms: 5000 });
+    expect(report.latencyFit).toBeDefined();
+    expect(report.candidates.length).toBeGreaterThan(0);
+    for (const c of report.candidates) {
+      expect(c.latencyMs).toBeGreaterThan(0);
+      expect(c.latencyMs).toBeLessThanOrEqual(5000);
+      expect(c.phi).toBeLessThanOrEqual(0.2);
+    }
+    expect(readFileSync(join(dir, 'out', 'candidates.svg'), 'utf8')).toContain('budget 5000 ms');
+  }, 300_000);
 });

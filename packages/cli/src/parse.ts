@@ -1,6 +1,34 @@
 /** Flag value parsers: each error names the flag and what was expected. */
 import { InvalidArgumentError } from 'commander';
 
+/**
+ * The documented ranges of the numeric flags (README "CLI"; each flag's --help says its range).
+ * Generous for real use, finite so that a slip (1000000 threads, batch 100000) fails at once with
+ * exit 2 instead of spinning or ending in an engine error.
+ */
+export const LIMITS = {
+  /** --threads: intra-op threads; 256 is far above any CPU effnet runs on, yet spawns in milliseconds. */
+  threads: 256,
+  /** --batch (export, eval, bench): images per inference. */
+  batch: 1024,
+  /** --prefetch: batches decoded ahead. */
+  prefetch: 64,
+  /** --iterations: timed runs. */
+  iterations: 1_000_000,
+  /** --warmup: untimed runs. */
+  warmup: 10_000,
+  /** --time, --max-time, --budget-ms: one hour, in ms. */
+  timeMs: 3_600_000,
+  /** --top: classes printed per image. */
+  top: 1000,
+  /** --limit: images evaluated. */
+  limit: 100_000_000,
+  /** --crop-pct: the crop's share of the resized shorter side. */
+  cropPct: { min: 0.1, max: 1 },
+  /** --budget-flops: multiply-adds per image (B7 is 3.7e10). */
+  flops: 1e15,
+} as const;
+
 export function positiveInt(flag: string) {
   return (v: string): number => {
     const n = Number(v);
@@ -36,7 +64,7 @@ export function nonNegativeNumber(flag: string) {
 export function intInRange(flag: string, lo: number, hi: number) {
   return (v: string): number => {
     const n = Number(v);
-    if (!/^\d+$/.test(v.trim()) || n < lo || n > hi) throw new InvalidArgumentError(`${flag} expects an integer from ${lo} to ${hi}, got '${v}'`);
+    if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < lo || n > hi) throw new InvalidArgumentError(`${flag} expects an integer from ${lo} to ${hi}, got '${v}'`);
     return n;
   };
 }
@@ -62,12 +90,18 @@ export function tensorName(flag: string) {
 /** `--batch N|dynamic` */
 export function batchOption(v: string): number | 'dynamic' {
   if (v === 'dynamic') return 'dynamic';
-  return positiveInt('--batch')(v);
+  return intInRange('--batch', 1, LIMITS.batch)(v);
 }
 
-/** Comma-separated positive integers, e.g. `--batch 1,8,32`. */
-export function intList(flag: string) {
-  return (v: string): number[] => v.split(',').map((s) => positiveInt(flag)(s));
+/** Comma-separated integers in [lo, hi], e.g. `--batch 1,8,32`. */
+export function intList(flag: string, lo = 1, hi = Number.MAX_SAFE_INTEGER) {
+  return (v: string): number[] => {
+    try {
+      return v.split(',').map((s) => intInRange(flag, lo, hi)(s));
+    } catch {
+      throw new InvalidArgumentError(`${flag} expects comma-separated integers from ${lo} to ${hi}, got '${v}'`);
+    }
+  };
 }
 
 /** Comma-separated numbers, e.g. `--mean 0.485,0.456,0.406`. */

@@ -216,6 +216,8 @@ describe('registry', () => {
     expect(m.ir.outputs[0]!.shape).toEqual([4, 10]);
     expect(() => buildModel('b0', { resolution: 0 })).toThrow(/resolution must be a positive integer, got 0/);
     expect(() => buildModel('b0', { batch: -1 })).toThrow(/batch must be a positive integer, got -1/);
+    expect(() => buildModel('b0', { resolution: 20000 })).toThrow(/resolution must be at most 4096, got 20000/);
+    expect(() => buildModel('b0', { numClasses: 100000000 })).toThrow(/num-classes must be at most 100000, got 100000000/);
   });
   it('every model id is unique', () => {
     const ids = MODELS.flatMap((m) => [m.id, ...m.aliases]);

@@ -44,6 +44,10 @@ export const MAX_PHI = 20;
 export const MAX_MULTIPLIER = 50;
 export const MAX_CELLS = 1000;
 export const MAX_FILTERS = 16384;
+/** Input side, pixels: B7 is 600, V2-L 480; 4096² × 3 floats is already 200 MB per image. */
+export const MAX_RESOLUTION = 4096;
+/** Classifier outputs: ImageNet-21k has 21843; 100000 × 2560 (B7) is a 1 GB classifier. */
+export const MAX_NUM_CLASSES = 100000;
 
 const AMOEBANET: OptionScope = { families: ['amoebanet'], describe: 'AmoebaNet models' };
 const CUSTOM_EFFICIENTNET: OptionScope = { models: ['efficientnet'], describe: "the custom 'efficientnet' model" };
@@ -51,8 +55,8 @@ const CUSTOM_EFFICIENTNET: OptionScope = { models: ['efficientnet'], describe: "
 export type BuildOptionKey = 'resolution' | 'numClasses' | 'cells' | 'filters' | 'phi' | 'width' | 'depth';
 
 export const BUILD_OPTIONS: readonly BuildOptionDef[] = [
-  { key: 'resolution', flag: '--resolution', valueName: 'R', range: { kind: 'int', min: 1 }, help: "input resolution (default: the model's own)" },
-  { key: 'numClasses', flag: '--num-classes', valueName: 'K', range: { kind: 'int', min: 1 }, help: 'classifier outputs (default 1000, or from --weights)' },
+  { key: 'resolution', flag: '--resolution', valueName: 'R', range: { kind: 'int', min: 1, max: MAX_RESOLUTION }, help: `input resolution, 1..${MAX_RESOLUTION} (default: the model's own)` },
+  { key: 'numClasses', flag: '--num-classes', valueName: 'K', range: { kind: 'int', min: 1, max: MAX_NUM_CLASSES }, help: `classifier outputs, 1..${MAX_NUM_CLASSES} (default 1000, or from --weights)` },
   {
     key: 'cells',
     flag: '--cells',

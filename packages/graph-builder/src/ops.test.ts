@@ -73,6 +73,19 @@ describe('ops validate and infer at build time', () => {
     expect(s.macs).toBe(4 * 8 * 8 * 27 + 40);
   });
 
+  it('counts MACs per image when the batch is fixed', () => {
+    const build = (n: number | 'N') => {
+      const g = new Graph('tiny');
+      const x = g.input('input', 'float32', [n, 3, 8, 8]);
+      const w = g.initializer('conv.weight', 'float32', [4, 3, 3, 3], zeros(108));
+      g.output(conv(x, w, { pads: [1, 1, 1, 1] }), 'y');
+      return graphStats(g.build()).macs;
+    };
+    expect(build(8)).toBe(4 * 8 * 8 * 27);
+    expect(build(1)).toBe(build(8));
+    expect(build('N')).toBe(build(8));
+  });
+
   it('reshape and concat create their constants deterministically', () => {
     const build = () => {
       const g = new Graph();

@@ -12,7 +12,7 @@ const count = (s: Shape): number => s.reduce<number>((p, d) => p * one(d), 1);
 export interface GraphStats {
   /** Trainable parameters as PyTorch counts them: float initializers, BN running stats excluded. */
   readonly params: number;
-  /** Multiply-adds of Conv, Gemm and MatMul for one image (the paper's "FLOPS"). */
+  /** Multiply-adds of Conv, Gemm and MatMul for one image (the paper's "FLOPS"); a fixed batch (first input's first dim) is divided out. */
   readonly macs: number;
   /** False when some Conv/Gemm/MatMul shapes were unknown (a file without value_info): macs is then a lower bound. */
   readonly macsComplete: boolean;
@@ -75,5 +75,8 @@ export function graphStats(ir: GraphIR): GraphStats {
     }
     ops.set(n.op, (ops.get(n.op) ?? 0) + 1);
   }
+  // A graph with a fixed batch (input [8, 3, H, W]) counts the whole batch: report one image, as for 'N'.
+  const batch = ir.inputs[0]?.shape[0];
+  if (typeof batch === 'number' && batch > 1 && (ir.inputs[0]?.shape.length ?? 0) >= 2) macs /= batch;
   return { params, macs, macsComplete, ops: Object.fromEntries(ops), nodes: ir.nodes.length };
 }

@@ -25,6 +25,8 @@ export interface AccuracyPoint {
   readonly source: 'measured' | 'paper' | 'paper, not run';
   /** The family: EfficientNet, EfficientNetV2 and EfficientNet-Lite are each drawn as a line (like Figure 1). */
   readonly series: Series;
+  /** The data set panel ('ImageNet-1k (1000 classes): …' for the paper's figures); each data set is drawn apart. */
+  readonly panel: string;
 }
 
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
@@ -39,9 +41,76 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 const WIDTH = 560;
-/** Bottom right is empty in all three charts (big and fast, big and inaccurate). */
-const LEGEND_INSIDE = { legend: { orient: 'bottom-right' as const, fillColor: 'white', padding: 6 } };
+/** Legends beside the plot, never over the points. */
+const LEGEND_OUTSIDE = { legend: { orient: 'right' as const, padding: 6 } };
 const HEIGHT = 360;
+const FONT = 10;
+
+export interface LabelInput {
+  readonly x: number;
+  readonly y: number;
+  readonly text: string;
+}
+
+/**
+ * Label positions (in data units) that do not overlap each other or the points: each label tries
+ * spots around its point (right, above-right, below-right, left, …, further out) and takes the first
+ * free one. `logX`/`logY` say which axes are log scales; domains must be the scales' fixed domains.
+ */
+export function placeLabels(
+  pts: readonly LabelInput[],
+  o: { xDomain: readonly [number, number]; yDomain: readonly [number, number]; logX?: boolean; logY?: boolean; width?: number; height?: number },
+): { lx: number; ly: number; align: 'left' | 'right' }[] {
+  const W = o.width ?? WIDTH;
+  const H = o.height ?? HEIGHT;
+  const f = (v: number, log?: boolean) => (log ? Math.log(v) : v);
+  const fi = (v: number, log?: boolean) => (log ? Math.exp(v) : v);
+  const [x0, x1] = [f(o.xDomain[0], o.logX), f(o.xDomain[1], o.logX)];
+  const [y0, y1] = [f(o.yDomain[0], o.logY), f(o.yDomain[1], o.logY)];
+  const px = (v: number) => ((f(v, o.logX) - x0) / (x1 - x0)) * W;
+  const py = (v: number) => H - ((f(v, o.logY) - y0) / (y1 - y0)) * H;
+  const toX = (p: number) => fi(x0 + (p / W) * (x1 - x0), o.logX);
+  const toY = (p: number) => fi(y0 + ((H - p) / H) * (y1 - y0), o.logY);
+  type Box = [number, number, number, number];
+  const hit = (a: Box, b: Box) => a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
+  // Points are obstacles too (a 4 px square around each).
+  const placed: Box[] = pts.map((p) => [px(p.x) - 4, py(p.y) - 4, px(p.x) + 4, py(p.y) + 4]);
+  const out: { lx: number; ly: number; align: 'left' | 'right' }[] = [];
+  const h = FONT + 2;
+  for (const p of pts) {
+    const w = p.text.length * FONT * 0.58 + 2;
+    const cx = px(p.x);
+    const cy = py(p.y);
+    // Candidate baselines: right of the point at several heights, then left of it.
+    const spots: [number, number, 'left' | 'right'][] = [];
+    for (const dy of [-5, 9, -17, 21, -29, 33, -41, 45])
+      spots.push([cx + 6, cy + dy, 'left'], [cx - 6, cy + dy, 'right']);
+    let chosen = spots[0]!;
+    for (const sp of spots) {
+      const [bx, by, align] = sp;
+      const box: Box = align === 'left' ? [bx, by - h + 2, bx + w, by + 2] : [bx - w, by - h + 2, bx, by + 2];
+      if (box[0] < 0 || box[2] > W + 80 || box[1] < -10 || box[3] > H) continue;
+      if (!placed.some((b) => hit(b, box))) {
+        chosen = sp;
+        break;
+      }
+    }
+    const [bx, by, align] = chosen;
+    placed.push(align === 'left' ? [bx, by - h + 2, bx + w, by + 2] : [bx - w, by - h + 2, bx, by + 2]);
+    out.push({ lx: toX(bx), ly: toY(by), align });
+  }
+  return out;
+}
+
+/** A text layer drawing `label` at the placed (lx, ly) of each datum (from placeLabels). */
+function labelLayers(xTitle: string, yTitle: string) {
+  const at = (align: 'left' | 'right') => ({
+    transform: [{ filter: `datum.align === '${align}'` }],
+    mark: { type: 'text', align, baseline: 'alphabetic', fontSize: FONT, color: '#333' },
+    encoding: { x: { field: 'lx', type: 'quantitative', title: xTitle }, y: { field: 'ly', type: 'quantitative', title: yTitle }, text: { field: 'label' } },
+  });
+  return [at('left'), at('right')];
+}
 
 /** The frame every effnet chart shares: schema, title, size, white background. */
 export function chartFrame(title: string, height = HEIGHT) {
@@ -52,30 +121,45 @@ export function chartFrame(title: string, height = HEIGHT) {
 function logRoomForLabels(xs: readonly number[]) {
   const lo = Math.min(...xs);
   const hi = Math.max(...xs);
-  return { type: 'log' as const, nice: false, domain: [lo / 1.3, hi * Math.max(2.5, (hi / lo) ** 0.2)] };
+  return { type: 'log' as const, nice: false, domain: [lo / 1.3, hi * Math.max(2.5, (hi / lo) ** 0.2)] as [number, number] };
+}
+
+/** A fixed log y domain with a margin (labels are placed against it). */
+function logPadded(ys: readonly number[]): [number, number] {
+  const lo = Math.min(...ys);
+  const hi = Math.max(...ys);
+  const m = Math.max(1.15, (hi / lo) ** 0.08);
+  return [lo / m, hi * m];
 }
 
 function latencyChart(points: readonly LatencyPoint[], x: 'params' | 'macs', title: string): TopLevelSpec {
-  const data = points.map((p) => ({
+  const raw = points.map((p) => ({
     model: p.model,
     batch: `batch ${p.batch}`,
     x: x === 'params' ? p.params / 1e6 : p.macs / 1e9,
     latency: p.p50Ms,
     family: p.series,
+    // One label per point; at several batches the batch goes into the label.
+    label: new Set(points.map((q) => q.batch)).size > 1 ? `${p.model} (b${p.batch})` : p.model,
   }));
-  const xTitle = x === 'params' ? 'parameters (millions)' : 'FLOPs per image (billions of multiply-adds)';
+  const xScale = logRoomForLabels(raw.map((d) => d.x));
+  const yDomain = logPadded(raw.map((d) => d.latency));
+  const labels = placeLabels(raw.map((d) => ({ x: d.x, y: d.latency, text: d.label })), { xDomain: xScale.domain, yDomain, logX: true, logY: true });
+  const data = raw.map((d, i) => ({ ...d, ...labels[i]! }));
+  const xTitle = x === 'params' ? 'parameters (millions)' : 'MACs per image (billions of multiply-adds; the paper\'s "FLOPs")';
+  const yTitle = 'p50 latency per batch (ms)';
   const enc = {
-    x: { field: 'x', type: 'quantitative', scale: logRoomForLabels(data.map((d) => d.x)), title: xTitle },
-    y: { field: 'latency', type: 'quantitative', scale: { type: 'log', nice: false, padding: 20 }, title: 'p50 latency per batch (ms)' },
-    color: { field: 'batch', type: 'nominal', title: null },
+    x: { field: 'x', type: 'quantitative', scale: xScale, title: xTitle },
+    y: { field: 'latency', type: 'quantitative', scale: { type: 'log', nice: false, domain: yDomain }, title: yTitle },
+    color: { field: 'batch', type: 'nominal', title: 'batch' },
   } as const;
   return {
     ...chartFrame(title),
-    config: LEGEND_INSIDE,
+    config: LEGEND_OUTSIDE,
     data: { values: data },
     layer: [
-      { mark: { type: 'point', filled: true, size: 70 }, encoding: { ...enc, shape: { field: 'family', type: 'nominal', title: null }, tooltip: [{ field: 'model' }, { field: 'latency' }] } },
-      { mark: { type: 'text', align: 'left', dx: 7, dy: -7, fontSize: 11 }, encoding: { ...enc, text: { field: 'model' } } },
+      { mark: { type: 'point', filled: true, size: 70 }, encoding: { ...enc, shape: { field: 'family', type: 'nominal', title: 'family' }, tooltip: [{ field: 'model' }, { field: 'latency' }] } },
+      ...labelLayers(xTitle, yTitle),
     ],
   } as TopLevelSpec;
 }
@@ -88,31 +172,54 @@ export function latencyVsFlops(points: readonly LatencyPoint[], subtitle: string
   return renderSvg(latencyChart(points, 'macs', `Latency vs FLOPs — ${subtitle}`));
 }
 
-/** Top-1 vs parameters; the EfficientNet points joined by a line, as in the paper's Figure 1. */
+/**
+ * Top-1 vs parameters; each family's points joined by a line, as in the paper's Figure 1. Each data
+ * set gets its own panel with its own y axis: an Imagenette (10-class) top-1 never shares an axis
+ * with the paper's ImageNet figures.
+ */
 export function accuracyVsParams(points: readonly AccuracyPoint[]): Promise<string> {
-  const data = points.map((p) => ({ model: p.model, params: p.params / 1e6, top1: p.top1, source: p.source, family: p.series }));
-  const enc = {
-    x: { field: 'params', type: 'quantitative', scale: logRoomForLabels(data.map((d) => d.params)), title: 'parameters (millions)' },
-    y: { field: 'top1', type: 'quantitative', scale: { zero: false, nice: true, padding: 10 }, title: 'ImageNet top-1 accuracy (%)' },
-  } as const;
+  // The paper's ImageNet panel first, then each measured data set.
+  const panels = [...new Set(points.map((p) => p.panel))].sort((a, b) => Number(points.some((p) => p.panel === b && p.source !== 'measured')) - Number(points.some((p) => p.panel === a && p.source !== 'measured')));
   const color = {
     field: 'source',
     type: 'nominal',
     title: 'top-1 from',
     scale: { domain: ['measured', 'paper', 'paper, not run'], range: ['#d62728', '#1f77b4', '#9a9a9a'] },
   } as const;
-  return renderSvg({
-    ...chartFrame('Top-1 accuracy vs parameters (published points: Tan & Le 2019 Table 2; V2 and Lite: their papers/releases)'),
-    config: LEGEND_INSIDE,
-    data: { values: data },
-    layer: [
-      {
-        transform: [{ filter: "datum.family !== 'other'" }],
-        mark: { type: 'line', point: false, strokeWidth: 1.5, color: '#9a9a9a' },
-        encoding: { ...enc, detail: { field: 'family', type: 'nominal' }, strokeDash: { field: 'family', type: 'nominal', title: null }, order: { field: 'params', type: 'quantitative' } },
-      },
-      { mark: { type: 'point', filled: true, size: 60 }, encoding: { ...enc, color, shape: { field: 'family', type: 'nominal', title: null } } },
-      { mark: { type: 'text', align: 'left', dx: 6, dy: -6, fontSize: 10 }, encoding: { ...enc, text: { field: 'model' } } },
-    ],
-  } as TopLevelSpec);
+  const panelSpec = (panel: string, width: number) => {
+    const raw = points.filter((p) => p.panel === panel).map((p) => ({ model: p.model, params: p.params / 1e6, top1: p.top1, source: p.source, family: p.series, label: p.model }));
+    const xScale = logRoomForLabels(raw.map((d) => d.params));
+    const ys = raw.map((d) => d.top1);
+    const yDomain: [number, number] = [Math.floor(Math.min(...ys) - 1), Math.ceil(Math.max(...ys) + 1)];
+    const labels = placeLabels(raw.map((d) => ({ x: d.params, y: d.top1, text: d.label })), { xDomain: xScale.domain, yDomain, logX: true, width });
+    const data = raw.map((d, i) => ({ ...d, ...labels[i]! }));
+    const yTitle = 'top-1 accuracy (%)';
+    const xTitle = 'parameters (millions)';
+    const enc = {
+      x: { field: 'params', type: 'quantitative', scale: xScale, title: xTitle },
+      y: { field: 'top1', type: 'quantitative', scale: { zero: false, nice: false, domain: yDomain }, title: yTitle },
+    } as const;
+    return {
+      title: { text: panel, fontSize: 12 },
+      width,
+      height: HEIGHT,
+      data: { values: data },
+      layer: [
+        {
+          transform: [{ filter: "datum.family !== 'other'" }],
+          mark: { type: 'line', point: false, strokeWidth: 1.5, color: '#9a9a9a' },
+          encoding: { ...enc, detail: { field: 'family', type: 'nominal' }, strokeDash: { field: 'family', type: 'nominal', title: 'family' }, order: { field: 'params', type: 'quantitative' } },
+        },
+        { mark: { type: 'point', filled: true, size: 60 }, encoding: { ...enc, color, shape: { field: 'family', type: 'nominal', title: 'family' } } },
+        ...labelLayers(xTitle, yTitle),
+      ],
+    };
+  };
+  const title = 'Top-1 accuracy vs parameters (published: Tan & Le 2019 Table 2, ImageNet; V2 and Lite: their papers/releases)';
+  const { width: _w, height: _h, ...frame } = chartFrame(title);
+  return renderSvg(
+    (panels.length === 1
+      ? { ...chartFrame(title), config: LEGEND_OUTSIDE, ...(({ width: _a, title: t, ...rest }) => ({ ...rest, title: `${title} — ${t.text}` }))(panelSpec(panels[0]!, WIDTH)) }
+      : { ...frame, config: LEGEND_OUTSIDE, hconcat: panels.map((p) => panelSpec(p, p === panels[0] ? WIDTH : 300)), resolve: { scale: { x: 'independent', y: 'independent' } } }) as TopLevelSpec,
+  );
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ModelResult } from './measure.js';
 import { PAPER_MODELS, PUBLISHED_MODELS } from './paper.js';
-import { accuracyPoints, buildReport, parseAccuracy, REPORT_FILES, toMarkdown, writeReports } from './report.js';
+import { accuracyPoints, buildReport, IMAGENET_PANEL, parseAccuracy, renderCharts, REPORT_FILES, toMarkdown, writeReports } from './report.js';
 import { RESULTS_SCHEMA, type BenchRun } from './run.js';
 import { summarize } from './timing.js';
 
@@ -134,7 +134,7 @@ describe('results.json and charts', () => {
       const svg = readFileSync(join(out, f), 'utf8');
       expect(svg.startsWith('<svg')).toBe(true);
       expect(svg).toContain('class="marks"'); // Vega's SVG renderer
-      expect(svg).toContain('efficientnet-b0');
+      expect(svg).toContain(f === 'accuracy-vs-params.svg' ? 'EfficientNet-B0' : 'efficientnet-b0');
     }
     // Reports are regenerated in place.
     writeFileSync(join(out, 'keep.txt'), 'x');
@@ -143,19 +143,43 @@ describe('results.json and charts', () => {
     expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).results).toHaveLength(1);
   });
 
-  it('accuracy chart: measured points where given, the paper\'s otherwise, other paper models as context', () => {
-    const acc = parseAccuracy({ model: 'efficientnet-b0', top1: 0.771, top5: 0.933 }, 'e.json');
+  it('accuracy chart: measured ImageNet points where given, the paper\'s otherwise, other paper models as context', () => {
+    const acc = parseAccuracy({ model: 'efficientnet-b0', top1: 0.771, top5: 0.933, classes: 1000 }, 'e.json');
     const pts = accuracyPoints(buildReport(run([b0, r50]), { accuracy: acc }));
-    expect(pts.find((p) => p.model === 'efficientnet-b0')).toMatchObject({ source: 'measured', top1: 77.1, params: 5_288_548 });
-    expect(pts.find((p) => p.model === 'resnet50')).toMatchObject({ source: 'paper', top1: 76.0 });
+    expect(pts.filter((p) => p.model === 'EfficientNet-B0')).toEqual([expect.objectContaining({ source: 'measured', top1: 77.1, params: 5_288_548, panel: IMAGENET_PANEL })]);
+    expect(pts.find((p) => p.model === 'ResNet-50')).toMatchObject({ source: 'paper', top1: 76.0, panel: IMAGENET_PANEL });
     expect(pts.filter((p) => p.source === 'paper, not run')).toHaveLength(PAPER_MODELS.length - 2);
+  });
+
+  it('accuracy chart: an Imagenette (10-class) top-1 gets its own panel, never the paper\'s ImageNet axis', async () => {
+    const evalJson = { model: 'b0', top1: 0.958, top5: 0.995, n: 3925, data: '/data/imagenette/val/', perClass: Array.from({ length: 10 }, (_, i) => ({ index: i })) };
+    const acc = parseAccuracy(evalJson, 'eval.json');
+    expect(acc).toEqual([{ model: 'efficientnet-b0', top1: 95.8, top5: 99.5, n: 3925, dataset: 'imagenette/val', classes: 10 }]);
+    const report = buildReport(run([b0, r50]), { accuracy: acc, accuracySource: 'eval.json' });
+    const pts = accuracyPoints(report);
+    const b0pts = pts.filter((p) => p.model === 'EfficientNet-B0');
+    expect(b0pts).toEqual([
+      expect.objectContaining({ source: 'measured', top1: 95.8, panel: 'imagenette/val (10 classes): measured by effnet eval' }),
+      expect.objectContaining({ source: 'paper', top1: 77.1, panel: IMAGENET_PANEL }),
+    ]);
+    expect(pts.filter((p) => p.panel !== IMAGENET_PANEL)).toHaveLength(1);
+    // Unstated data set: also apart.
+    expect(accuracyPoints(buildReport(run([b0]), { accuracy: parseAccuracy({ model: 'b0', top1: 0.9 }, 'e') })).find((p) => p.source === 'measured')!.panel).toBe('data set not stated: measured by effnet eval');
+    const md = toMarkdown(report);
+    expect(md).toContain('95.80% (imagenette/val, 10 classes)');
+    expect(md).toContain('ImageNet top-1 *(paper)*');
+    expect(md).toMatch(/not comparable with the paper's ImageNet figures/);
+    const svg = (await renderCharts(report))['accuracy-vs-params.svg'];
+    expect(svg).toContain('imagenette/val (10 classes): measured by effnet eval');
+    expect(svg).toContain('ImageNet-1k (1000 classes)');
+    expect(svg).not.toContain('ImageNet top-1');
   });
 
   it('accuracy chart: V2 and Lite are their own series, with their published rows as context when the run has one', () => {
     const v2 = result('tf-efficientnetv2-s', 21_458_488, 8_365_617_152, [300]);
     const pts = accuracyPoints(buildReport(run([b0, v2])));
-    expect(pts.find((p) => p.model === 'tf-efficientnetv2-s')).toMatchObject({ source: 'paper', top1: 83.9, series: 'EfficientNetV2' });
-    expect(pts.find((p) => p.model === 'efficientnet-b0')).toMatchObject({ series: 'EfficientNet' });
+    expect(pts.find((p) => p.model === 'EfficientNetV2-S')).toMatchObject({ source: 'paper', top1: 83.9, series: 'EfficientNetV2' });
+    expect(pts.find((p) => p.model === 'EfficientNet-B0')).toMatchObject({ series: 'EfficientNet' });
     const v2Rows = PUBLISHED_MODELS.filter((p) => p.series === 'EfficientNetV2').length;
     expect(pts.filter((p) => p.series === 'EfficientNetV2')).toHaveLength(v2Rows);
     expect(pts.filter((p) => p.series === 'EfficientNet-Lite')).toEqual([]);

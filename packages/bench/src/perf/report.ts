@@ -19,6 +19,27 @@ export interface AccuracyEntry {
   readonly top5?: number;
   /** Images evaluated. */
   readonly n?: number;
+  /** The data set: `dataset` in the JSON, else the last part of eval's `data` folder ('imagenette'). */
+  readonly dataset?: string;
+  /** Classes of the data set: `classes` in the JSON, else the length of eval's `perClass`. */
+  readonly classes?: number;
+}
+
+/** The published figures are ImageNet-1k: the panel every paper point is drawn in. */
+export const IMAGENET_PANEL = 'ImageNet-1k (1000 classes): published and measured';
+
+/**
+ * Where a measured accuracy is drawn: with the paper's figures only when it is ImageNet-1k (1000
+ * classes); any other data set (Imagenette, 10 classes) or an unstated one gets its own panel.
+ */
+export function accuracyPanel(a: AccuracyEntry): string {
+  if (a.classes === 1000 && (a.dataset === undefined || !/imagenette|imagewoof/i.test(a.dataset))) return IMAGENET_PANEL;
+  return `${a.dataset ?? 'data set not stated'}${a.classes !== undefined ? ` (${a.classes} classes)` : ''}: measured by effnet eval`;
+}
+
+/** "imagenette, 10 classes" for the reports. */
+export function describeDataset(a: AccuracyEntry): string {
+  return [a.dataset ?? 'data set not stated', a.classes !== undefined ? `${a.classes} classes` : undefined].filter(Boolean).join(', ');
 }
 
 export interface ComparisonResult {
@@ -71,13 +92,20 @@ function canonicalId(model: string): string {
   }
 }
 
+/** The data set a folder holds: its name, or 'parent/val' for a split folder ('imagenette/val'). */
+export function datasetName(folder: string): string {
+  const parts = folder.split(/[\\/]+/).filter((x) => x && x !== '.');
+  const last = parts.pop() ?? '';
+  return /^(val|valid|validation|train|test|eval)$/i.test(last) && parts.length ? `${parts.pop()}/${last}` : last;
+}
+
 /** Reads `effnet eval --json` output: one object or a list of `{ model, top1, top5?, n? }`; top-1/top-5 as fractions in [0, 1] (values above 1 are read as percent). */
 export function parseAccuracy(json: unknown, file: string): AccuracyEntry[] {
   const list = Array.isArray(json) ? json : [json];
   return list.map((e, i) => {
     const where = `${file}: entry ${i}`;
     if (!e || typeof e !== 'object') throw new Error(`${where}: expected an object { model, top1, top5, n }`);
-    const { model, top1, top5, n } = e as Record<string, unknown>;
+    const { model, top1, top5, n, dataset, data, classes, perClass } = e as Record<string, unknown>;
     if (typeof model !== 'string' || !model) throw new Error(`${where}: 'model' must be a model id or name`);
     const pct = (v: unknown, key: string): number => {
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 100) throw new Error(`${where}: '${key}' must be a number in [0, 1] (or percent), got ${JSON.stringify(v)}`);
@@ -88,6 +116,12 @@ export function parseAccuracy(json: unknown, file: string): AccuracyEntry[] {
       top1: pct(top1, 'top1'),
       ...(top5 !== undefined ? { top5: pct(top5, 'top5') } : {}),
       ...(typeof n === 'number' ? { n } : {}),
+      ...(typeof dataset === 'string' && dataset
+        ? { dataset }
+        : typeof data === 'string' && datasetName(data)
+          ? { dataset: datasetName(data) }
+          : {}),
+      ...(typeof classes === 'number' && Number.isInteger(classes) && classes > 0 ? { classes } : Array.isArray(perClass) && perClass.length ? { classes: perClass.length } : {}),
     };
   });
 }
@@ -199,7 +233,7 @@ export function toMarkdown(r: BenchReport): string {
       b ? fmtRatio(x.params / b.params) : '—',
       b ? fmtRatio(x.macs / b.macs) : '—',
       b ? fmtRatio(x.latencyMs.p50 / b.latencyMs.p50) : '—',
-      acc ? `${acc.top1.toFixed(2)}%` : '—',
+      acc ? `${acc.top1.toFixed(2)}% (${describeDataset(acc)})` : '—',
       p ? `${p.top1.toFixed(1)}%` : '—',
       p ? paperParams(p.params) : '—',
       p?.macs ? paperMacs(p.macs) : '—',
@@ -210,7 +244,7 @@ export function toMarkdown(r: BenchReport): string {
   out.push('');
   out.push(
     table(
-      ['model', 'resolution', 'batch', 'params', 'FLOPs', 'p50 latency (ms)', 'throughput (img/s)', 'params ÷ R50', 'FLOPs ÷ R50', 'latency ÷ R50', 'top-1 (measured)', 'top-1 *(paper)*', 'params *(paper)*', 'FLOPs *(paper)*', 'CPU latency *(paper)*'],
+      ['model', 'resolution', 'batch', 'params', 'MACs per image', 'p50 latency per batch (ms)', 'throughput (img/s)', 'params ÷ R50', 'MACs ÷ R50', 'latency ÷ R50', 'top-1 measured (data set)', 'ImageNet top-1 *(paper)*', 'params *(paper)*', 'FLOPs *(paper)*', 'CPU latency *(paper)*'],
       rows,
     ),
   );
@@ -275,7 +309,11 @@ export function toMarkdown(r: BenchReport): string {
   }
   if (r.accuracy.length) {
     out.push('');
-    out.push(`Measured top-1/top-5 from ${r.accuracy[0]!.source}: ${r.accuracy.map((a) => `${a.model} ${a.top1.toFixed(2)}%${a.top5 !== undefined ? ` / ${a.top5.toFixed(2)}%` : ''}${a.n ? ` (n=${a.n})` : ''}`).join('; ')}.`);
+    out.push(
+      `Measured top-1/top-5 from ${r.accuracy[0]!.source}: ${r.accuracy.map((a) => `${a.model} ${a.top1.toFixed(2)}%${a.top5 !== undefined ? ` / ${a.top5.toFixed(2)}%` : ''} on ${describeDataset(a)}${a.n ? `, n=${a.n}` : ''}`).join('; ')}.`,
+    );
+    if (r.accuracy.some((a) => accuracyPanel(a) !== IMAGENET_PANEL))
+      out.push('Accuracies on another data set than ImageNet-1k (fewer classes are easier) are not comparable with the paper\'s ImageNet figures: the accuracy chart draws them in a panel of their own.');
   }
   if (r.failures.length) {
     out.push('');
@@ -307,17 +345,22 @@ export function accuracyPoints(r: BenchReport): AccuracyPoint[] {
   for (const x of r.results) {
     if (seen.has(x.model)) continue;
     seen.add(x.model);
-    const acc = r.accuracy.find((a) => a.model === x.model || a.model === x.ref);
     const p = paperModel(x.model);
     const series = seriesOf(x.model);
-    if (acc) points.push({ model: x.model, params: x.params, top1: acc.top1, source: 'measured', series });
-    else if (p) points.push({ model: x.model, params: x.params, top1: p.top1, source: 'paper', series });
+    let onImagenet = false;
+    for (const acc of r.accuracy.filter((a) => a.model === x.model || a.model === x.ref)) {
+      const panel = accuracyPanel(acc);
+      onImagenet ||= panel === IMAGENET_PANEL;
+      points.push({ model: p?.name ?? x.model, params: x.params, top1: acc.top1, source: 'measured', series, panel });
+    }
+    // The published names throughout ('EfficientNet-B0', 'ResNet-50'), like the context points.
+    if (!onImagenet && p) points.push({ model: p.name, params: x.params, top1: p.top1, source: 'paper', series, panel: IMAGENET_PANEL });
   }
   const ran = new Set(r.results.map((x) => paperModel(x.model)?.name));
   // The 2019 paper's table always; a later family's published rows when the run has one of its models.
   const ranSeries = new Set(r.results.map((x) => seriesOf(x.model)));
   const shown = [...PAPER_MODELS, ...PUBLISHED_MODELS.filter((p) => ranSeries.has(p.series))];
-  for (const p of shown) if (!ran.has(p.name)) points.push({ model: p.name, params: p.params, top1: p.top1, source: 'paper, not run', series: p.series });
+  for (const p of shown) if (!ran.has(p.name)) points.push({ model: p.name, params: p.params, top1: p.top1, source: 'paper, not run', series: p.series, panel: IMAGENET_PANEL });
   return points;
 }
 

@@ -20,7 +20,7 @@ describe('effnet bench', () => {
     expect(r.err).not.toMatch(/error/);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/efficientnet-b0.*64.*5\.29M/);
-    expect(r.err).toMatch(/\[1\/1\] b0 \(cpu, batch 1\): p50 [\d.]+ ms/); // quiet progress lines off a TTY
+    expect(r.err).toMatch(/\[1\/1\] efficientnet-b0 \(cpu, batch 1\): p50 [\d.]+ ms/); // quiet progress lines off a TTY
     for (const f of ['results.json', 'results.md', 'latency-vs-params.svg', 'latency-vs-flops.svg', 'accuracy-vs-params.svg']) expect(existsSync(join(out, f))).toBe(true);
     const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(json.results[0]).toMatchObject({ model: 'efficientnet-b0', ep: 'cpu', batch: 1, resolution: 64, params: 5_288_548 });
@@ -31,11 +31,14 @@ describe('effnet bench', () => {
   });
 
   it('--json prints the results document on stdout', async () => {
-    const r = await run(['bench', 'efficientnet-b0', ...TINY, '--batch', '2', '--out', join(dir, 'r2'), '--json']);
+    const r = await run(['bench', 'efficientnet-b0', ...TINY, '--batch', '1,2', '--out', join(dir, 'r2'), '--json']);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.out);
     expect(doc.schema).toBe('effnet-bench/1');
-    expect(doc.results[0].batch).toBe(2);
+    expect(doc.results.map((x: { batch: number }) => x.batch)).toEqual([1, 2]);
+    // MACs are per image at every batch size (batch 2 once reported twice batch 1's).
+    expect(doc.results[1].macs).toBe(doc.results[0].macs);
+    expect(doc.results[1].flops).toBe(2 * doc.results[0].macs);
   });
 
   it('says how to enable CUDA when its EP is missing', async () => {

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import Table from 'cli-table3';
 import cliProgress from 'cli-progress';
 import {
   buildReport,
@@ -22,13 +21,13 @@ import {
 import { MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
 import { checkOutputDir } from '@effnet/safe-fs';
 import { UsageError } from '../errors.js';
-import { human, printJson } from '../output.js';
+import { human, printJson, renderTable } from '../output.js';
 import { safeText } from '../text.js';
-import { choice, intInRange, intList, nonNegativeInt, positiveInt } from '../parse.js';
+import { choice, intInRange, intList, LIMITS } from '../parse.js';
 import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
 import { addInt8Options, type Int8Flags } from './int8.js';
 import { appendPrecisionMarkdown, buildPrecisionFiles, precisionList, precisionResults, printPrecisionTable, type Precision, type PrecisionBuild } from './precision.js';
-import { BUILD_OPTIONS } from '@effnet/efficientnet';
+import { BUILD_OPTIONS, findModel } from '@effnet/efficientnet';
 
 export const DEFAULT_MODELS = ['efficientnet-b0', 'efficientnet-b1', 'efficientnet-b4', 'resnet50'];
 
@@ -54,12 +53,12 @@ export function register(program: Command): void {
     .description('measure latency, throughput, params and FLOPs of models on an execution provider, and write reports')
     .argument('[models...]', `model ids or .onnx files (default: ${DEFAULT_MODELS.join(' ')})`)
     .addOption(new Option('--ep <ep>', `execution provider: ${NODE_EPS.join(', ')}`).argParser(choice('--ep', NODE_EPS)).default('cpu'))
-    .option('--batch <list>', 'batch sizes, comma-separated (e.g. 1,8,32)', intList('--batch'), [1])
-    .option('--iterations <N>', 'timed runs per model, at least (fast models run more to fill --time)', positiveInt('--iterations'), 10)
-    .option('--warmup <N>', 'untimed runs per model before timing', nonNegativeInt('--warmup'), 2)
-    .option('--time <ms>', 'measuring time per model, at least', nonNegativeInt('--time'), 3000)
-    .option('--max-time <ms>', 'stop timing a model after this long, even before --iterations runs (slow models such as amoebanet-b)', positiveInt('--max-time'), 60000)
-    .option('--threads <N>', 'intra-op threads (cpu, cuda, webgpu) / wasm threads (default: the runtime\'s choice)', positiveInt('--threads'))
+    .option('--batch <list>', `batch sizes, comma-separated, each 1..${LIMITS.batch} (e.g. 1,8,32)`, intList('--batch', 1, LIMITS.batch), [1])
+    .option('--iterations <N>', `timed runs per model, at least, 1..${LIMITS.iterations} (fast models run more to fill --time)`, intInRange('--iterations', 1, LIMITS.iterations), 10)
+    .option('--warmup <N>', `untimed runs per model before timing, 0..${LIMITS.warmup}`, intInRange('--warmup', 0, LIMITS.warmup), 2)
+    .option('--time <ms>', `measuring time per model, at least, 0..${LIMITS.timeMs} ms`, intInRange('--time', 0, LIMITS.timeMs), 3000)
+    .option('--max-time <ms>', `stop timing a model after this long, even before --iterations runs (slow models such as amoebanet-b), 1..${LIMITS.timeMs} ms`, intInRange('--max-time', 1, LIMITS.timeMs), 60000)
+    .option('--threads <N>', `intra-op threads (cpu, cuda, webgpu) / wasm threads, 1..${LIMITS.threads} (default: the runtime's choice)`, intInRange('--threads', 1, LIMITS.threads))
     .option('--json', 'print results.json to stdout instead of the table')
     .option('--out <dir>', 'report directory; results.json, results.md and the .svg charts there are regenerated (replaced) on every run', 'bench-results')
     .addOption(new Option('--compare <what>', "'paper': also measure the paper's comparisons (B7 vs AmoebaNet-B, B1 vs ResNet-152, B4 vs ResNet-50) and report the ratios beside the paper's").choices(['paper']))
@@ -171,11 +170,10 @@ const paperParams = (n: number) => `${+(n / 1e6).toFixed(1)}M`;
 const paperMacs = (n: number) => (n < 1e9 ? `${(n / 1e9).toFixed(2)}B` : `${+(n / 1e9).toFixed(1)}B`);
 
 function printTable(results: readonly ModelResult[], ep: NodeEp): void {
-  const head = ['model', 'res', 'batch', 'params', 'FLOPs', 'p50 ms', 'p90 ms', 'img/s', 'create ms', 'peak RSS', ...(ep !== 'cpu' ? ['max |Δ| vs cpu'] : []), 'paper: params', 'FLOPs', 'top-1', 'CPU lat.'];
-  const t = new Table({ head, style: { head: [] } });
-  for (const r of results) {
+  const head = ['model', 'res', 'batch', 'params', 'MACs/image', 'p50 ms/batch', 'p90 ms/batch', 'img/s', 'create ms', 'peak RSS', ...(ep !== 'cpu' ? ['max |Δ| vs cpu'] : []), 'paper params', 'paper FLOPs', 'paper top-1', 'paper CPU lat.'];
+  const rows = results.map((r) => {
     const p = paperModel(r.model);
-    t.push([
+    return [
       safeText(r.model), // a file's effnet.model metadata
       r.resolution,
       r.batch,
@@ -191,25 +189,38 @@ function printTable(results: readonly ModelResult[], ep: NodeEp): void {
       p?.macs ? paperMacs(p.macs) : '',
       p ? `${p.top1}%` : '',
       p?.cpuLatencyS ? `${p.cpuLatencyS} s` : '',
-    ]);
-  }
-  console.log(t.toString());
-  console.log("FLOPs = multiply-adds per image, as the paper counts them; 'paper:' columns are published figures, not measured here (Tan & Le 2019; EfficientNetV2: its paper's Table 7 and the automl release; Lite: the tensorflow/tpu release).");
+    ];
+  });
+  console.log(renderTable(head, rows));
+  console.log(
+    "MACs/image: multiply-adds per image counted in the graph that ran (the paper calls them FLOPs); latency is per inference of one batch. 'paper' columns are published figures, not measured here (Tan & Le 2019, ImageNet; EfficientNetV2: its paper's Table 7 and the automl release; Lite: the tensorflow/tpu release).",
+  );
 }
 
 function printComparisons(cs: NonNullable<ReturnType<typeof buildReport>['comparisons']>): void {
-  const t = new Table({ head: ['comparison', 'batch', 'params ratio (published)', 'FLOPs ratio (published)', 'latency ratio (published)'], style: { head: [] } });
+  const head = ['A vs B', 'batch', '× fewer params: B ÷ A (published)', '× fewer MACs: B ÷ A (published)', '× faster: B ÷ A latency (published)'];
   const x = (v: number | undefined) => (v === undefined ? '—' : `${v < 1 ? v.toFixed(2) : v.toFixed(1)}x`);
-  for (const c of cs)
-    t.push([
+  const rows = cs.map((c) => [
       `${c.efficientnet} vs ${c.baseline}${c.group === 'family' ? ' (family)' : ' (paper)'}`,
       c.batch,
       c.measured ? `${x(c.measured.paramsRatio)} (${x(c.paper.paramsRatio)})` : `not measured (${x(c.paper.paramsRatio)})`,
       c.measured ? `${x(c.measured.macsRatio)} (${x(c.paper.macsRatio)})` : `— (${x(c.paper.macsRatio)})`,
       c.measured ? `${x(c.measured.latencyRatio)} (${x(c.paper.latencyRatio)})` : `— (${x(c.paper.latencyRatio)})`,
     ]);
-  console.log(t.toString());
-  console.log('Ratios are baseline ÷ the newer model. (paper): Tan & Le (2019) prints them; (family): computed from the published figures of V2/Lite and B0/B4.');
+  console.log(renderTable(head, rows));
+  console.log('A is the newer model, B the baseline: a ratio B ÷ A above 1x means A is smaller or faster by that factor. (paper): Tan & Le (2019) prints them; (family): computed from the published figures of V2/Lite and B0/B4.');
+}
+
+const runs = (n: number) => `${n} run${n === 1 ? '' : 's'}`;
+
+/** The model's canonical id ('b0' → 'efficientnet-b0'), as the tables name it; file paths as given. */
+function canonical(ref: string): string {
+  if (ref.toLowerCase().endsWith('.onnx')) return safeText(ref);
+  try {
+    return findModel(ref).id;
+  } catch {
+    return safeText(ref);
+  }
 }
 
 /** A progress bar per measurement on a terminal; one quiet line per measurement otherwise. */
@@ -220,7 +231,7 @@ class Progress {
   constructor(private readonly tty: boolean) {}
 
   private label(job: BenchJob, index: number): string {
-    return `[${index + 1}/${this.total}] ${job.ref} (${job.ep}, batch ${job.batch})`;
+    return `[${index + 1}/${this.total}] ${canonical(job.ref)} (${job.ep}, batch ${job.batch})`;
   }
 
   event(e: RunEvent): void {
@@ -240,11 +251,11 @@ class Progress {
       else if (ev.kind === 'warmup') this.bar.update({ detail: `warm-up ${ev.done}/${ev.total}` });
       else {
         const fraction = Math.max(Math.min(ev.done / t.iterations, t.minTimeMs ? ev.elapsedMs / t.minTimeMs : 1), ev.elapsedMs / t.maxTimeMs);
-        this.bar.update(Math.min(99, Math.floor(100 * fraction)), { detail: `${ev.done} runs` });
+        this.bar.update(Math.min(99, Math.floor(100 * fraction)), { detail: runs(ev.done) });
       }
     } else if (e.kind === 'done' || e.kind === 'failed') {
       this.stop();
-      const what = e.kind === 'done' ? `p50 ${ms(e.result.latencyMs.p50)} ms, ${ips(e.result.throughput)} img/s (${e.result.latencyMs.samples} runs)` : `FAILED: ${e.error}`;
+      const what = e.kind === 'done' ? `p50 ${ms(e.result.latencyMs.p50)} ms, ${ips(e.result.throughput)} img/s (${runs(e.result.latencyMs.samples)})` : `FAILED: ${e.error}`;
       process.stderr.write(`${this.label(e.job, e.index)}: ${what}\n`);
     }
   }

@@ -5,7 +5,7 @@ import { displayLabel, imagenetClasses, metadataLabels } from '@effnet/preproces
 import { UsageError } from '../errors.js';
 import { printJson } from '../output.js';
 import { safeText } from '../text.js';
-import { positiveInt } from '../parse.js';
+import { intInRange, LIMITS } from '../parse.js';
 import { addModelOptions } from './common.js';
 import { addPreprocessOptions, openForImages, type PreprocessFlags } from './eval.js';
 import { latencyOnlyNote } from './compare.js';
@@ -24,7 +24,7 @@ export function register(program: Command): void {
     .argument('<model>', "model id (see 'effnet list') or an .onnx file")
     .argument('<image...>', 'image files (JPEG, PNG, WebP, ...)')
     .option('--labels <spec>', "class names: 'imagenet', a JSON list, a text file (one per line) or an ImageFolder directory; WordNet ids print as ImageNet names (default: the class list the model's weights carry, else imagenet for 1000-class models)")
-    .option('--top <K>', 'classes per image (default 5)', positiveInt('--top'))
+    .option('--top <K>', `classes per image, 1..${LIMITS.top} (default 5)`, intInRange('--top', 1, LIMITS.top))
     .option('--json', 'machine-readable output');
   addModelOptions(cmd, { batch: false });
   addPreprocessOptions(cmd).action(async (ref: string, images: string[], f: ClassifyFlags) => {

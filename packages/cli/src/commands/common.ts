@@ -4,7 +4,7 @@ import { MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
 import { onnxruntimeStatistics, type PrepareOptions } from '@effnet/pipeline';
 import { BUILD_OPTIONS, type BuildOptionDef, type BuildOptionKey } from '@effnet/efficientnet';
 import { UsageError } from '../errors.js';
-import { batchOption, intInRange, numberInRange, positiveInt, tensorName } from '../parse.js';
+import { batchOption, intInRange, LIMITS, numberInRange, positiveInt, tensorName } from '../parse.js';
 
 /** The parsed flags: the declared build options (BUILD_OPTIONS: resolution, numClasses, cells, ...) and the rest. */
 export interface ModelFlags extends Partial<Record<BuildOptionKey, number>> {
@@ -32,7 +32,7 @@ export function addModelOptions(cmd: Command, o: { batch?: boolean; export?: boo
   BUILD_OPTIONS.filter((d) => !d.scope).forEach(add);
   cmd.option('--weights <file>', 'trained weights (.safetensors, timm or torchvision naming)');
   BUILD_OPTIONS.filter((d) => d.scope).forEach(add);
-  if (o.batch !== false) cmd.option('--batch <N|dynamic>', 'fixed batch size or dynamic', batchOption);
+  if (o.batch !== false) cmd.option('--batch <N|dynamic>', `fixed batch size 1..${LIMITS.batch}, or dynamic`, batchOption);
   if (o.export) {
     cmd
       .option('--opset <N>', `ONNX opset, ${MIN_OPSET}..${MAX_OPSET}`, intInRange('--opset', MIN_OPSET, MAX_OPSET), 17)

@@ -1,6 +1,5 @@
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
-import Table from 'cli-table3';
 import {
   createRunner,
   evaluate,
@@ -14,9 +13,9 @@ import { AtomicFile, checkOutputFile, writeFileAtomic } from '@effnet/safe-fs';
 import { listDataset, spreadSubset, toImagenetLabels, type Dataset } from '@effnet/images';
 import { allImagenetWnids, displayLabel } from '@effnet/preprocess';
 import { UsageError } from '../errors.js';
-import { formatCount } from '../output.js';
+import { formatCount, renderTable } from '../output.js';
 import { safeText } from '../text.js';
-import { choice, numberList, positiveInt, positiveNumber } from '../parse.js';
+import { choice, intInRange, LIMITS, numberInRange, numberList } from '../parse.js';
 import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
 import { agreementOf, compareLines, latencyOnlyNote, type Comparison } from './compare.js';
 
@@ -32,12 +31,12 @@ export interface PreprocessFlags {
 
 export function addPreprocessOptions(cmd: Command): Command {
   return cmd
-    .option('--crop-pct <P>', "resize the shorter side to floor(R / P) before the R×R center crop (default: the model's, 0.875)", positiveNumber('--crop-pct'))
+    .option('--crop-pct <P>', `resize the shorter side to floor(R / P) before the R×R center crop, ${LIMITS.cropPct.min}..${LIMITS.cropPct.max} (default: the model's, 0.875)`, numberInRange('--crop-pct', LIMITS.cropPct.min, LIMITS.cropPct.max))
     .addOption(new Option('--interpolation <mode>', "resize filter (default: the model's)").argParser(choice('--interpolation', ['bicubic', 'bilinear'] as const)))
     .option('--mean <r,g,b>', "normalization mean (default: the model's, ImageNet's)", numberList('--mean', 3))
     .option('--std <r,g,b>', "normalization std (default: the model's, ImageNet's)", numberList('--std', 3))
     .addOption(new Option('--ep <ep>', 'execution provider').argParser(choice('--ep', NODE_EPS)).default('cpu'))
-    .option('--threads <N>', "intra-op threads (default: the runtime's choice)", positiveInt('--threads'));
+    .option('--threads <N>', `intra-op threads, 1..${LIMITS.threads} (default: the runtime's choice)`, intInRange('--threads', 1, LIMITS.threads));
 }
 
 /** The model (id or .onnx file) with its preprocessing after flag overrides. */
@@ -87,9 +86,9 @@ export function register(program: Command): void {
     .option('--labels <file>', "labels file: '<file> <label>' per line (label = class index or name), relative to --data");
   addModelOptions(cmd, { batch: false });
   addPreprocessOptions(cmd)
-    .option('--batch <N>', 'images per inference (default 16; an .onnx file with a fixed batch uses its own)', positiveInt('--batch'))
-    .option('--prefetch <N>', 'batches decoded ahead of inference (default 2)', positiveInt('--prefetch'))
-    .option('--limit <N>', 'evaluate N images spread evenly over the listing', positiveInt('--limit'))
+    .option('--batch <N>', `images per inference, 1..${LIMITS.batch} (default 16; an .onnx file with a fixed batch uses its own)`, intInRange('--batch', 1, LIMITS.batch))
+    .option('--prefetch <N>', `batches decoded ahead of inference, 1..${LIMITS.prefetch} (default 2)`, intInRange('--prefetch', 1, LIMITS.prefetch))
+    .option('--limit <N>', `evaluate N images spread evenly over the listing, 1..${LIMITS.limit}`, intInRange('--limit', 1, LIMITS.limit))
     .option('--strict', 'stop at the first unreadable image (default: count, list and skip it)')
     .option('--json [file]', 'JSON report on stdout, or written to <file>')
     .option('--predictions <file>', 'write {"<class>/<file>": [top-5 class indices]} for every image')
@@ -195,9 +194,8 @@ function formatReport(r: { model: string; resolution: number; cropPct: number; i
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   const lines: string[] = [];
   lines.push(`${safeText(r.model)} on ${safeText(r.data)}: ${r.resolution}x${r.resolution}, crop_pct ${r.cropPct}, ${r.interpolation}, ${r.ep}, batch ${r.batch}`);
-  const t = new Table({ head: ['class', 'index', 'n', 'top-1', 'top-5'], style: { head: [], border: [], compact: true }, colAligns: ['left', 'right', 'right', 'right', 'right'] });
-  for (const c of e.perClass) t.push([safeText(displayLabel(c.class)), c.index, c.n, pct(c.top1), pct(c.top5)]);
-  if (e.perClass.length <= 100) lines.push(t.toString());
+  const rows = e.perClass.map((c) => [safeText(displayLabel(c.class)), c.index, c.n, pct(c.top1), pct(c.top5)]);
+  if (e.perClass.length <= 100) lines.push(renderTable(['class', 'index', 'n', 'top-1', 'top-5'], rows, { compact: true, colAligns: ['left', 'right', 'right', 'right', 'right'] }));
   lines.push(`top-1 ${pct(e.top1)}  top-5 ${pct(e.top5)}  n ${formatCount(e.n)}${e.failed.length ? `  (${e.failed.length} unreadable, skipped)` : ''}`);
   const s = e.seconds;
   lines.push(

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import Table from 'cli-table3';
 import { prepareModel } from '@effnet/pipeline';
 import { estimateModelSize } from '@effnet/onnx-export';
-import { formatCount, human, printJson } from '../output.js';
+import { formatCount, human, printJson, renderTable } from '../output.js';
 import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
 
 export function register(program: Command): void {
@@ -42,9 +41,7 @@ export function register(program: Command): void {
     console.log(`  file        about ${mb(info.file.bytes)} exported (${size.external ? `${mb(size.bytes)} .onnx + ${mb(size.dataBytes)} .data: over protobuf's 2 GiB, weights go to external data` : 'one .onnx file, weights inline'})`);
     console.log(`  family      ${info.family}${info.scaling ? `: ${info.scaling}` : ''}`);
     if (p.built.stages) {
-      const t = new Table({ head: ['stage', 'operator', 'resolution', 'channels', 'layers'], style: { head: [] } });
-      for (const s of p.built.stages) t.push([s.stage, s.operator, `${s.resolution[0]}x${s.resolution[1]}`, s.channels, s.layers]);
-      console.log(t.toString());
+      console.log(renderTable(['stage', 'operator', 'resolution', 'channels', 'layers'], p.built.stages.map((s) => [s.stage, s.operator, `${s.resolution[0]}x${s.resolution[1]}`, s.channels, s.layers])));
     }
   });
 }

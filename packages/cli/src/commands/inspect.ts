@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import Table from 'cli-table3';
 import { formatShape } from '@effnet/graph-builder';
 import { readModel, summarizeModel, type ModelSummary, type TensorSummary } from '@effnet/onnx-export';
-import { formatCount, human, printJson } from '../output.js';
+import { formatCount, human, printJson, renderTable } from '../output.js';
 import { safeDeep } from '../text.js';
 
 export function register(program: Command): void {
@@ -36,9 +35,7 @@ export function formatSummary(s: ModelSummary): string {
   row('weights', s.weights.length ? s.weights.map((w) => `${w.dtype} ${formatCount(w.bytes)} bytes`).join(', ') : '(none)');
   row('MACs', `${formatCount(s.macs)} (${human(s.macs)}) per image${s.macsComplete ? '' : ', a lower bound: some shapes are not recorded in the file'}`);
   row('nodes', formatCount(s.nodes));
-  const t = new Table({ head: ['op', 'count'], style: { head: [], border: [], compact: true }, colAligns: ['left', 'right'] });
-  for (const o of s.ops) t.push([o.op, o.count]);
-  if (s.ops.length) lines.push(t.toString());
+  if (s.ops.length) lines.push(renderTable(['op', 'count'], s.ops.map((o) => [o.op, o.count]), { compact: true, colAligns: ['left', 'right'] }));
   const meta = Object.entries(s.metadata);
   if (meta.length) {
     lines.push('  metadata');

@@ -6,6 +6,7 @@ import cliProgress from 'cli-progress';
 import { formulaInput } from '@effnet/efficientnet';
 import { checkOutputDir, makeTempDir, type TempDir } from '@effnet/safe-fs';
 import {
+  coefficientGrid,
   createRunner,
   measureLatency,
   NODE_EPS,
@@ -18,7 +19,7 @@ import {
 import { onnxruntimeStatistics, prepareModel } from '@effnet/pipeline';
 import { UsageError } from '../errors.js';
 import { printJson } from '../output.js';
-import { choice, nonNegativeNumber, numberInRange, positiveInt, positiveNumber } from '../parse.js';
+import { choice, intInRange, LIMITS, numberInRange } from '../parse.js';
 
 interface Flags {
   ep: NodeEp;
@@ -42,15 +43,32 @@ const MAX_GRID_VALUES = 200;
 function gridOption(v: string): { min: number; max: number; step: number } {
   const parts = v.split(':').map(Number);
   // At most MAX_GRID_VALUES values per coefficient: the search visits every (α, β, γ) triple.
-  if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x)) || parts[0]! < 1 || parts[1]! < parts[0]! || parts[2]! <= 0 || (parts[1]! - parts[0]!) / parts[2]! >= MAX_GRID_VALUES)
-    throw new UsageError(`--grid expects MIN:MAX:STEP with 1 <= MIN <= MAX, STEP > 0 and at most ${MAX_GRID_VALUES} values (e.g. 1:1.5:0.05), got '${v}'`);
+  if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x)) || parts[0]! < 1 || parts[1]! < parts[0]! || parts[1]! > 10 || parts[2]! <= 0 || (parts[1]! - parts[0]!) / parts[2]! >= MAX_GRID_VALUES)
+    throw new UsageError(`--grid expects MIN:MAX:STEP with 1 <= MIN <= MAX <= 10, STEP > 0 and at most ${MAX_GRID_VALUES} values (e.g. 1:1.5:0.05), got '${v}'`);
   return { min: parts[0]!, max: parts[1]!, step: parts[2]! };
 }
 
-/** The last number an --eval-cmd printed is its score. */
-export function lastNumber(text: string): number | undefined {
-  const m = text.match(/[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?/g);
-  return m ? Number(m[m.length - 1]) : undefined;
+const NUMBER = String.raw`[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?`;
+
+/**
+ * The score protocol of --eval-cmd: the number on the last line of the form `score: <number>`, or
+ * else the last non-empty line when it is one number and nothing else. Anything else is refused:
+ * picking "the last number" out of free text scored candidates by digits of their own file names.
+ */
+export function parseScore(stdout: string): number | string {
+  const lines = stdout.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+  const tagged = lines.filter((l) => new RegExp(String.raw`^score\s*:\s*${NUMBER}$`, 'i').test(l));
+  if (tagged.length) return Number(tagged[tagged.length - 1]!.replace(/^score\s*:\s*/i, ''));
+  const last = lines[lines.length - 1];
+  if (last !== undefined && new RegExp(`^${NUMBER}$`).test(last)) return Number(last);
+  return `expected a line 'score: <number>' or a number alone on the last line, got ${last === undefined ? 'no output' : `'${last.slice(0, 120)}'`}`;
+}
+
+/** The --eval-cmd with {onnx} replaced by the shell-quoted path; quotes the user put around it are dropped (they would be passed literally). */
+export function substituteOnnx(cmd: string, path: string): { cmd: string; quoted: boolean } {
+  const q = `'${path.replaceAll("'", "'\\''")}'`;
+  const quoted = /"\{onnx\}"|'\{onnx\}'/.test(cmd);
+  return { cmd: cmd.replace(/"\{onnx\}"|'\{onnx\}'/g, '{onnx}').split('{onnx}').join(q), quoted };
 }
 
 export function register(program: Command): void {
@@ -58,15 +76,15 @@ export function register(program: Command): void {
     .command('scale-search')
     .description('grid-search compound scaling coefficients (α, β, γ with α·β²·γ² ≈ 2) and φ under a latency or FLOPs budget')
     .addOption(new Option('--ep <ep>', 'execution provider for latency').argParser(choice('--ep', NODE_EPS)).default('cpu'))
-    .option('--budget-ms <ms>', 'p50 latency budget per image (batch 1) on --ep', positiveNumber('--budget-ms'))
-    .option('--budget-flops <N>', 'FLOPs budget per image, counted as multiply-adds like the paper (e.g. 1e9)', positiveNumber('--budget-flops'))
-    .option('--tolerance <t>', 'accept |α·β²·γ²/2 − 1| ≤ t', nonNegativeNumber('--tolerance'), 0.05)
-    .option('--grid <min:max:step>', 'values tried for each of α, β, γ', gridOption, { min: 1, max: 1.5, step: 0.05 })
-    .option('--phi-step <s>', 'φ resolution', numberInRange('--phi-step', 0, 1, { aboveLo: true }), 0.05)
+    .option('--budget-ms <ms>', `p50 latency budget per image (batch 1) on --ep, > 0 and <= ${LIMITS.timeMs}`, numberInRange('--budget-ms', 0, LIMITS.timeMs, { aboveLo: true }))
+    .option('--budget-flops <N>', `FLOPs budget per image, counted as multiply-adds like the paper (e.g. 1e9), > 0 and <= ${LIMITS.flops}`, numberInRange('--budget-flops', 0, LIMITS.flops, { aboveLo: true }))
+    .option('--tolerance <t>', 'accept |α·β²·γ²/2 − 1| ≤ t, 0..1', numberInRange('--tolerance', 0, 1), 0.05)
+    .option('--grid <min:max:step>', `values tried for each of α, β, γ: 1 <= MIN <= MAX <= 10, STEP > 0, at most ${MAX_GRID_VALUES} values`, gridOption, { min: 1, max: 1.5, step: 0.05 })
+    .option('--phi-step <s>', 'φ resolution, > 0 and <= 1', numberInRange('--phi-step', 0, 1, { aboveLo: true }), 0.05)
     .option('--max-phi <p>', 'largest φ considered, up to 20', numberInRange('--max-phi', 0, 20, { aboveLo: true }), 8)
-    .option('--eval-cmd <cmd>', "score candidates by running this command; '{onnx}' is replaced by the candidate's .onnx path, the last number printed is the score (higher is better)")
-    .option('--iterations <N>', 'timed runs per latency measurement, at least', positiveInt('--iterations'), 10)
-    .option('--threads <N>', 'intra-op threads', positiveInt('--threads'))
+    .option('--eval-cmd <cmd>', "score candidates by running this command (sh -c); {onnx} becomes the candidate's .onnx path, already shell-quoted (write {onnx}, not \"{onnx}\"); it prints 'score: <number>' or a number alone on its last line (higher is better)")
+    .option('--iterations <N>', `timed runs per latency measurement, at least, 1..${LIMITS.iterations}`, intInRange('--iterations', 1, LIMITS.iterations), 10)
+    .option('--threads <N>', `intra-op threads, 1..${LIMITS.threads}`, intInRange('--threads', 1, LIMITS.threads))
     .option('--fold-bn', 'measure models with BatchNorm folded')
     .option('--json', 'print results.json to stdout')
     .option('--out <dir>', 'report directory (results.json, results.md, candidates.svg, coefficients.svg are replaced)', 'scale-search-results')
@@ -79,13 +97,31 @@ FLOPs (the largest model that fits), and the report says so.
 Examples:
   effnet scale-search --budget-ms 50
   effnet scale-search --budget-flops 1e9 --grid 1:1.4:0.1
-  effnet scale-search --budget-ms 30 --eval-cmd './train_and_eval.sh {onnx}'`,
+  effnet scale-search --budget-ms 30 --eval-cmd './train_and_eval.sh {onnx}'
+
+--eval-cmd protocol: the command runs once per candidate through 'sh -c' with {onnx} replaced by the
+candidate's .onnx path, already shell-quoted (so write {onnx}, not "{onnx}"). It must exit 0 and print
+a line 'score: <number>' (the last such line counts) or a number alone on its last line; any other
+output fails the search. Its stderr passes through.
+
+A latency search (--budget-ms) builds and times at least 3 + one model per (α, β, γ) triple: 91 with the
+default grid, several minutes; a coarser --grid or a smaller --tolerance makes it shorter.`,
     )
     .action(async (f: Flags) => {
       const budgets = [f.budgetMs, f.budgetFlops].filter((b) => b !== undefined);
       if (budgets.length !== 1) throw new UsageError('give exactly one of --budget-ms or --budget-flops');
       const budget = f.budgetMs !== undefined ? ({ kind: 'latency', ms: f.budgetMs } as const) : ({ kind: 'macs', macs: f.budgetFlops! } as const);
       checkOutputDir(f.out); // before searching, not after
+      if (f.evalCmd !== undefined) {
+        if (!f.evalCmd.includes('{onnx}')) throw new UsageError("--eval-cmd must contain {onnx}, the candidate's .onnx path");
+        if (substituteOnnx(f.evalCmd, '').quoted)
+          process.stderr.write('warning: --eval-cmd: {onnx} is replaced by an already shell-quoted path; the quotes around "{onnx}" were dropped (write {onnx})\n');
+      }
+      const triples = coefficientGrid({ grid: f.grid, tolerance: f.tolerance }).length;
+      if (budget.kind === 'latency' && triples > 5)
+        process.stderr.write(`note: the latency search builds and times at least ${3 + triples} models (3 calibration points, one per (α, β, γ) triple); this takes minutes. A coarser --grid or smaller --tolerance shortens it.\n`);
+      const searchStart = performance.now();
+      let estimated = false;
       const build = (m: CandidateModel) => prepareModel('efficientnet', { statistics: onnxruntimeStatistics, width: m.width, depth: m.depth, resolution: m.resolution, ...(f.foldBn ? { foldBn: true } : {}) });
 
       const measure = async (m: CandidateModel): Promise<number> => {
@@ -106,12 +142,12 @@ Examples:
             tmp ??= makeTempDir('effnet-scale-');
             const path = join(tmp.path, `phi${m.phi}-a${m.coefficients.alpha}-b${m.coefficients.beta}-g${m.coefficients.gamma}.onnx`);
             build(m).write(path, { overwrite: true });
-            const cmd = f.evalCmd!.split('{onnx}').join(`'${path.replaceAll("'", "'\\''")}'`);
+            const { cmd } = substituteOnnx(f.evalCmd!, path);
             const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
             rmSync(path, { force: true });
             if (r.status !== 0) throw new Error(`--eval-cmd exited with ${r.status ?? r.signal} for ${path}: ${cmd}`);
-            const s = lastNumber(r.stdout);
-            if (s === undefined) throw new Error(`--eval-cmd printed no number for ${path}: ${cmd}`);
+            const s = parseScore(r.stdout);
+            if (typeof s === 'string') throw new Error(`--eval-cmd for ${path}: ${s}`);
             return s;
           }
         : undefined;
@@ -128,6 +164,13 @@ Examples:
           ...(budget.kind === 'latency' ? { measure } : {}),
           ...(score ? { score } : {}),
           onProgress: (done, total, note) => {
+            // After the 3 calibration points: the time they took says how long the rest will take.
+            if (budget.kind === 'latency' && done === 3 && !estimated && total > 6) {
+              estimated = true;
+              const per = (performance.now() - searchStart) / 3;
+              const min = (per * (total - 3)) / 60000;
+              process.stderr.write(`estimate: about ${min < 1 ? `${Math.max(1, Math.round(min * 60))} s` : `${min.toFixed(0)} min`} more for ${total - 3} triples (${(per / 1000).toFixed(1)} s per model measured)\n`);
+            }
             if (bar) {
               if (!started) bar.start(total, 0, { note });
               started = true;

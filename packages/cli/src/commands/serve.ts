@@ -43,7 +43,7 @@ export function register(program: Command): void {
     .description('the browser demo on localhost: pick an image, see top-5, the execution provider (WebGPU or wasm) and latency')
     .argument('<model>', "model id (see 'effnet list') or an .onnx file")
     .option('--labels <spec>', "class names: 'imagenet', a JSON list, a text file or an ImageFolder directory (default: imagenet for 1000-class models)")
-    .option('--port <N>', 'port (0 picks a free one)', intInRange('--port', 0, 65535), 5173)
+    .option('--port <N>', 'port, 0..65535 (0 picks a free one)', intInRange('--port', 0, 65535), 5173)
     .option('--host <addr>', 'address to listen on (WebGPU needs localhost or https)', '127.0.0.1');
   addModelOptions(cmd, { batch: false });
   addPreprocessOptions(cmd);
