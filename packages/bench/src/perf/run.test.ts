@@ -7,6 +7,7 @@ import { decodeModel, serializeModel } from '@effnet/onnx-export';
 import { cudaAvailable, EpUnavailableError } from '../session.js';
 import { measureJob, type BenchJob } from './measure.js';
 import { runBench, type RunEvent } from './run.js';
+import { need, requires } from '../../../../test-utils/requires.js';
 
 const FAST = { warmup: 1, iterations: 2, minTimeMs: 0, maxTimeMs: 60_000 };
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -102,7 +103,7 @@ describe('webgpu', () => {
 
   // CI installs Debian's chromium, whose SwiftShader Vulkan driver gives Dawn an adapter without a GPU.
   const icd = process.env.VK_ICD_FILENAMES ?? (existsSync(SWIFTSHADER) ? SWIFTSHADER : undefined);
-  it.skipIf(!icd)('runs efficientnet-b0 on WebGPU and matches cpu within 1e-3 (skipped: no Vulkan driver; apt-get install chromium)', async () => {
+  requires(need(!!icd, `a Vulkan driver (VK_ICD_FILENAMES, or ${SWIFTSHADER})`, "apt-get install chromium libvulkan1 (Debian's chromium has SwiftShader)")).it('runs efficientnet-b0 on WebGPU and matches cpu within 1e-3', async () => {
     process.env.VK_ICD_FILENAMES = icd!;
     process.env.XDG_RUNTIME_DIR ??= '/tmp';
     const run = await runBench({ models: ['efficientnet-b0'], ep: 'webgpu', batches: [1], timing: { warmup: 0, iterations: 1, minTimeMs: 0, maxTimeMs: 60_000 }, model: { resolution: 64 } });

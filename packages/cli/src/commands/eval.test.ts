@@ -1,16 +1,14 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { flatten, globalAveragePool, Graph } from '@effnet/graph-builder';
 import { serializeModel } from '@effnet/onnx-export';
 import { runCli as run } from '../test-utils/run.js';
+import { requires, SHARED, sharedData } from '../../../../test-utils/requires.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-const shared = resolve(repo, '../shared');
-const imagenette = join(shared, 'imagenette');
+const imagenette = join(SHARED, 'imagenette');
 const WEIGHTS = join(imagenette, 'efficientnet_b0-imagenette.safetensors');
 const dir = mkdtempSync(join(tmpdir(), 'effnet-eval-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -108,9 +106,9 @@ describe('effnet eval', () => {
   });
 });
 
-const haveImagenette = existsSync(WEIGHTS) && existsSync(join(imagenette, 'val'));
+const needImagenette = sharedData('imagenette/efficientnet_b0-imagenette.safetensors', 'imagenette/val', 'imagenette/reference.json');
 
-describe.skipIf(!haveImagenette)('effnet classify (real Imagenette images, trained B0; needs ../shared)', () => {
+requires(needImagenette).describe('effnet classify (real Imagenette images, trained B0; needs ../shared)', () => {
   it('prints the right class names with probabilities', async () => {
     const val = join(imagenette, 'val');
     const images = ['n01440764/ILSVRC2012_val_00009111.JPEG', 'n03417042/ILSVRC2012_val_00006922.JPEG', 'n03888257/ILSVRC2012_val_00001440.JPEG'].map((f) => join(val, f));
@@ -150,7 +148,7 @@ describe.skipIf(!haveImagenette)('effnet classify (real Imagenette images, train
  * from the timm checkpoint, onnxruntime) against timm + PyTorch + PIL on all 3,925 images.
  * About 1-4 minutes on 2 shared cores, so it runs in the slow suite (EFFNET_SLOW=1).
  */
-describe.skipIf(!haveImagenette || !process.env.EFFNET_SLOW)('accuracy on Imagenette val vs timm reference (slow)', () => {
+(process.env['EFFNET_SLOW'] ? requires(needImagenette).describe : describe.skip)('accuracy on Imagenette val vs timm reference (slow)', () => {
   const reference = () => JSON.parse(readFileSync(join(imagenette, 'reference.json'), 'utf8')).reference as Record<string, { top1: number; top5: number; n: number }>;
   it.each([160, 224])('efficientnet-b0 at %d px: top-1 and top-5 within one point of the reference', async (R) => {
     const ref = reference()[String(R)]!;

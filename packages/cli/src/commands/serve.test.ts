@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { chromiumPath } from '@effnet/bench';
 import { runCli as run } from '../test-utils/run.js';
+import { chromium, requires } from '../../../../test-utils/requires.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'effnet-serve-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,7 +35,7 @@ describe('effnet serve errors (before anything listens)', () => {
   });
 });
 
-describe.skipIf(!existsSync(chromiumPath()))('effnet bench --ep web-wasm (onnxruntime-web in headless Chromium)', () => {
+requires(chromium(chromiumPath())).describe('effnet bench --ep web-wasm (onnxruntime-web in headless Chromium)', () => {
   it('reports like the other EPs, with the difference against cpu', async () => {
     const out = join(dir, 'bench');
     const r = await run(['bench', 'b0', '--ep', 'web-wasm', '--resolution', '64', '--iterations', '3', '--time', '0', '--warmup', '1', '--json', '--out', out]);
