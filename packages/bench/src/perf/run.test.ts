@@ -38,8 +38,14 @@ describe('measureJob (in this process)', () => {
 });
 
 describe('runBench', () => {
-  it('fails fast with how to enable CUDA when its EP is not installed', async () => {
-    if (cudaAvailable()) return expect(cudaAvailable()).toBe(true); // a CUDA machine: nothing to check here
+  it('--ep cuda: with the CUDA EP installed, runs and matches cpu within 1e-3; without it, fails fast with how to enable it', async () => {
+    if (cudaAvailable()) {
+      const run = await runBench({ models: ['efficientnet-b0'], ep: 'cuda', batches: [1], timing: FAST, model: { resolution: 64 } });
+      expect(run.failures).toEqual([]);
+      expect(run.results[0]!.ep).toBe('cuda');
+      expect(run.results[0]!.maxAbsDiffVsCpu).toBeLessThanOrEqual(1e-3);
+      return;
+    }
     const err = await runBench({ models: ['efficientnet-b0'], ep: 'cuda', batches: [1], timing: FAST }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EpUnavailableError);
     expect((err as Error).message).toMatch(/--ep cuda: .*CUDA 12 and cuDNN 9.*ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules\/onnxruntime-node\/script\/install\.js/);

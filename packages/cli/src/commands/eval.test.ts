@@ -42,8 +42,9 @@ beforeAll(async () => {
 
 describe('effnet eval', () => {
   it('prints accuracy, lists unreadable images, writes --json and --predictions atomically', async () => {
-    const json = join(dir, 'eval.json');
-    const preds = join(dir, 'preds.json');
+    const out = mkdtempSync(join(dir, 'out-')); // this test's own outputs: it passes alone and in any order
+    const json = join(out, 'eval.json');
+    const preds = join(out, 'preds.json');
     const r = await run(['eval', model, '--data', data, '--batch', '2', '--json', json, '--predictions', preds]);
     expect(r.err).not.toMatch(/error/);
     expect(r.code).toBe(0);
@@ -69,7 +70,7 @@ describe('effnet eval', () => {
       '2_blue/a.jpg': [2, 1, 0],
       '2_blue/odd one.jpg': [0, 2, 1],
     });
-    expect(readdirSync(dir).filter((f) => f.startsWith('.effnet-tmp'))).toEqual([]);
+    expect(readdirSync(out).sort()).toEqual(['eval.json', 'preds.json']); // no temp file left
 
     // Existing outputs: refused before any work without --force, replaced with it.
     const again = await run(['eval', model, '--data', data, '--json', json]);
@@ -87,12 +88,13 @@ describe('effnet eval', () => {
     const r = await run(['eval', model, '--data', data, '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ n: 5, top1: 0.8 });
-    const preds = join(dir, 'strict-preds.json');
+    const out = mkdtempSync(join(dir, 'out-'));
+    const preds = join(out, 'strict-preds.json');
     const s = await run(['eval', model, '--data', data, '--strict', '--predictions', preds]);
     expect(s.code).toBe(1);
     expect(s.err).toMatch(/^effnet: error: 1_green\/broken.jpg: .*\(--strict\)$/m);
     expect(existsSync(preds)).toBe(false);
-    expect(readdirSync(dir).filter((f) => f.startsWith('.effnet-tmp'))).toEqual([]);
+    expect(readdirSync(out)).toEqual([]); // nothing written, no temp file
   });
 
   it('usage errors exit 2 with the flag named', async () => {
@@ -135,7 +137,7 @@ requires(needImagenette).describe('effnet classify (real Imagenette images, trai
     const direct = await run(['classify', 'efficientnet-b0', '--weights', WEIGHTS, '--resolution', '160', '--top', '1', image]);
     expect([direct.code, direct.err]).toEqual([0, '']);
     expect(direct.out).toMatch(/parachute \(n03888257\)  \[9\]/);
-    const file = join(dir, 'imagenette-labels.onnx');
+    const file = join(mkdtempSync(join(dir, 'out-')), 'imagenette-labels.onnx');
     expect((await run(['export', 'efficientnet-b0', '--weights', WEIGHTS, '--resolution', '160', '-o', file])).code).toBe(0);
     const fromFile = await run(['classify', file, '--top', '1', image]);
     expect([fromFile.code, fromFile.err]).toEqual([0, '']);
