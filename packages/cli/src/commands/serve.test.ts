@@ -49,4 +49,19 @@ requires(chromium(chromiumPath())).describe('effnet bench --ep web-wasm (onnxrun
     expect(m.sessionCreateMs).toBeGreaterThan(0);
     expect(m.maxAbsDiffVsCpu).toBeLessThan(1e-3);
   });
+
+  // ~35 s on 2 shared cores: the slow suite (npm test) only.
+  it.runIf(!!process.env['EFFNET_SLOW'])('EfficientNetV2 and EfficientNet-Lite ids run in onnxruntime-web too (Fused-MBConv; ReLU6 as Clip), matching cpu', async () => {
+    const out = join(dir, 'bench-families');
+    const ids = ['tf-efficientnetv2-b0', 'efficientnet-lite0'];
+    const r = await run(['bench', ...ids, '--ep', 'web-wasm', '--resolution', '64', '--iterations', '2', '--time', '0', '--warmup', '1', '--json', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(res.failures).toEqual([]);
+    expect(res.results.map((m: { model: string }) => m.model)).toEqual(ids);
+    for (const m of res.results) {
+      expect(m.ep, m.model).toBe('web-wasm');
+      expect(m.maxAbsDiffVsCpu, m.model).toBeLessThan(1e-3);
+    }
+  });
 });
