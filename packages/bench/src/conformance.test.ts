@@ -9,39 +9,33 @@
  * Where ../shared/fixtures has the model, it is built with the fixture's weights (formula +
  * calibrated BatchNorm statistics) and both runtimes are also held to the fixture's float64
  * PyTorch logits (1e-4); otherwise formula weights are used and only the runtimes are compared.
- * Skipped, with the reason, only where /usr/bin/python3 lacks onnx/cv2 (.ci/run installs them).
+ * Needs /usr/bin/python3 with onnx/cv2/numpy and ../shared/fixtures (.ci/run checks both): skipped with the
+ * reason locally, failing under CI.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
 import type { GraphIR, NodeIR } from '@effnet/graph-builder';
 import { DEFAULT_OPSET, serializeModel } from '@effnet/onnx-export';
 import { fixtureTensors, formulaInput, readFixture, type Fixture, type WeightSource } from '@effnet/efficientnet';
 import { onnxruntimeStatistics, prepareModel, type PrepareOptions } from '@effnet/pipeline';
+import { PYTHON, pythonModules, requires, SHARED, sharedData } from '../../../test-utils/requires.js';
 
 /** Default weights calibrated as the CLI does: onnxruntime-node measures the BatchNorm statistics. */
 const WITH_ORT = { statistics: onnxruntimeStatistics } as const;
 
-const PYTHON = '/usr/bin/python3';
-const FIXTURES = resolve(fileURLToPath(new URL('../../../', import.meta.url)), '../shared/fixtures');
-const FAMILY_FIXTURES = resolve(FIXTURES, '../fixtures-families');
-if (!existsSync(FIXTURES)) console.warn(`conformance: ${FIXTURES} is absent: formula weights, no float64 reference comparison`);
+const FIXTURES = join(SHARED, 'fixtures');
+const FAMILY_FIXTURES = join(SHARED, 'fixtures-families');
 const CHECK = fileURLToPath(new URL('../conformance/check.py', import.meta.url));
 /** Logits: absolute. Intermediate feature maps: relative to their largest magnitude. */
 const TOL = 1e-4;
 
-function pythonMissing(): string | undefined {
-  const r = spawnSync(PYTHON, ['-c', 'import onnx, cv2, numpy'], { encoding: 'utf8' });
-  if (r.error) return `${PYTHON} not found (apt-get install python3-onnx python3-opencv python3-numpy)`;
-  if (r.status !== 0) return `${PYTHON} cannot import onnx/cv2/numpy (apt-get install python3-onnx python3-opencv python3-numpy): ${r.stderr.trim().split('\n').pop()}`;
-  return undefined;
-}
-const MISSING = pythonMissing();
-if (MISSING) console.warn(`conformance tests skipped: ${MISSING}`);
+/** Without the fixtures the models would run on formula weights with no float64 reference: not a pass. */
+const NEEDS = requires(pythonModules('onnx', 'cv2', 'numpy'), sharedData('fixtures/summary.json', 'fixtures-families/summary.json'));
 
 interface Case {
   readonly name: string;
@@ -154,7 +148,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const inputs = new Map<string, { data: Float32Array; dims: number[]; reference?: readonly (readonly number[])[] }>();
 let result: PyResult;
 
-describe.skipIf(!!MISSING)('conformance with onnx (checker, shape inference) and OpenCV DNN', () => {
+NEEDS.describe('conformance with onnx (checker, shape inference) and OpenCV DNN', () => {
   beforeAll(() => {
     const models = CASES.map((c) => {
       const fixture = fixtureFor(c);

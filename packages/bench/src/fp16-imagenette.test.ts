@@ -3,19 +3,16 @@
  * (../shared/imagenette), float32 vs float16 export in onnxruntime-node on 100 validation images
  * spread over the 10 classes. The full 3,925-image measurement is bench/fp16-imagenette.mjs.
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
 import { listImageFolder, preprocessImage, spreadSubset } from '@effnet/images';
 import { prepareModel } from '@effnet/pipeline';
 import { createRunner } from './session.js';
+import { requires, SHARED, sharedData } from '../../../test-utils/requires.js';
 
-const DATA = resolve(fileURLToPath(new URL('../../../', import.meta.url)), '../shared/imagenette');
-const HAVE = existsSync(join(DATA, 'efficientnet_b0-imagenette.safetensors'));
-if (!HAVE) console.warn(`fp16 Imagenette test skipped: ${DATA} is absent`);
+const DATA = join(SHARED, 'imagenette');
 
-describe.skipIf(!HAVE)('fp16 export of the Imagenette checkpoint', () => {
+requires(sharedData('imagenette/efficientnet_b0-imagenette.safetensors', 'imagenette/val')).describe('fp16 export of the Imagenette checkpoint', () => {
   it('100 images: top-1 agreement >= 99% with float32, logits within 0.1, file half the size', async () => {
     const R = 160;
     const weightsPath = join(DATA, 'efficientnet_b0-imagenette.safetensors');

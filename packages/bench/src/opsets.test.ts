@@ -15,11 +15,11 @@ import { formulaInput } from '@effnet/efficientnet';
 import { Graph, conv, reduceMean, relu } from '@effnet/graph-builder';
 import { decodeModel, MAX_OPSET, MIN_OPSET, serializeModel } from '@effnet/onnx-export';
 import { onnxruntimeStatistics, prepareModel } from '@effnet/pipeline';
+import { PYTHON, pythonModules, requires } from '../../../test-utils/requires.js';
 
 /** Default weights calibrated as the CLI does: onnxruntime-node measures the BatchNorm statistics. */
 const WITH_ORT = { statistics: onnxruntimeStatistics } as const;
 
-const PYTHON = '/usr/bin/python3';
 const CHECK = fileURLToPath(new URL('../conformance/check.py', import.meta.url));
 const OPSETS = Array.from({ length: MAX_OPSET - MIN_OPSET + 1 }, (_, i) => MIN_OPSET + i);
 
@@ -30,8 +30,7 @@ const OPSETS = Array.from({ length: MAX_OPSET - MIN_OPSET + 1 }, (_, i) => MIN_O
  */
 const IR_FOR_OPSET: Readonly<Record<number, number>> = { 13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10 };
 
-const python = spawnSync(PYTHON, ['-c', 'import onnx, cv2, numpy'], { encoding: 'utf8' });
-const HAVE_PYTHON = !python.error && python.status === 0;
+const withOnnx = requires(pythonModules('onnx', 'cv2', 'numpy'));
 
 const dir = mkdtempSync(join(tmpdir(), 'effnet-opsets-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -93,7 +92,7 @@ describe('every opset 13..21', () => {
     });
   }
 
-  it.skipIf(!HAVE_PYTHON)('onnx.checker (full_check) and strict shape inference pass wherever python3-onnx knows the opset', () => {
+  withOnnx.it('onnx.checker (full_check) and strict shape inference pass wherever python3-onnx knows the opset', () => {
     expect(files.length).toBe(MODELS.length * OPSETS.length);
     const job = join(dir, 'job.json');
     writeFileSync(job, JSON.stringify({ outDir: dir, models: files.map((f) => ({ name: f.name, path: f.path, checker: true, shapes: true })) }));

@@ -10,16 +10,19 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { findModel, fixtureTensors, formulaInput, IMAGENET_MEAN, IMAGENET_STD, readFixture, writeSafetensors } from '@effnet/efficientnet';
 import { openModel, prepareModel } from '@effnet/pipeline';
+import { need as needOf, requires, SHARED, sharedData } from '../../../test-utils/requires.js';
+
+/** At least one fixture with a manifest in `root`. */
+const needSome = (list: readonly string[], root: string) => needOf(list.length > 0, `fixtures (folders with manifest.json) in ${root}`, 'copy the complete reference data folder');
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const SHARED = resolve(REPO, '../shared');
 const FIXTURES = join(SHARED, 'fixtures');
 const FAMILY_FIXTURES = join(SHARED, 'fixtures-families');
 const IMAGENETTE = join(SHARED, 'imagenette');
@@ -34,6 +37,7 @@ function modelId(fixture: string): string {
   return findModel(fixture.split(/-(.*)/)[1]!).id;
 }
 
+const need = { [FIXTURES]: sharedData('fixtures/summary.json', 'fixtures/timm-efficientnet_b0/manifest.json'), [FAMILY_FIXTURES]: sharedData('fixtures-families/summary.json') };
 const listFixtures = (root: string): string[] => (existsSync(root) ? readdirSync(root).filter((d) => existsSync(join(root, d, 'manifest.json'))).sort() : []);
 const fixtures = listFixtures(FIXTURES);
 const familyFixtures = listFixtures(FAMILY_FIXTURES);
@@ -82,7 +86,7 @@ for (const [root, list] of [
   [FIXTURES, fixtures],
   [FAMILY_FIXTURES, familyFixtures],
 ] as const) {
-  describe.skipIf(list.length === 0)(`logits parity with timm / torchvision fixtures (${root}; skipped if absent)`, () => {
+  requires(need[root]!, needSome(list, root)).describe(`logits parity with timm / torchvision fixtures (${root})`, () => {
     for (const fixture of list) {
       const id = modelId(fixture);
       const how = VIA_CLI.has(fixture) ? 'effnet export binary' : 'prepareModel';
@@ -122,7 +126,7 @@ for (const [root, list] of [
   });
 }
 
-describe.skipIf(!ROOT.has('timm-efficientnet_b0'))('a checkpoint of another family', () => {
+requires(need[FIXTURES]!).describe('a checkpoint of another family', () => {
   it('V1 B0 weights given to a V2 or Lite id: one line naming the first mismatch', () => {
     const weights = writeWeights('timm-efficientnet_b0');
     try {
@@ -137,7 +141,7 @@ describe.skipIf(!ROOT.has('timm-efficientnet_b0'))('a checkpoint of another fami
   });
 });
 
-describe.skipIf(!existsSync(IMAGENETTE))(`the real Imagenette checkpoint (${IMAGENETTE}; skipped if absent)`, () => {
+requires(sharedData('imagenette/efficientnet_b0-imagenette.safetensors', 'imagenette/val')).describe(`the real Imagenette checkpoint (${IMAGENETTE})`, () => {
   const checkpoint = join(IMAGENETTE, 'efficientnet_b0-imagenette.safetensors');
 
   it('effnet export efficientnet-b0 --weights <checkpoint> gives 10 outputs and classifies real images', async () => {

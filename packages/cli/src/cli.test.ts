@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel } from '@effnet/onnx-export';
+import { MOUNT_HOW, skipOrFail } from '../../../test-utils/requires.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = join(REPO, 'packages/cli/bin/effnet.js');
@@ -200,7 +201,7 @@ describe.concurrent('effnet runtime errors: exit 1, one line naming the path', (
     let command: string[] = [process.execPath, BIN];
     if (process.getuid?.() === 0) {
       const m = privateMount(ro, 'mount --bind -o ro "$0" "$0"');
-      if ('skip' in m) return ctx.skip(m.skip);
+      if ('skip' in m) return skipOrFail(ctx, m.skip, MOUNT_HOW);
       command = m.command;
     } else {
       spawnSync('chmod', ['0555', ro]);
@@ -217,7 +218,7 @@ describe.concurrent('effnet runtime errors: exit 1, one line naming the path', (
     // A 2 MiB tmpfs (b0 needs 21 MB), seen only by the effnet process; `ls` then shows what is left in it.
     // --no-space-check: past the check before writing (harden.test.ts), as when others fill the disk meanwhile.
     const m = privateMount(small, 'mount -t tmpfs -o size=2m tmpfs "$0"', '; rc=$?; ls -A "$0"; exit $rc');
-    if ('skip' in m) return ctx.skip(m.skip);
+    if ('skip' in m) return skipOrFail(ctx, m.skip, MOUNT_HOW);
     const r = await finished(start(['export', 'b0', '--no-space-check', '-o', join(small, 'b0.onnx')], dir, m.command));
     expectError(r, 1, `${join(small, 'b0.onnx')}: write failed after 2097152 bytes: no space left on the device of '${small}'`);
     expect(r.stdout).toBe('');
@@ -256,7 +257,7 @@ describe.concurrent('effnet runtime errors: exit 1, one line naming the path', (
 function privateMount(dir: string, mount: string, after = ''): { command: string[] } | { skip: string } {
   const unshare = process.getuid?.() === 0 ? ['unshare', '-m'] : ['unshare', '-rm'];
   const probe = spawnSync(unshare[0]!, [...unshare.slice(1), 'sh', '-c', `${mount} && echo mounted`, dir], { encoding: 'utf8' });
-  if (probe.stdout.trim() !== 'mounted') return { skip: `cannot mount in a private namespace here (${unshare.join(' ')}: ${probe.stderr.trim() || probe.error?.message})` };
+  if (probe.stdout.trim() !== 'mounted') return { skip: `a private mount namespace (${unshare.join(' ')}: ${probe.stderr.trim() || probe.error?.message})` };
   return { command: [...unshare, 'sh', '-c', `${mount} && "$@"${after}`, dir, process.execPath, BIN] };
 }
 

@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { conv, Graph, relu } from '@effnet/graph-builder';
 import { writeModel } from '@effnet/onnx-export';
 import { BIN, binFinished, runBin, startBin, type BinResult } from './test-utils/bin.js';
+import { MOUNT_HOW, need, requires } from '../../../test-utils/requires.js';
 
 const root = mkdtempSync(join(tmpdir(), 'effnet-harden-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -135,8 +136,8 @@ describe('free space is checked before writing', () => {
   const unshare = process.getuid?.() === 0 ? ['unshare', '-m'] : ['unshare', '-rm'];
   const mount = 'mount -t tmpfs -o size=4m tmpfs "$0"';
   const probe = spawnSync(unshare[0]!, [...unshare.slice(1), 'sh', '-c', `${mount} && echo mounted`, d], { encoding: 'utf8' });
-  const can = probe.stdout.trim() === 'mounted';
-  it.skipIf(!can)('a model larger than the free space: one line saying how much is needed and free, nothing written', async () => {
+  const can = need(probe.stdout.trim() === 'mounted', `a private mount namespace (${unshare.join(' ')}: ${probe.stderr.trim() || probe.error?.message})`, MOUNT_HOW);
+  requires(can).it('a model larger than the free space: one line saying how much is needed and free, nothing written', async () => {
     const command = [...unshare, 'sh', '-c', `${mount} && "$@"; echo "exit $? left: $(ls -A "$0")" >&2`, d, process.execPath, BIN];
     const r = await binFinished(startBin(['export', 'b0', '-o', join(d, 'b0.onnx')], d, command));
     expect(r.code, r.stderr).toBe(0); // sh's status: that of echo

@@ -1,17 +1,16 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evalGeometry } from '@effnet/preprocess';
+import { pythonModules, requires, SHARED, sharedData } from '../../../test-utils/requires.js';
 import { cropImage, ImageDecodeError, preprocessImage } from './preprocess.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'effnet-preprocess-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const shared = resolve(repo, '../shared');
+const shared = SHARED;
 
 /** A lossless PNG whose R channel is a ramp in x, G a ramp in y, B constant. */
 async function ramps(w: number, h: number, fx: (x: number) => number, fy: (y: number) => number): Promise<Buffer> {
@@ -95,7 +94,7 @@ describe('preprocessImage', () => {
 });
 
 /** PIL (Debian python3-pil) as the reference: Image.resize(BICUBIC) + the torchvision crop, on uint8. */
-const pil = spawnSync('/usr/bin/python3', ['-c', 'import PIL, numpy'], { encoding: 'utf8' }).status === 0;
+const pil = requires(pythonModules('PIL', 'numpy'), sharedData('imagenette/val'));
 const GREY = 'n01440764/n01440764_15560.JPEG';
 const PIL_SCRIPT = `
 import sys, math, numpy as np
@@ -114,7 +113,7 @@ for f in sys.argv[3:]:
 np.stack(crops).tofile(out)
 `;
 
-describe.skipIf(!pil)('same pixels as PIL + torchvision transforms (timm eval)', () => {
+pil.describe('same pixels as PIL + torchvision transforms (timm eval)', () => {
   it('on real Imagenette JPEGs (shrink at 160, enlarge at 224) and a non-square image', async () => {
     const val = join(shared, 'imagenette/val');
     // Real photos when ../shared is there (a grey one among them); the synthetic image always.

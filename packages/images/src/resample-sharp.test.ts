@@ -1,14 +1,13 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { preprocessPixels, type Interpolation, type Pixels } from '@effnet/preprocess';
+import { requires, SHARED, sharedData } from '../../../test-utils/requires.js';
 import { cropImage, preprocessImage } from './preprocess.js';
 
 // The browser demo's pure resampler (@effnet/preprocess) against the sharp path of effnet eval.
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const val = resolve(repo, '../shared/imagenette/val');
+const val = join(SHARED, 'imagenette/val');
 
 async function decode(input: string | Buffer): Promise<Pixels> {
   const { data, info } = await sharp(input, { ignoreIcc: true, autoOrient: false }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
@@ -46,7 +45,7 @@ function sampleImages(n: number): string[] {
   return out;
 }
 
-describe.skipIf(!existsSync(val))('same pixels as the sharp path of effnet eval (real images from ../shared/imagenette/val)', () => {
+requires(sharedData('imagenette/val')).describe('same pixels as the sharp path of effnet eval (real images from ../shared/imagenette/val)', () => {
   // 224 → 182 (R 160, shrinking), 224 → 256 (R 224, enlarging), non-square 300x200 and 150x210.
   const cases: { R: number; size?: [number, number] }[] = [{ R: 160 }, { R: 224 }, { R: 160, size: [300, 200] }, { R: 224, size: [150, 210] }, { R: 128, size: [500, 375] }];
 

@@ -1,12 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PYTHON, pythonModules, requires, SHARED, sharedData } from '../../../test-utils/requires.js';
 import { resizePixels, type Pixels } from './resample.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const val = resolve(repo, '../shared/imagenette/val');
+const val = join(SHARED, 'imagenette/val');
 
 function maxDiff(a: Uint8Array, b: Uint8Array): { max: number; mean: number } {
   expect(a.length).toBe(b.length);
@@ -58,8 +57,7 @@ function sampleImages(n: number): string[] {
   return out;
 }
 
-const python = '/usr/bin/python3';
-const hasPil = existsSync(python) && spawnSync(python, ['-c', 'import PIL'], { stdio: 'ignore' }).status === 0;
+const python = PYTHON;
 
 /** A photo decoded by PIL itself (RGB), so both resamplers start from the same pixels without sharp. */
 function decode(file: string): Pixels {
@@ -71,7 +69,7 @@ function decode(file: string): Pixels {
   return { data: new Uint8Array(r.stdout.subarray(nl + 1)), width, height, channels: 3 };
 }
 
-describe.skipIf(!existsSync(val) || !hasPil)('same pixels as PIL itself (Debian python3-pil)', () => {
+requires(sharedData('imagenette/val'), pythonModules('PIL')).describe('same pixels as PIL itself (Debian python3-pil)', () => {
   it('bicubic and bilinear, shrinking and enlarging, equal PIL exactly', async () => {
     for (const file of sampleImages(2)) {
       const img = decode(file);

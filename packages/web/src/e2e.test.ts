@@ -13,19 +13,20 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import ort from 'onnxruntime-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 // The test, like the CLI it runs, comes from the workspace (vitest aliases); the page itself needs only @effnet/preprocess.
 import { chromiumPath, launchChromium } from '@effnet/bench';
 import { preprocessImage } from '@effnet/images';
 import { preprocessPixels } from '@effnet/preprocess';
+import { chromium, requires, SHARED, sharedData } from '../../../test-utils/requires.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const shared = resolve(repo, '../shared');
+const shared = SHARED;
 const val = join(shared, 'imagenette/val');
 const weights = join(shared, 'imagenette/efficientnet_b0-imagenette.safetensors');
 const bin = join(repo, 'packages/cli/bin/effnet.js');
 const artifacts = process.env['ARTIFACTS_DIR'] ? resolve(process.env['ARTIFACTS_DIR']) : join(repo, 'test-artifacts');
-const ready = existsSync(val) && existsSync(weights) && existsSync(chromiumPath());
+const ready = requires(sharedData('imagenette/val', 'imagenette/efficientnet_b0-imagenette.safetensors'), chromium(chromiumPath()));
 
 const RESOLUTION = 160;
 const PRE = { resolution: RESOLUTION, cropPct: 0.875, interpolation: 'bicubic' as const, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
@@ -42,7 +43,7 @@ interface DemoState {
   error: string | null;
 }
 
-describe.skipIf(!ready)('browser demo end to end (effnet export → effnet serve → headless Chromium)', () => {
+ready.describe('browser demo end to end (effnet export → effnet serve → headless Chromium)', () => {
   let dir: string;
   let model: string;
   let server: ChildProcess;

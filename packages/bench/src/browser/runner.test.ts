@@ -1,15 +1,14 @@
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formulaInput } from '@effnet/efficientnet';
 import { onnxruntimeStatistics, prepareModel } from '@effnet/pipeline';
 import { createRunner, EpUnavailableError, maxAbsDiff } from '../session.js';
 import { chromiumPath } from './chromium.js';
 import { createBrowserRunner } from './runner.js';
+import { chromium, requires } from '../../../../test-utils/requires.js';
 
 /** Default weights calibrated as the CLI does: onnxruntime-node measures the BatchNorm statistics. */
 const WITH_ORT = { statistics: onnxruntimeStatistics } as const;
 
-const hasChromium = existsSync(chromiumPath());
 
 // EfficientNet-B0 at 64 px: every op of the real model (Conv, depthwise Conv, SiLU, SE, Gemm), small enough for SwiftShader.
 const model = prepareModel('efficientnet-b0', { ...WITH_ORT, resolution: 64, batch: 1 }).serialize();
@@ -26,7 +25,7 @@ async function cpu(input: Float32Array): Promise<Float32Array> {
   }
 }
 
-describe.skipIf(!hasChromium)('onnxruntime-web in headless Chromium (createRunner --ep web-*)', () => {
+requires(chromium(chromiumPath())).describe('onnxruntime-web in headless Chromium (createRunner --ep web-*)', () => {
   // web-webgpu on SwiftShader spends ~25 s compiling shaders on the first run (2 cores): EFFNET_SLOW only;
   // the demo's end-to-end test (packages/web) runs WebGPU in every CI run.
   for (const ep of ['web-wasm', 'web-webgpu'] as const) {

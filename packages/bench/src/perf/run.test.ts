@@ -7,6 +7,7 @@ import { decodeModel, serializeModel } from '@effnet/onnx-export';
 import { cudaAvailable, EpUnavailableError } from '../session.js';
 import { measureJob, type BenchJob } from './measure.js';
 import { runBench, type RunEvent } from './run.js';
+import { need, requires } from '../../../../test-utils/requires.js';
 
 const FAST = { warmup: 1, iterations: 2, minTimeMs: 0, maxTimeMs: 60_000 };
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -37,8 +38,14 @@ describe('measureJob (in this process)', () => {
 });
 
 describe('runBench', () => {
-  it('fails fast with how to enable CUDA when its EP is not installed', async () => {
-    if (cudaAvailable()) return expect(cudaAvailable()).toBe(true); // a CUDA machine: nothing to check here
+  it('--ep cuda: with the CUDA EP installed, runs and matches cpu within 1e-3; without it, fails fast with how to enable it', async () => {
+    if (cudaAvailable()) {
+      const run = await runBench({ models: ['efficientnet-b0'], ep: 'cuda', batches: [1], timing: FAST, model: { resolution: 64 } });
+      expect(run.failures).toEqual([]);
+      expect(run.results[0]!.ep).toBe('cuda');
+      expect(run.results[0]!.maxAbsDiffVsCpu).toBeLessThanOrEqual(1e-3);
+      return;
+    }
     const err = await runBench({ models: ['efficientnet-b0'], ep: 'cuda', batches: [1], timing: FAST }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EpUnavailableError);
     expect((err as Error).message).toMatch(/--ep cuda: .*CUDA 12 and cuDNN 9.*ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules\/onnxruntime-node\/script\/install\.js/);
@@ -102,7 +109,7 @@ describe('webgpu', () => {
 
   // CI installs Debian's chromium, whose SwiftShader Vulkan driver gives Dawn an adapter without a GPU.
   const icd = process.env.VK_ICD_FILENAMES ?? (existsSync(SWIFTSHADER) ? SWIFTSHADER : undefined);
-  it.skipIf(!icd)('runs efficientnet-b0 on WebGPU and matches cpu within 1e-3 (skipped: no Vulkan driver; apt-get install chromium)', async () => {
+  requires(need(!!icd, `a Vulkan driver (VK_ICD_FILENAMES, or ${SWIFTSHADER})`, "apt-get install chromium libvulkan1 (Debian's chromium has SwiftShader)")).it('runs efficientnet-b0 on WebGPU and matches cpu within 1e-3', async () => {
     process.env.VK_ICD_FILENAMES = icd!;
     process.env.XDG_RUNTIME_DIR ??= '/tmp';
     const run = await runBench({ models: ['efficientnet-b0'], ep: 'webgpu', batches: [1], timing: { warmup: 0, iterations: 1, minTimeMs: 0, maxTimeMs: 60_000 }, model: { resolution: 64 } });

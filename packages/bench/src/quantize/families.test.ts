@@ -15,14 +15,13 @@ import { loadCalibrationImages } from '@effnet/images';
 import { readModel } from '@effnet/onnx-export';
 import { BUILTIN_CALIBRATION_SOURCE, onnxruntimeStatistics, prepareInt8Model, prepareModel } from '@effnet/pipeline';
 import { createRunner } from '../session.js';
+import { PYTHON, pythonModules, requires, SHARED, sharedData } from '../../../../test-utils/requires.js';
 
-const SHARED = fileURLToPath(new URL('../../../../../shared/imagenette/', import.meta.url));
-const VAL = join(SHARED, 'val');
-const WEIGHTS = join(SHARED, 'efficientnet_b0-imagenette.safetensors');
-const haveData = existsSync(VAL) && existsSync(WEIGHTS);
-const PYTHON = '/usr/bin/python3';
+const VAL = join(SHARED, 'imagenette/val');
+const WEIGHTS = join(SHARED, 'imagenette/efficientnet_b0-imagenette.safetensors');
+const DATA = requires(sharedData('imagenette/val', 'imagenette/efficientnet_b0-imagenette.safetensors'));
 const CHECK = fileURLToPath(new URL('../../conformance/check.py', import.meta.url));
-const noOnnx = spawnSync(PYTHON, ['-c', 'import onnx, cv2, numpy']).status !== 0;
+const ONNX = requires(pythonModules('onnx', 'cv2', 'numpy'));
 
 const dir = mkdtempSync(join(tmpdir(), 'effnet-int8-families-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,7 +37,7 @@ const CASES = [
 
 const written: { name: string; path: string; checker: boolean; shapes: boolean }[] = [];
 
-describe.skipIf(!haveData)('int8 on every family (64 px, 6 Imagenette calibration images)', () => {
+DATA.describe('int8 on every family (64 px, 6 Imagenette calibration images)', () => {
   for (const c of CASES)
     it(`${c.id}${'weightsPath' in c ? ' with trained timm weights' : ''}`, async () => {
       const o = { resolution: R, batch: 'dynamic' as const, statistics: onnxruntimeStatistics, ...('weightsPath' in c ? { weightsPath: c.weightsPath } : {}) };
@@ -105,7 +104,7 @@ describe.skipIf(!haveData)('int8 on every family (64 px, 6 Imagenette calibratio
     expect(q.metadata).toMatchObject({ 'effnet.int8.calibration_source': BUILTIN_CALIBRATION_SOURCE, 'effnet.int8.calibration_method': 'minmax', 'effnet.int8.calibration_images': '8' });
   }, 120_000);
 
-  it.skipIf(noOnnx)('every file passes the onnx checker (full check) and strict shape inference', () => {
+  ONNX.it('every file passes the onnx checker (full check) and strict shape inference', () => {
     expect(written.length).toBe(CASES.length);
     const job = join(dir, 'job.json');
     writeFileSync(job, JSON.stringify({ outDir: dir, models: written }));

@@ -15,6 +15,7 @@ import { serializeModel } from '@effnet/onnx-export';
 import { createRunner } from '../session.js';
 import { calibrateActivations, entropyRange, histogramInto, percentileRange, prepareModel } from '@effnet/pipeline';
 import { loadCalibrationImages } from '@effnet/images';
+import { pythonModules, requires, SHARED, sharedData } from '../../../../test-utils/requires.js';
 
 const SLOW = !!process.env.EFFNET_SLOW;
 const dir = mkdtempSync(join(tmpdir(), 'effnet-int8-test-'));
@@ -126,9 +127,8 @@ describe('int8 QDQ model in onnxruntime', () => {
 
 const PYTHON = '/usr/bin/python3';
 const CHECK = fileURLToPath(new URL('../../conformance/check.py', import.meta.url));
-const noOnnx = spawnSync(PYTHON, ['-c', 'import onnx, cv2, numpy']).status !== 0;
 
-describe.skipIf(noOnnx)('onnx checker (full check) and strict shape inference on int8 files', () => {
+requires(pythonModules('onnx', 'cv2', 'numpy')).describe('onnx checker (full check) and strict shape inference on int8 files', () => {
   it('EfficientNet-B0 (policy all; every policy with EFFNET_SLOW) and the tiny model, opsets 13 and 17', async () => {
     const b0 = prepareModel('efficientnet-b0', { resolution: 64 });
     const fp = foldBatchNorm(b0.ir);
@@ -215,8 +215,8 @@ describe('loadCalibrationImages', () => {
     await expect(loadCalibrationImages(bad, pre)).rejects.toThrow(/none of the 2 calibration images could be decoded/);
   });
 
-  it.skipIf(!SLOW)('spreads N images across the classes of an ImageFolder', async () => {
-    const val = fileURLToPath(new URL('../../../../../shared/imagenette/val', import.meta.url));
+  (SLOW ? requires(sharedData('imagenette/val')).it : it.skip)('spreads N images across the classes of an ImageFolder', async () => {
+    const val = join(SHARED, 'imagenette/val');
     const r = await loadCalibrationImages(val, { ...pre, count: 20, batch: 8 });
     expect(r.files).toHaveLength(20);
     expect(new Set(r.files.map((f) => f.split('/')[0])).size).toBe(10);

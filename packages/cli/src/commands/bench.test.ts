@@ -41,8 +41,15 @@ describe('effnet bench', () => {
     expect(doc.results[1].flops).toBe(2 * doc.results[0].macs);
   });
 
-  it('says how to enable CUDA when its EP is missing', async () => {
-    if (cudaAvailable()) return;
+  it('--ep cuda: a report measured on cuda matching cpu where the CUDA EP is installed; else says how to enable it', async () => {
+    if (cudaAvailable()) {
+      const r = await run(['bench', 'b0', '--ep', 'cuda', ...TINY, '--out', join(dir, 'r3'), '--json']);
+      expect([r.code, r.err]).toEqual([0, '']);
+      const doc = JSON.parse(r.out);
+      expect(doc.results[0].ep).toBe('cuda');
+      expect(doc.results[0].maxAbsDiffVsCpu).toBeLessThanOrEqual(1e-3);
+      return;
+    }
     const r = await run(['bench', 'b0', '--ep', 'cuda', '--out', join(dir, 'r3')]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^effnet: error: --ep cuda: .*CUDA 12 and cuDNN 9/);

@@ -1,16 +1,14 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { flatten, globalAveragePool, Graph } from '@effnet/graph-builder';
 import { serializeModel } from '@effnet/onnx-export';
 import { runCli as run } from '../test-utils/run.js';
+import { requires, SHARED, sharedData } from '../../../../test-utils/requires.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-const shared = resolve(repo, '../shared');
-const imagenette = join(shared, 'imagenette');
+const imagenette = join(SHARED, 'imagenette');
 const WEIGHTS = join(imagenette, 'efficientnet_b0-imagenette.safetensors');
 const dir = mkdtempSync(join(tmpdir(), 'effnet-eval-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,8 +42,9 @@ beforeAll(async () => {
 
 describe('effnet eval', () => {
   it('prints accuracy, lists unreadable images, writes --json and --predictions atomically', async () => {
-    const json = join(dir, 'eval.json');
-    const preds = join(dir, 'preds.json');
+    const out = mkdtempSync(join(dir, 'out-')); // this test's own outputs: it passes alone and in any order
+    const json = join(out, 'eval.json');
+    const preds = join(out, 'preds.json');
     const r = await run(['eval', model, '--data', data, '--batch', '2', '--json', json, '--predictions', preds]);
     expect(r.err).not.toMatch(/error/);
     expect(r.code).toBe(0);
@@ -71,7 +70,7 @@ describe('effnet eval', () => {
       '2_blue/a.jpg': [2, 1, 0],
       '2_blue/odd one.jpg': [0, 2, 1],
     });
-    expect(readdirSync(dir).filter((f) => f.startsWith('.effnet-tmp'))).toEqual([]);
+    expect(readdirSync(out).sort()).toEqual(['eval.json', 'preds.json']); // no temp file left
 
     // Existing outputs: refused before any work without --force, replaced with it.
     const again = await run(['eval', model, '--data', data, '--json', json]);
@@ -89,12 +88,13 @@ describe('effnet eval', () => {
     const r = await run(['eval', model, '--data', data, '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ n: 5, top1: 0.8 });
-    const preds = join(dir, 'strict-preds.json');
+    const out = mkdtempSync(join(dir, 'out-'));
+    const preds = join(out, 'strict-preds.json');
     const s = await run(['eval', model, '--data', data, '--strict', '--predictions', preds]);
     expect(s.code).toBe(1);
     expect(s.err).toMatch(/^effnet: error: 1_green\/broken.jpg: .*\(--strict\)$/m);
     expect(existsSync(preds)).toBe(false);
-    expect(readdirSync(dir).filter((f) => f.startsWith('.effnet-tmp'))).toEqual([]);
+    expect(readdirSync(out)).toEqual([]); // nothing written, no temp file
   });
 
   it('usage errors exit 2 with the flag named', async () => {
@@ -108,9 +108,9 @@ describe('effnet eval', () => {
   });
 });
 
-const haveImagenette = existsSync(WEIGHTS) && existsSync(join(imagenette, 'val'));
+const needImagenette = sharedData('imagenette/efficientnet_b0-imagenette.safetensors', 'imagenette/val', 'imagenette/reference.json');
 
-describe.skipIf(!haveImagenette)('effnet classify (real Imagenette images, trained B0; needs ../shared)', () => {
+requires(needImagenette).describe('effnet classify (real Imagenette images, trained B0; needs ../shared)', () => {
   it('prints the right class names with probabilities', async () => {
     const val = join(imagenette, 'val');
     const images = ['n01440764/ILSVRC2012_val_00009111.JPEG', 'n03417042/ILSVRC2012_val_00006922.JPEG', 'n03888257/ILSVRC2012_val_00001440.JPEG'].map((f) => join(val, f));
@@ -137,7 +137,7 @@ describe.skipIf(!haveImagenette)('effnet classify (real Imagenette images, train
     const direct = await run(['classify', 'efficientnet-b0', '--weights', WEIGHTS, '--resolution', '160', '--top', '1', image]);
     expect([direct.code, direct.err]).toEqual([0, '']);
     expect(direct.out).toMatch(/parachute \(n03888257\)  \[9\]/);
-    const file = join(dir, 'imagenette-labels.onnx');
+    const file = join(mkdtempSync(join(dir, 'out-')), 'imagenette-labels.onnx');
     expect((await run(['export', 'efficientnet-b0', '--weights', WEIGHTS, '--resolution', '160', '-o', file])).code).toBe(0);
     const fromFile = await run(['classify', file, '--top', '1', image]);
     expect([fromFile.code, fromFile.err]).toEqual([0, '']);
@@ -150,7 +150,7 @@ describe.skipIf(!haveImagenette)('effnet classify (real Imagenette images, train
  * from the timm checkpoint, onnxruntime) against timm + PyTorch + PIL on all 3,925 images.
  * About 1-4 minutes on 2 shared cores, so it runs in the slow suite (EFFNET_SLOW=1).
  */
-describe.skipIf(!haveImagenette || !process.env.EFFNET_SLOW)('accuracy on Imagenette val vs timm reference (slow)', () => {
+(process.env['EFFNET_SLOW'] ? requires(needImagenette).describe : describe.skip)('accuracy on Imagenette val vs timm reference (slow)', () => {
   const reference = () => JSON.parse(readFileSync(join(imagenette, 'reference.json'), 'utf8')).reference as Record<string, { top1: number; top5: number; n: number }>;
   it.each([160, 224])('efficientnet-b0 at %d px: top-1 and top-5 within one point of the reference', async (R) => {
     const ref = reference()[String(R)]!;

@@ -10,11 +10,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readModel } from '@effnet/onnx-export';
 import { runCli as run } from '../test-utils/run.js';
+import { requires, SHARED, sharedData } from '../../../../test-utils/requires.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'effnet-int8-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const VAL = fileURLToPath(new URL('../../../../../shared/imagenette/val', import.meta.url));
-const haveData = existsSync(VAL);
+const VAL = join(SHARED, 'imagenette/val');
+const DATA = requires(sharedData('imagenette/val'));
 const MODEL = ['efficientnet-lite0', '--resolution', '32'];
 
 /** `lines`: 2 for flag values commander rejects (its error line, then its usage hint). */
@@ -70,7 +71,7 @@ describe('export --int8 --calibration-data builtin, eval --compare, bench --prec
     expect((await run(['export', ...MODEL, '-o', fp32])).code).toBe(0);
   }, 120_000);
 
-  it.skipIf(!haveData)('export --calibration-data DIR records the folder and image count', async () => {
+  DATA.it('export --calibration-data DIR records the folder and image count', async () => {
     const out = join(dir, 'lite0-real.onnx');
     const r = await run(['export', ...MODEL, '--int8', '--calibration-data', VAL, '--calibration-images', '5', '--json', '-o', out]);
     expect(r.code, r.err).toBe(0);
@@ -78,7 +79,7 @@ describe('export --int8 --calibration-data builtin, eval --compare, bench --prec
     expect(readModel(out).metadata).toMatchObject({ 'effnet.int8.calibration_source': VAL, 'effnet.int8.calibration_images': '5', 'effnet.int8.calibration_method': 'entropy' });
   }, 120_000);
 
-  it.skipIf(!haveData)('eval --compare: top-1 change and per-image agreement; the latency-only warning', async () => {
+  DATA.it('eval --compare: top-1 change and per-image agreement; the latency-only warning', async () => {
     const json = join(dir, 'eval.json');
     const r = await run(['eval', int8, '--data', VAL, '--limit', '20', '--compare', fp32, '--json', json]);
     expect(r.code, r.err).toBe(0);

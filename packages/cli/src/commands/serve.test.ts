@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { chromiumPath } from '@effnet/bench';
 import { runCli as run } from '../test-utils/run.js';
+import { chromium, requires } from '../../../../test-utils/requires.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'effnet-serve-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,7 +35,7 @@ describe('effnet serve errors (before anything listens)', () => {
   });
 });
 
-describe.skipIf(!existsSync(chromiumPath()))('effnet bench --ep web-wasm (onnxruntime-web in headless Chromium)', () => {
+requires(chromium(chromiumPath())).describe('effnet bench --ep web-wasm (onnxruntime-web in headless Chromium)', () => {
   it('reports like the other EPs, with the difference against cpu', async () => {
     const out = join(dir, 'bench');
     const r = await run(['bench', 'b0', '--ep', 'web-wasm', '--resolution', '64', '--iterations', '3', '--time', '0', '--warmup', '1', '--json', '--out', out]);
@@ -47,5 +48,20 @@ describe.skipIf(!existsSync(chromiumPath()))('effnet bench --ep web-wasm (onnxru
     expect(m.latencyMs.samples).toBeGreaterThanOrEqual(3);
     expect(m.sessionCreateMs).toBeGreaterThan(0);
     expect(m.maxAbsDiffVsCpu).toBeLessThan(1e-3);
+  });
+
+  // ~35 s on 2 shared cores: the slow suite (npm test) only.
+  it.runIf(!!process.env['EFFNET_SLOW'])('EfficientNetV2 and EfficientNet-Lite ids run in onnxruntime-web too (Fused-MBConv; ReLU6 as Clip), matching cpu', async () => {
+    const out = join(dir, 'bench-families');
+    const ids = ['tf-efficientnetv2-b0', 'efficientnet-lite0'];
+    const r = await run(['bench', ...ids, '--ep', 'web-wasm', '--resolution', '64', '--iterations', '2', '--time', '0', '--warmup', '1', '--json', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(res.failures).toEqual([]);
+    expect(res.results.map((m: { model: string }) => m.model)).toEqual(ids);
+    for (const m of res.results) {
+      expect(m.ep, m.model).toBe('web-wasm');
+      expect(m.maxAbsDiffVsCpu, m.model).toBeLessThan(1e-3);
+    }
   });
 });

@@ -1,7 +1,6 @@
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { materialize, OptionError } from '@effnet/graph-builder';
 import { fill } from '../formula.js';
@@ -13,10 +12,10 @@ import { buildModelWithWeights, inspectWeights, WeightsError } from './import.js
 import { detectLayout, mapKeys } from './naming.js';
 import { readFixture } from './fixture.js';
 import { writeSafetensors, type TensorToWrite } from './safetensors.js';
+import { requires, SHARED, sharedData } from '../../../../test-utils/requires.js';
 
-const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
-const FIXTURES = resolve(REPO, '../shared/fixtures');
-const HAVE_FIXTURES = existsSync(FIXTURES);
+const FIXTURES = join(SHARED, 'fixtures');
+const withFixtures = requires(sharedData('fixtures'));
 
 const dir = mkdtempSync(join(tmpdir(), 'effnet-import-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -60,7 +59,7 @@ describe('naming detection and mapping', () => {
     expect(detectLayout(['encoder.weight'])).toBeUndefined();
   });
 
-  it.skipIf(!HAVE_FIXTURES)('each fixture manifest is detected as its library naming (skipped without ../shared/fixtures)', () => {
+  withFixtures.it('each fixture manifest is detected as its library naming', () => {
     for (const d of readdirSync(FIXTURES).filter((d) => existsSync(join(FIXTURES, d, 'manifest.json')))) {
       const names = readFixture(join(FIXTURES, d)).manifest.map((m) => m.name);
       const want = d.startsWith('timm-') ? 'timm-efficientnet' : d.includes('resnet') ? 'resnet' : 'torchvision-efficientnet';
@@ -68,7 +67,7 @@ describe('naming detection and mapping', () => {
     }
   });
 
-  it.skipIf(!HAVE_FIXTURES)('torchvision efficientnet_b0: all 311 keys map one-to-one onto the graph with equal shapes', () => {
+  withFixtures.it('torchvision efficientnet_b0: all 311 keys map one-to-one onto the graph with equal shapes', () => {
     const f = readFixture(join(FIXTURES, 'torchvision-efficientnet_b0'));
     const m = mapKeys('torchvision-efficientnet', f.manifest.map((e) => e.name));
     expect(m.unmapped).toEqual([]);

@@ -1,13 +1,11 @@
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { float32ToFloat16Bits } from '@effnet/graph-builder';
+import { requires, SHARED, sharedData } from '../../../../test-utils/requires.js';
 import { MAX_HEADER_BYTES, memorySink, Safetensors, SafetensorsError, writeSafetensors, type TensorToWrite } from './safetensors.js';
 
-const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
-const SHARED = resolve(REPO, '../shared');
 const BN_FILE = join(SHARED, 'fixtures/timm-efficientnet_b0/bn.safetensors');
 
 const dir = mkdtempSync(join(tmpdir(), 'effnet-st-'));
@@ -80,7 +78,7 @@ describe('safetensors round trip', () => {
     }
   });
 
-  it.skipIf(!existsSync(BN_FILE))(`reads a file written by the Python safetensors library (${BN_FILE}; skipped if absent)`, () => {
+  requires(sharedData('fixtures/timm-efficientnet_b0/bn.safetensors')).it(`reads a file written by the Python safetensors library (${BN_FILE})`, () => {
     const st = Safetensors.open(BN_FILE);
     expect(st.info('bn1.running_var')).toMatchObject({ dtype: 'F32', shape: [32] });
     const v = st.readFloat32('bn1.running_var');
