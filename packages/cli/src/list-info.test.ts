@@ -11,7 +11,6 @@ import { runBin } from './test-utils/bin.js';
 const dir = mkdtempSync(join(tmpdir(), 'effnet-list-info-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-// eslint-disable-next-line no-control-regex
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
 /** id → [aliases, default resolution], as issue 15 and the paper give them. */

@@ -3,7 +3,6 @@
  * Runs in a child process by default (see run.ts) so that a native crash in an EP, and the
  * model's memory, stay there.
  */
-import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formulaInput, type BuildOptionKey } from '@effnet/efficientnet';

@@ -5,11 +5,11 @@
  * onnxruntime-web (wasm) that agree, and the onnx checker (full check, Debian python3-onnx).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { formulaInput } from '@effnet/efficientnet';
 import { loadCalibrationImages } from '@effnet/images';
 import { readModel } from '@effnet/onnx-export';
