@@ -124,3 +124,17 @@ describe('eval: a dangling symlink or a symlink loop in the data folder is count
     expectError(strict, 1, /a_red\/dangling\.png: cannot open \(no such file\) \(--strict\)/);
   });
 });
+
+describe("a file's declared input shape is checked before anything is allocated", () => {
+  it.each([
+    ['8000x8000', ['N', 3, 8000, 8000], /declares 8000x8000 pixels; effnet reads image models up to 4096x4096/],
+    ['30000x30000', ['N', 3, 30000, 30000], /declares 30000x30000 pixels/],
+    ['2^40 square', ['N', 3, 2 ** 40, 2 ** 40], /declares 1099511627776x1099511627776 pixels/],
+    ['batch 10^8', [100_000_000, 3, 16, 16], /declares a batch size of 100000000; expected 1\.\.1024/],
+  ])('%s: exit 1 naming the file and the dimension', async (_, shape, msg) => {
+    const d = fresh();
+    const model = channelMeanModel(join(d, 'huge.onnx'), shape as (number | string)[]);
+    const img = await colourPng(join(d, 'a.png'), 20, 20);
+    expectError(await effnet(['classify', model, img], d), 1, /huge\.onnx: input 'input' \[/, msg);
+  });
+});
