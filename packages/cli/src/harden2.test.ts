@@ -138,3 +138,30 @@ describe("a file's declared input shape is checked before anything is allocated"
     expectError(await effnet(['classify', model, img], d), 1, /huge\.onnx: input 'input' \[/, msg);
   });
 });
+
+describe('every output is checked before any work', () => {
+  it('the same path twice, empty paths: exit 2 naming the flags, nothing written', async () => {
+    const d = fresh();
+    const model = channelMeanModel(join(d, 'm.onnx'));
+    const data = join(d, 'data');
+    mkdirSync(join(data, 'a'), { recursive: true });
+    await colourPng(join(data, 'a/1.png'), 20, 20);
+    const out = join(d, 'x.json');
+    expectError(await effnet(['eval', model, '--data', data, '--predictions', out, '--json', out], d), 2, /--json and --predictions both write .*x\.json: give them different paths/);
+    expectError(await effnet(['eval', model, '--data', data, '--predictions', out, '--json', out, '--force'], d), 2, /both write/);
+    expectError(await effnet(['eval', model, '--data', data, '--json', ''], d), 2, /--json: empty path/);
+    expectError(await effnet(['eval', model, '--data', data, '--predictions', ''], d), 2, /--predictions: empty path/);
+    expectError(await effnet(['export', 'b0', '-o', ''], d), 2, /--out: empty path/);
+    expectError(await effnet(['bench', 'b0', '--out', ''], d), 2, /--out: empty path/);
+    expect(readdirSync(d).sort()).toEqual(['data', 'm.onnx']);
+  });
+
+  it('a dangling symlink as output, a folder named results.json in a report folder: exit 1 before any work', async () => {
+    const d = fresh();
+    symlinkSync(join(d, 'missing', 'b0.onnx'), join(d, 'link.onnx'));
+    expectError(await effnet(['export', 'b0', '-o', join(d, 'link.onnx')], d), 1, /link\.onnx: is a symbolic link to a missing file/);
+    mkdirSync(join(d, 'report', 'results.json'), { recursive: true });
+    expectError(await effnet(['bench', 'b0', '--out', join(d, 'report')], d), 1, /report\/results\.json: is a directory/);
+    expectError(await effnet(['scale-search', '--budget-flops', '1e9', '--out', join(d, 'report')], d), 1, /report\/results\.json: is a directory/);
+  });
+});

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -138,6 +138,20 @@ describe('checking outputs before a long run', () => {
     expect(() => checkOutputDir(join(dir, 'file'))).toThrow(`${join(dir, 'file')}: cannot write output: '${join(dir, 'file')}' is not a directory`);
     expect(() => checkOutputDir(join(dir, 'file', 'reports'))).toThrow(`'${join(dir, 'file')}' is not a directory`);
     expect(readdirSync(dir)).toEqual(['file']);
+  });
+
+  it('checkOutputDir with file names: a directory in the place of a report file is refused', () => {
+    const dir = fresh();
+    mkdirSync(join(dir, 'results.json'));
+    expect(() => checkOutputDir(dir, ['results.md'])).not.toThrow();
+    expect(() => checkOutputDir(dir, ['results.json'])).toThrow(`${join(dir, 'results.json')}: is a directory`);
+  });
+
+  it('checkOutputFile: an empty path and a dangling symlink are refused', () => {
+    const dir = fresh();
+    symlinkSync(join(dir, 'nowhere', 'x'), join(dir, 'link'));
+    expect(() => checkOutputFile('')).toThrow('output file: empty path');
+    expect(() => checkOutputFile(join(dir, 'link'), { overwrite: true })).toThrow(`${join(dir, 'link')}: is a symbolic link to a missing file`);
   });
 });
 

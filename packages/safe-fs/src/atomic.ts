@@ -8,7 +8,7 @@
  * Signals reach JavaScript only between event-loop turns: long writers must yield now and then
  * (see writeModelAsync) or Ctrl-C is handled only after they finish.
  */
-import { accessSync, closeSync, constants as fsConstants, fsyncSync, linkSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, fsyncSync, linkSync, lstatSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
@@ -92,6 +92,14 @@ function statIfAny(p: string): Stats | undefined {
   }
 }
 
+function lstatIfAny(p: string): Stats | undefined {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The first ancestor of `dir` (as the user spelled it) that is missing or not a directory. */
 function blockingAncestor(dir: string): string {
   const chain: string[] = [];
@@ -151,8 +159,11 @@ function checkWritableDir(dir: string, label: string, mayCreate: boolean): void 
  * Fails at once, with one line naming the problem, where the files of a report directory could not
  * be written (it may be missing: it is created later) — so that a long run does not fail at its end.
  */
-export function checkOutputDir(dir: string): void {
+export function checkOutputDir(dir: string, files: readonly string[] = []): void {
+  if (dir === '') throw new Error('output directory: empty path');
   checkWritableDir(dir, dir, true);
+  // The files the report will replace: a directory (or a device...) in their place would fail the last step.
+  for (const f of files) checkTarget(join(dir, f), true);
 }
 
 /** What `new AtomicFile(path, o)` would refuse, checked before a long run that writes `path` at its end. */
@@ -162,6 +173,10 @@ export function checkOutputFile(path: string, o: AtomicOptions = {}): void {
 }
 
 function checkTarget(path: string, overwrite: boolean): void {
+  if (path === '') throw new Error('output file: empty path');
+  // A dangling symlink: the rename would replace the link, not write where it points.
+  if (lstatIfAny(path)?.isSymbolicLink() && !statIfAny(path))
+    throw new Error(`${path}: is a symbolic link to a missing file; remove it or give another output path`);
   const st = statIfAny(path);
   if (st?.isDirectory()) throw new Error(`${path}: is a directory; give a file path for the output`);
   if (st && !st.isFile()) throw new Error(`${path}: exists and is not a regular file; outputs are written by renaming a temporary file, give a file path`);

@@ -20,8 +20,8 @@ import {
   type RunEvent,
 } from '@effnet/bench';
 import { MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
-import { checkOutputDir } from '@effnet/safe-fs';
 import { UsageError } from '../errors.js';
+import { checkOutputs } from '../check-outputs.js';
 import { human, printJson } from '../output.js';
 import { safeText } from '../text.js';
 import { choice, intInRange, intList, nonNegativeInt, positiveInt } from '../parse.js';
@@ -88,7 +88,7 @@ Examples:
   );
   cmd.action(async (models: string[], f: BenchFlags) => {
     if (f.weights) throw new UsageError('--weights: bench measures speed, which does not depend on weight values; leave it out');
-    checkOutputDir(f.out); // before measuring, not after
+    checkOutputs([{ flag: '--out', path: f.out, dir: true, files: ['results.json', 'results.md'] }]); // before measuring, not after
     const requested = models.length ? models : f.compare ? [] : DEFAULT_MODELS;
     const compareModels = f.compare ? [...PAPER_COMPARISONS, ...FAMILY_COMPARISONS].flatMap((c) => [c.efficientnet, c.baseline]) : [];
     const all = [...new Set([...requested, ...compareModels])];

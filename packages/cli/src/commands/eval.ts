@@ -10,7 +10,8 @@ import {
   type NodeEp,
 } from '@effnet/bench';
 import { openModel, type FileModel, type ModelHandle } from '@effnet/pipeline';
-import { AtomicFile, checkOutputFile, writeFileAtomic } from '@effnet/safe-fs';
+import { AtomicFile, writeFileAtomic } from '@effnet/safe-fs';
+import { checkOutputs } from '../check-outputs.js';
 import { listDataset, spreadSubset, toImagenetLabels, type Dataset } from '@effnet/images';
 import { allImagenetWnids, displayLabel } from '@effnet/preprocess';
 import { UsageError } from '../errors.js';
@@ -106,7 +107,7 @@ Examples:
     .action(async (ref: string, f: EvalFlags) => {
       const t0 = performance.now();
       // Refuse existing outputs before doing any work.
-      for (const out of [typeof f.json === 'string' ? f.json : undefined, f.predictions]) if (out) checkOutputFile(out, { overwrite: !!f.force });
+      checkOutputs([{ flag: '--json', path: typeof f.json === 'string' ? f.json : undefined }, { flag: '--predictions', path: f.predictions }], { force: !!f.force });
       const { model, preprocess, fixedBatch } = openForImages(ref, f);
       if (fixedBatch !== undefined && f.batch !== undefined && f.batch !== fixedBatch)
         throw new UsageError(`--batch ${f.batch}: ${ref} has a fixed batch size of ${fixedBatch}`);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { prepareModel } from '@effnet/pipeline';
+import { checkOutputs } from '../check-outputs.js';
 import { formatCount } from '../output.js';
 import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
 
@@ -17,6 +18,7 @@ export function register(program: Command): void {
     { export: true },
   ).action(async (model: string, f: ModelFlags & { out?: string; externalData?: boolean; force?: boolean; spaceCheck?: boolean; json?: boolean }) => {
     const t0 = performance.now();
+    checkOutputs([{ flag: '--out', path: f.out }], { force: !!f.force });
     const p = prepareModel(model, prepareOptions(f));
     const out = f.out ?? `${p.label}.onnx`;
     // Async so that Ctrl-C during a long write is handled at once: no file at `out`, no temp file.

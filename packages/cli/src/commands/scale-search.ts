@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { formulaInput } from '@effnet/efficientnet';
-import { checkOutputDir, makeTempDir, type TempDir } from '@effnet/safe-fs';
+import { makeTempDir, type TempDir } from '@effnet/safe-fs';
 import {
   createRunner,
   measureLatency,
@@ -17,6 +17,7 @@ import {
 } from '@effnet/bench';
 import { onnxruntimeStatistics, prepareModel } from '@effnet/pipeline';
 import { UsageError } from '../errors.js';
+import { checkOutputs } from '../check-outputs.js';
 import { printJson } from '../output.js';
 import { choice, nonNegativeNumber, numberInRange, positiveInt, positiveNumber } from '../parse.js';
 
@@ -85,7 +86,7 @@ Examples:
       const budgets = [f.budgetMs, f.budgetFlops].filter((b) => b !== undefined);
       if (budgets.length !== 1) throw new UsageError('give exactly one of --budget-ms or --budget-flops');
       const budget = f.budgetMs !== undefined ? ({ kind: 'latency', ms: f.budgetMs } as const) : ({ kind: 'macs', macs: f.budgetFlops! } as const);
-      checkOutputDir(f.out); // before searching, not after
+      checkOutputs([{ flag: '--out', path: f.out, dir: true, files: ['results.json', 'results.md'] }]); // before searching, not after
       const build = (m: CandidateModel) => prepareModel('efficientnet', { statistics: onnxruntimeStatistics, width: m.width, depth: m.depth, resolution: m.resolution, ...(f.foldBn ? { foldBn: true } : {}) });
 
       const measure = async (m: CandidateModel): Promise<number> => {
