@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { flatten, globalAveragePool, Graph } from '@effnet/graph-builder';
+import { flatten, globalAveragePool, Graph, mul } from '@effnet/graph-builder';
 import { writeModel } from '@effnet/onnx-export';
 import { BIN, runBin, type BinResult } from './test-utils/bin.js';
 
@@ -163,5 +163,22 @@ describe('every output is checked before any work', () => {
     mkdirSync(join(d, 'report', 'results.json'), { recursive: true });
     expectError(await effnet(['bench', 'b0', '--out', join(d, 'report')], d), 1, /report\/results\.json: is a directory/);
     expectError(await effnet(['scale-search', '--budget-flops', '1e9', '--out', join(d, 'report')], d), 1, /report\/results\.json: is a directory/);
+  });
+});
+
+describe('non-finite logits are an error, never a confident answer', () => {
+  it('classify and eval: exit 1 naming the model and the image', async () => {
+    const d = fresh();
+    const g = new Graph('nan_logits');
+    const x = g.input('input', 'float32', ['N', 3, 16, 16]);
+    const w = g.initializer('scale', 'float32', [1, 3], Float32Array.from([1, NaN, 1]));
+    g.output(mul(flatten(globalAveragePool(x)), w), 'logits');
+    const model = join(d, 'nan.onnx');
+    writeModel(g.build(), model, { opset: 17, metadata: { 'effnet.model': 'nan-model' } });
+    const data = join(d, 'data');
+    mkdirSync(join(data, 'a'), { recursive: true });
+    const img = await colourPng(join(data, 'a/1.png'), 20, 20);
+    expectError(await effnet(['classify', model, img], d), 1, /nan-model: non-finite logits \(NaN for class 1\) on .*a\/1\.png; its weights or graph are broken/);
+    expectError(await effnet(['eval', model, '--data', data], d), 1, /nan-model: non-finite logits \(NaN for class 1\) on a\/1\.png/);
   });
 });

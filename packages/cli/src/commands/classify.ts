@@ -41,6 +41,7 @@ export function register(program: Command): void {
       const results = await classifyImages(runner, images, model.numClasses, {
         ...preprocess,
         top: f.top ?? 5,
+        model: model.label,
         ...(fixedBatch !== undefined ? { batch: fixedBatch, fixedBatch: true } : {}),
       });
       if (f.json)

@@ -126,6 +126,7 @@ Examples:
         result = await evaluate(runner, ds, model.numClasses, {
           ...preprocess,
           batch,
+          model: model.label,
           ...(fixedBatch !== undefined ? { fixedBatch: true } : {}),
           ...(f.prefetch ? { prefetch: f.prefetch } : {}),
           ...(f.strict ? { strict: true } : {}),
