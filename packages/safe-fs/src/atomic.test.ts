@@ -218,3 +218,27 @@ describe('cleanup in a real process (built dist)', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 });
+
+describe('makeTempDir: leftovers of killed processes', () => {
+  it('removes <prefix><pid>-XXXXXX directories of dead processes, keeps live ones and other names', () => {
+    const parent = fresh();
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const old = new Date(Date.now() - 5 * 60_000);
+    const make = (name: string) => {
+      mkdirSync(join(parent, name, 'sub'), { recursive: true });
+      writeFileSync(join(parent, name, 'sub', 'batch-stats.onnx.data'), 'x');
+      utimesSync(join(parent, name), old, old);
+      return name;
+    };
+    const stale = make(`effnet-calibrate-${dead}-abc123`);
+    const live = make(`effnet-calibrate-${process.ppid}-def456`);
+    const other = make(`effnet-other-${dead}-abc123`);
+    const fresh2 = `effnet-calibrate-${dead}-xyz789`;
+    mkdirSync(join(parent, fresh2)); // recent: may still be in use by a pid that was reused
+    const t = makeTempDir('effnet-calibrate-', parent);
+    expect(t.path).toMatch(new RegExp(`effnet-calibrate-${process.pid}-[0-9A-Za-z]{6}$`));
+    expect(readdirSync(parent).sort()).toEqual([live, fresh2, other, t.path.slice(parent.length + 1)].sort());
+    expect(readdirSync(parent)).not.toContain(stale);
+    t.remove();
+  });
+});

@@ -342,12 +342,40 @@ export interface TempDir {
 }
 
 /**
- * A fresh temporary directory (`<parent>/<prefix>XXXXXX`) that is removed with its contents by
- * remove(), at exit, and on SIGINT/SIGTERM/SIGHUP — for large scratch files such as a model over
- * 2 GiB written only so that a runtime can load it.
+ * Removes `<prefix><pid>-XXXXXX` directories of processes that no longer run (killed with
+ * SIGKILL, or a crash: nothing could remove them then), untouched for a minute. Best effort.
+ */
+function removeStaleDirs(parent: string, prefix: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(parent);
+  } catch {
+    return;
+  }
+  const now = Date.now();
+  for (const e of entries) {
+    if (!e.startsWith(prefix)) continue;
+    const m = /^(\d+)-[0-9A-Za-z]{6}$/.exec(e.slice(prefix.length));
+    if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+    const p = join(parent, e);
+    try {
+      const st = lstatSync(p);
+      if (st.isDirectory() && st.uid === (process.getuid?.() ?? st.uid) && now - st.mtimeMs > STALE_MS) rmSync(p, { recursive: true, force: true });
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+}
+
+/**
+ * A fresh temporary directory (`<parent>/<prefix><pid>-XXXXXX`) that is removed with its contents
+ * by remove(), at exit, and on SIGINT/SIGTERM/SIGHUP — for large scratch files such as a model over
+ * 2 GiB written only so that a runtime can load it. Directories of the same prefix left by a
+ * process that was killed (SIGKILL) are removed when the next one is made.
  */
 export function makeTempDir(prefix: string, parent: string = tmpdir()): TempDir {
-  const path = mkdtempSync(join(parent, prefix));
+  removeStaleDirs(parent, prefix);
+  const path = mkdtempSync(join(parent, `${prefix}${process.pid}-`));
   track(path);
   return {
     path,
