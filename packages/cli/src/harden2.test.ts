@@ -182,3 +182,27 @@ describe('non-finite logits are an error, never a confident answer', () => {
     expectError(await effnet(['eval', model, '--data', data], d), 1, /nan-model: non-finite logits \(NaN for class 1\) on a\/1\.png/);
   });
 });
+
+describe('untrained default weights are named wherever predictions are shown', () => {
+  it('classify and eval: a notice line in text, "weights" in JSON', async () => {
+    const d = fresh();
+    const model = channelMeanModel(join(d, 'm.onnx'), ['N', 3, 16, 16], { 'effnet.model': 'tiny-default', 'effnet.weights': 'formula; BatchNorm identity (gamma 1, beta 0, mean 0, var 1)' });
+    const trained = channelMeanModel(join(d, 't.onnx'), ['N', 3, 16, 16], { 'effnet.model': 'tiny-trained', 'effnet.weights': 'tiny.safetensors' });
+    const data = join(d, 'data');
+    mkdirSync(join(data, 'a'), { recursive: true });
+    const img = await colourPng(join(data, 'a/1.png'), 20, 20);
+    const note = /^note: tiny-default has untrained deterministic default weights \(no --weights\)/m;
+    const text = await effnet(['classify', model, img], d);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(note);
+    const json = await effnet(['classify', model, '--json', img], d);
+    expect((JSON.parse(json.stdout) as { weights: string }[])[0]!.weights).toBe('untrained (deterministic default)');
+    const t = await effnet(['classify', trained, '--json', img], d);
+    expect((JSON.parse(t.stdout) as { weights: string }[])[0]!.weights).toBe('tiny.safetensors');
+    expect((await effnet(['classify', trained, img], d)).stdout).not.toMatch(/untrained/);
+    const ev = await effnet(['eval', model, '--data', data], d);
+    expect(ev.stdout).toMatch(/^note: tiny-default has untrained deterministic default weights/m);
+    const evJson = await effnet(['eval', model, '--data', data, '--json'], d);
+    expect((JSON.parse(evJson.stdout) as { weights: string }).weights).toBe('untrained (deterministic default)');
+  });
+});

@@ -18,6 +18,8 @@ export {
   metadataLabels,
   metadataPreprocess,
   type ImageModelInfo,
+  UNTRAINED_WEIGHTS,
+  untrainedWeights,
   type MetadataDim,
   type ModelIo,
 } from './metadata.js';

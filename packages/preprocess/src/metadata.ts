@@ -11,6 +11,8 @@
  *   effnet.resolution     the input side, used only when the input's H/W are symbolic
  *   effnet.num_classes    used only when the output's last dimension is symbolic
  *   effnet.labels         a JSON list of class names, one per class (from the weights file)
+ *   effnet.weights        the weights file's name, or `formula; ...` for effnet's deterministic
+ *                         untrained default weights (see untrainedWeights)
  *
  * The input must be an image batch [N,3,R,R] with 1 ≤ R ≤ MAX_RESOLUTION and, when N is fixed,
  * N ≤ MAX_FIXED_BATCH, and the class count at most MAX_CLASSES: a file that declares more gets an
@@ -129,3 +131,15 @@ export function describeImageModel(metadata: Readonly<Record<string, string>>, i
 function baseName(path: string): string {
   return path.split(/[\\/]/).pop() || path;
 }
+
+/**
+ * Whether the file carries effnet's deterministic untrained default weights (effnet.weights
+ * `formula; ...`, written when a model is exported without --weights): its "predictions" are
+ * not predictions, and every consumer says so.
+ */
+export function untrainedWeights(metadata: Readonly<Record<string, string>>): boolean {
+  return (metadata['effnet.weights'] ?? '').startsWith('formula');
+}
+
+/** The phrase every consumer uses for such weights (CLI JSON `weights` field, notices). */
+export const UNTRAINED_WEIGHTS = 'untrained (deterministic default)';

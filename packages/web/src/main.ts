@@ -10,7 +10,7 @@ import type * as Ort from 'onnxruntime-web';
 // its threads start workers from the glue script's own URL, never from this page's bundle.
 import ortGlueUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
-import { displayLabel, imagenetClasses, preprocessPixels, type Pixels } from '@effnet/preprocess';
+import { displayLabel, imagenetClasses, preprocessPixels, untrainedWeights, type Pixels } from '@effnet/preprocess';
 import { readModelInfo, type ModelInfo, type ServedConfig } from './model.js';
 
 type EpChoice = 'auto' | 'webgpu' | 'wasm';
@@ -45,6 +45,7 @@ const ui = {
   epSelect: $<HTMLSelectElement>('ep-select'),
   modelName: $('model-name'),
   modelInfo: $('model-info'),
+  weightsNotice: $('weights-notice'),
   modelFile: $<HTMLInputElement>('model-file'),
   drop: $('drop'),
   imageFile: $<HTMLInputElement>('image-file'),
@@ -147,6 +148,10 @@ async function loadModel(): Promise<void> {
     ui.modelName.textContent = `${info.name} · ${(bytes.byteLength / 1e6).toFixed(1)} MB`;
     const p = preprocess;
     ui.modelInfo.textContent = `input ${p.resolution}×${p.resolution}, ${numClasses ?? '?'} classes${labels ? '' : ' (no class names)'}; crop_pct ${p.cropPct}, ${p.interpolation}, mean ${p.mean.join('/')}, std ${p.std.join('/')}; session created in ${createMs.toFixed(0)} ms`;
+    // Untrained default weights (exported without --weights): the classes shown are not predictions.
+    const untrained = untrainedWeights(info.metadata);
+    ui.weightsNotice.hidden = !untrained;
+    ui.weightsNotice.textContent = untrained ? `${info.name} has untrained deterministic default weights (exported without --weights): the classes below are not predictions.` : '';
     setStatus('ready', image ? 'model ready' : 'model ready — choose or drop an image');
     if (image) await classify();
   } catch (e) {

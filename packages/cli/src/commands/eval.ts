@@ -13,7 +13,7 @@ import { openModel, type FileModel, type ModelHandle } from '@effnet/pipeline';
 import { AtomicFile, writeFileAtomic } from '@effnet/safe-fs';
 import { checkOutputs } from '../check-outputs.js';
 import { listDataset, spreadSubset, toImagenetLabels, type Dataset } from '@effnet/images';
-import { allImagenetWnids, displayLabel } from '@effnet/preprocess';
+import { allImagenetWnids, displayLabel, UNTRAINED_WEIGHTS, untrainedWeights } from '@effnet/preprocess';
 import { UsageError } from '../errors.js';
 import { formatCount } from '../output.js';
 import { safeText } from '../text.js';
@@ -144,7 +144,7 @@ Examples:
       }
       const report = {
         model: model.label,
-        weights: f.weights ?? null,
+        weights: untrainedWeights(model.metadata) ? UNTRAINED_WEIGHTS : (f.weights ?? model.metadata['effnet.weights'] ?? null),
         data: f.data,
         ...(f.labels ? { labels: f.labels } : {}),
         resolution: preprocess.resolution,
@@ -173,9 +173,10 @@ Examples:
     });
 }
 
-function formatReport(r: { model: string; resolution: number; cropPct: number; interpolation: string; ep: string; batch: number; data: string }, e: EvalResult): string {
+function formatReport(r: { model: string; weights: string | null; resolution: number; cropPct: number; interpolation: string; ep: string; batch: number; data: string }, e: EvalResult): string {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   const lines: string[] = [];
+  if (r.weights === UNTRAINED_WEIGHTS) lines.push(`note: ${safeText(r.model)} has untrained deterministic default weights (no --weights): this accuracy measures no trained model`);
   lines.push(`${safeText(r.model)} on ${safeText(r.data)}: ${r.resolution}x${r.resolution}, crop_pct ${r.cropPct}, ${r.interpolation}, ${r.ep}, batch ${r.batch}`);
   const t = new Table({ head: ['class', 'index', 'n', 'top-1', 'top-5'], style: { head: [], border: [], compact: true }, colAligns: ['left', 'right', 'right', 'right', 'right'] });
   for (const c of e.perClass) t.push([safeText(displayLabel(c.class)), c.index, c.n, pct(c.top1), pct(c.top5)]);
