@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { flatten, globalAveragePool, Graph, mul } from '@effnet/graph-builder';
+import { flatten, globalAveragePool, Graph, mul, toFloat16 } from '@effnet/graph-builder';
 import { writeModel } from '@effnet/onnx-export';
 import { BIN, runBin, type BinResult } from './test-utils/bin.js';
 
@@ -204,5 +204,33 @@ describe('untrained default weights are named wherever predictions are shown', (
     expect(ev.stdout).toMatch(/^note: tiny-default has untrained deterministic default weights/m);
     const evJson = await effnet(['eval', model, '--data', data, '--json'], d);
     expect((JSON.parse(evJson.stdout) as { weights: string }).weights).toBe('untrained (deterministic default)');
+  });
+});
+
+describe('float16 input/output models (--fp16-io) run in effnet itself', () => {
+  it('classify and eval feed float16 and read float16 logits', async () => {
+    const d = fresh();
+    const g = new Graph('channel_mean_fp16');
+    const x = g.input('input', 'float32', ['N', 3, 16, 16]);
+    g.output(flatten(globalAveragePool(x)), 'logits');
+    const ir = toFloat16(g.build(), { keepIoFloat32: false });
+    expect(ir.inputs[0]!.dtype).toBe('float16');
+    const model = join(d, 'half.onnx');
+    writeModel(ir, model, { opset: 17, metadata: { 'effnet.num_classes': '3' } });
+    const data = join(d, 'data');
+    mkdirSync(join(data, 'a_red'), { recursive: true });
+    mkdirSync(join(data, 'b_green'), { recursive: true });
+    const red = await colourPng(join(data, 'a_red/1.png'), 20, 20, '#e01010');
+    await colourPng(join(data, 'b_green/1.png'), 20, 20, '#10d020');
+    const c = await effnet(['classify', model, '--json', '--top', '1', red], d);
+    expect(c.code, c.stderr).toBe(0);
+    expect((JSON.parse(c.stdout) as { top: { index: number; probability: number }[] }[])[0]!.top[0]!.index).toBe(0);
+    const e = await effnet(['eval', model, '--data', data, '--json'], d);
+    expect(e.code, e.stderr).toBe(0);
+    expect((JSON.parse(e.stdout) as { top1: number; n: number })).toMatchObject({ top1: 1, n: 2 });
+    const b = await effnet(['bench', model, '--out', join(d, 'report'), '--iterations', '3', '--warmup', '1', '--json'], d);
+    expect(b.code, b.stderr).toBe(0);
+    const results = (JSON.parse(readFileSync(join(d, 'report', 'results.json'), 'utf8')) as { results: unknown[] }).results;
+    expect(results).toHaveLength(1);
   });
 });

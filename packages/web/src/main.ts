@@ -10,6 +10,7 @@ import type * as Ort from 'onnxruntime-web';
 // its threads start workers from the glue script's own URL, never from this page's bundle.
 import ortGlueUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
+import { fromFloat16Array, toFloat16Array } from '@effnet/graph-builder';
 import { displayLabel, imagenetClasses, preprocessPixels, untrainedWeights, type Pixels } from '@effnet/preprocess';
 import { readModelInfo, type ModelInfo, type ServedConfig } from './model.js';
 
@@ -213,11 +214,15 @@ async function classify(): Promise<void> {
     demo.input = data;
     showPreview(data, p.resolution, p.mean, p.std);
     ui.imageInfo.textContent = `${image.name}: ${pixels.width}×${pixels.height} → resized ${g.resizeWidth}×${g.resizeHeight} → crop ${p.resolution}×${p.resolution} at (${g.crop.left}, ${g.crop.top})`;
-    inputTensor = new ort.Tensor('float32', data, [1, 3, p.resolution, p.resolution]);
+    // A model exported with --fp16-io takes float16 (raw bits) and gives float16.
+    const half = (session.inputMetadata?.[0] as { type?: string } | undefined)?.type === 'float16';
+    const dims = [1, 3, p.resolution, p.resolution];
+    inputTensor = half ? new ort.Tensor('float16', toFloat16Array(data), dims) : new ort.Tensor('float32', data, dims);
     const t0 = performance.now();
     const out = await session.run({ [session.inputNames[0]!]: inputTensor });
     const ms = performance.now() - t0;
-    const logits = out[session.outputNames[0]!]!.data as Float32Array;
+    const raw = out[session.outputNames[0]!]!.data;
+    const logits = raw instanceof Uint16Array ? fromFloat16Array(raw) : Float32Array.from(raw as ArrayLike<number>);
     const probs = softmax(logits);
     const order = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!).slice(0, 5);
     demo.top5 = order.map((i) => ({ index: i, label: labels?.[i] ?? `class ${i}`, probability: probs[i]! }));

@@ -115,6 +115,9 @@ Examples:
       },
       (e) => progress.event(e),
     ).finally(() => progress.stop());
+    // Nothing measured: no report (empty tables would look like a result).
+    if (run.results.length === 0 && run.failures.length)
+      throw new Error(`every measurement failed, no report written: ${run.failures.map((x) => x.error).join('; ')}`);
     const report = buildReport(run, { ...(accuracy ? { accuracy, accuracySource: f.accuracyFrom! } : {}), comparePaper: f.compare === 'paper' });
     const files = await writeReports(report, resolve(f.out));
     if (f.json) printJson(report);
