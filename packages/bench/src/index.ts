@@ -1,6 +1,6 @@
 export { createRunner, cudaAvailable, CUDA_HELP, EpUnavailableError, maxAbsDiff, NODE_EPS, WEBGPU_HELP, type NodeEp, type Output, type Runner, type RunnerOptions } from './session.js';
 export { classifyImages, softmaxRow, type Classification, type ClassifyOptions } from './eval/classify.js';
-export { evaluate, topK, type ClassAccuracy, type EvalOptions, type EvalProgress, type EvalResult } from './eval/eval.js';
+export { assertFiniteLogits, evaluate, NonFiniteLogitsError, topK, type ClassAccuracy, type EvalOptions, type EvalProgress, type EvalResult } from './eval/eval.js';
 export * from './perf/index.js';
 export { coefficientGrid, countModel, paretoFront, scaleSearch, searchMarkdown, writeSearchReports, type Candidate, type CandidateModel, type SearchOptions, type SearchReport, type SearchResult } from './scale-search.js';
 export { CHROMIUM_HELP, chromiumArgs, chromiumPath, launchChromium } from './browser/chromium.js';

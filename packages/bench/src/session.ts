@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { fromFloat16Array, toFloat16Array } from '@effnet/graph-builder';
 import { verifyExternalData } from '@effnet/onnx-export';
 
 /** `web-webgpu` / `web-wasm`: onnxruntime-web inside headless Chromium (browser/runner.ts). */
@@ -91,7 +92,7 @@ async function nodeRunner(model: Uint8Array | string, ep: Exclude<NodeEp, 'wasm'
     if (ep === 'cuda') throw new EpUnavailableError(`--ep cuda: ${CUDA_HELP} (onnxruntime: ${firstLine(msg)})`);
     throw new Error(`${typeof model === 'string' ? model : 'model'}: onnxruntime could not load it: ${firstLine(msg)}`);
   }
-  return sessionRunner(ep, performance.now() - t0, session, (data, dims) => new ort.Tensor('float32', data, dims));
+  return sessionRunner(ep, performance.now() - t0, session, (type, data, dims) => new ort.Tensor(type, data, dims));
 }
 
 async function wasmRunner(model: Uint8Array | string, o: RunnerOptions): Promise<Runner> {
@@ -102,31 +103,44 @@ async function wasmRunner(model: Uint8Array | string, o: RunnerOptions): Promise
   const bytes = typeof model === 'string' ? new Uint8Array(await readFile(model)) : model;
   const t0 = performance.now();
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-  return sessionRunner('wasm', performance.now() - t0, session, (data, dims) => new ort.Tensor('float32', data, dims));
+  return sessionRunner('wasm', performance.now() - t0, session, (type, data, dims) => new ort.Tensor(type, data, dims));
 }
 
 /** What onnxruntime-node and onnxruntime-web sessions have in common, as far as a Runner needs. */
 interface OrtSession<T> {
   readonly inputNames: readonly string[];
+  /** Input types (onnxruntime ≥ 1.21): a float16 input (`--fp16-io`) is fed float16. */
+  readonly inputMetadata?: readonly ({ readonly isTensor: boolean; readonly type?: string } | undefined)[];
   readonly outputNames: readonly string[];
   run(feeds: Record<string, T>): Promise<Record<string, { readonly data: unknown; readonly dims: readonly number[] }>>;
   release(): Promise<void>;
 }
 
-function sessionRunner<T>(ep: NodeEp, createMs: number, session: OrtSession<T>, tensor: (data: Float32Array, dims: number[]) => T): Runner {
+function sessionRunner<T>(ep: NodeEp, createMs: number, session: OrtSession<T>, tensor: (type: 'float32' | 'float16', data: Float32Array | Uint16Array, dims: number[]) => T): Runner {
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames[0]!;
+  // Models exported with --fp16-io take and give float16: converted here, so callers always see float32.
+  const half = session.inputMetadata?.[0]?.type === 'float16';
   return {
     ep,
     inputName,
     outputName,
     createMs,
     async run(data, dims) {
-      const t = (await session.run({ [inputName]: tensor(data, [...dims]) }))[outputName]!;
-      return { data: t.data as Float32Array, dims: t.dims };
+      const input = half ? tensor('float16', toFloat16Array(data), [...dims]) : tensor('float32', data, [...dims]);
+      const t = (await session.run({ [inputName]: input }))[outputName]!;
+      return { data: asFloat32(t.data), dims: t.dims };
     },
     release: () => session.release(),
   };
+}
+
+/** Output data as float32: float16 outputs (raw bits in a Uint16Array, or a Float16Array) widened. */
+function asFloat32(data: unknown): Float32Array {
+  if (data instanceof Float32Array) return data;
+  if (data instanceof Uint16Array) return fromFloat16Array(data);
+  if (ArrayBuffer.isView(data) && (data as { constructor: { name: string } }).constructor.name === 'Float16Array') return Float32Array.from(data as unknown as ArrayLike<number>);
+  throw new Error(`model output has element type ${(data as object)?.constructor?.name ?? typeof data}; expected float32 or float16`);
 }
 
 function firstLine(s: string): string {

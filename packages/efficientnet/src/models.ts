@@ -163,6 +163,17 @@ export function findModel(id: string): ModelSpec {
   return m;
 }
 
+/**
+ * Builds model `id` as a graph with its weights (lazy data sources).
+ *
+ * Without `o.weights` the weights are effnet's deterministic untrained formula and every
+ * BatchNorm is the identity (gamma 1, beta 0, mean 0, var 1): activations grow layer after layer
+ * and the logits come out the same for every input — fine for measuring speed, shapes and
+ * parameter counts, meaningless as predictions. For a model whose outputs depend on the input
+ * (what `effnet export`/`classify` use by default), calibrate the BatchNorm statistics:
+ * `prepareModel(id, { statistics: onnxruntimeStatistics })` from @effnet/pipeline. For real
+ * predictions, give trained weights (`buildModelWithWeights`, or `prepareModel(id, { weightsPath })`).
+ */
 export function buildModel(id: string, o: BuildOptions = {}): BuiltModel {
   const spec = findModel(id);
   validateBuildOptions(spec, o);

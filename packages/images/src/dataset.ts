@@ -3,7 +3,9 @@
  * folder name in sorted order, as torchvision's ImageFolder) or a flat/any folder plus a labels
  * file (`<file> <label>` per line; ImageNet's validation lists).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readRegularFile } from '@effnet/safe-fs';
+import { MAX_LABELS_BYTES } from './labels.js';
 import { extname, join, relative, sep } from 'node:path';
 
 /** Extensions listed as images (case-insensitive), as torchvision's IMG_EXTENSIONS plus AVIF/HEIF-free. */
@@ -46,11 +48,26 @@ function filesUnder(dir: string): string[] {
       if (isHidden(e.name)) continue;
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if ((e.isFile() || (e.isSymbolicLink() && statSync(p).isFile())) && isImage(e.name)) out.push(p);
+      else if (!isImage(e.name)) continue;
+      else if (e.isFile()) out.push(p);
+      else if (e.isSymbolicLink()) {
+        // A dangling symlink or a symlink loop is listed like any unreadable image: eval counts,
+        // lists and skips it (or stops on it with --strict) instead of failing the whole listing.
+        const st = statOrUndefined(p);
+        if (st === undefined || st.isFile()) out.push(p);
+      }
     }
   };
   walk(dir);
   return out;
+}
+
+function statOrUndefined(p: string): import('node:fs').Stats | undefined {
+  try {
+    return statSync(p);
+  } catch {
+    return undefined;
+  }
 }
 
 const keyOf = (root: string, path: string) => relative(root, path).split(sep).join('/');
@@ -68,7 +85,7 @@ function checkDir(root: string): void {
 export function listImageFolder(root: string): Dataset {
   checkDir(root);
   const classes = readdirSync(root, { withFileTypes: true })
-    .filter((e) => !isHidden(e.name) && (e.isDirectory() || (e.isSymbolicLink() && statSync(join(root, e.name)).isDirectory())))
+    .filter((e) => !isHidden(e.name) && (e.isDirectory() || (e.isSymbolicLink() && statOrUndefined(join(root, e.name))?.isDirectory() === true)))
     .map((e) => e.name)
     .sort(byCodePoint);
   if (!classes.length) throw new Error(`${root}: no class folders (expected ImageFolder layout DIR/<class>/<image>, or give a labels file)`);
@@ -89,12 +106,8 @@ export function listImageFolder(root: string): Dataset {
  */
 export function listLabelsFile(root: string, labelsPath: string, o: Pick<ListOptions, 'classes'> = {}): Dataset {
   checkDir(root);
-  let text: string;
-  try {
-    text = readFileSync(labelsPath, 'utf8');
-  } catch (e) {
-    throw new Error(`${labelsPath}: cannot read labels file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  // A regular file of at most MAX_LABELS_BYTES (a FIFO would block, /dev/zero never ends).
+  const text = new TextDecoder().decode(readRegularFile(labelsPath, 'labels file', MAX_LABELS_BYTES));
   const rows: { file: string; label: string; line: number }[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();

@@ -2,9 +2,13 @@
  * Class names from disk: user label files and ImageFolder directories (the pure ImageNet list and
  * WordNet-id names are `@effnet/preprocess`).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readRegularFile } from '@effnet/safe-fs';
 import { allImagenetWnids, imagenetClass, imagenetClasses } from '@effnet/preprocess';
 import type { Dataset } from './dataset.js';
+
+/** Largest labels file read: 64 MiB (ImageNet-21k's names are under 1 MiB). */
+export const MAX_LABELS_BYTES = 64 * 2 ** 20;
 
 /**
  * Class names by output index from `spec`:
@@ -25,7 +29,8 @@ export function readLabels(spec: string): string[] {
     if (!names.length) throw new Error(`--labels ${spec}: directory has no class folders`);
     return names;
   }
-  const text = readFileSync(spec, 'utf8');
+  // A regular file of at most MAX_LABELS_BYTES (a FIFO would block, /dev/zero never ends).
+  const text = new TextDecoder().decode(readRegularFile(spec, 'labels file', MAX_LABELS_BYTES));
   if (spec.toLowerCase().endsWith('.json')) {
     let v: unknown;
     try {

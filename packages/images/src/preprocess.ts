@@ -8,7 +8,7 @@
  *
  * sharp runs on libuv's thread pool, so many calls may be in flight at once.
  */
-import { readFile } from 'node:fs/promises';
+import { readRegularFileAsync } from '@effnet/safe-fs';
 import { evalGeometry, type EvalGeometry, type Interpolation } from '@effnet/preprocess';
 
 /** sharp's resampling kernels; 'cubic' is Catmull-Rom (Keys a = −0.5), like PIL's BICUBIC. */
@@ -47,11 +47,20 @@ async function loadSharp(): Promise<typeof import('sharp')> {
 /** A decoded image resized to evalGeometry's size (HWC, RGB, uint8), with the crop still to take. */
 export interface ResizedImage {
   readonly data: Buffer;
-  /** Row stride in pixels (the resampler may return a few columns more than resizeWidth). */
+  /**
+   * Row stride in pixels (the resampler may return a few columns more than resizeWidth). For images
+   * of extreme shape only the crop's part of the resized image is computed; geometry.crop is then
+   * relative to `data`.
+   */
   readonly width: number;
   readonly height: number;
   readonly geometry: EvalGeometry;
 }
+
+/** Largest image file read (bytes): far above any photograph, far below what would exhaust memory. */
+export const MAX_IMAGE_BYTES = 256 * 2 ** 20;
+/** Largest decoded image (pixels, 3 bytes each): 16384×8192, e.g. a 128-megapixel panorama. */
+export const MAX_IMAGE_PIXELS = 2 ** 27;
 
 /** Edge pixels replicated around the image before upsampling, so border taps do not see black. */
 const UPSAMPLE_MARGIN = 3;
@@ -65,13 +74,15 @@ const UPSAMPLE_MARGIN = 3;
 export async function loadResized(input: string | Uint8Array, o: Omit<PreprocessOptions, 'mean' | 'std'>, file = typeof input === 'string' ? input : 'image'): Promise<ResizedImage> {
   let bytes: Uint8Array;
   try {
-    bytes = typeof input === 'string' ? await readFile(input) : input;
+    // Only regular files (a FIFO would block, /dev/zero never ends), at most MAX_IMAGE_BYTES.
+    bytes = typeof input === 'string' ? await readRegularFileAsync(input, 'image', MAX_IMAGE_BYTES) : input;
   } catch (e) {
-    throw new ImageDecodeError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    const msg = (e as Error).message;
+    throw new ImageDecodeError(msg.startsWith(`${input}: `) ? `${file}: ${msg.slice(String(input).length + 2)}` : `${file}: cannot read (${msg})`);
   }
   const sharp = (await loadSharp()).default;
   try {
-    const rgb = await sharp(bytes, { failOn: 'error', ignoreIcc: true, autoOrient: false, sequentialRead: true })
+    const rgb = await sharp(bytes, { failOn: 'error', ignoreIcc: true, autoOrient: false, sequentialRead: true, limitInputPixels: MAX_IMAGE_PIXELS })
       .removeAlpha()
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
@@ -86,21 +97,42 @@ export async function loadResized(input: string | Uint8Array, o: Omit<Preprocess
       const data = await sharp(rgb.data, raw(W, H)).resize(g.resizeWidth, g.resizeHeight, { fit: 'fill', kernel }).raw().toBuffer();
       return { data, width: g.resizeWidth, height: g.resizeHeight, geometry: g };
     }
-    const m = UPSAMPLE_MARGIN;
-    const padded = await sharp(rgb.data, raw(W, H)).extend({ top: m, bottom: m, left: m, right: m, extendWith: 'copy' }).raw().toBuffer();
     const sx = g.resizeWidth / W;
     const sy = g.resizeHeight / H;
-    const up = await sharp(padded, raw(W + 2 * m, H + 2 * m))
+    // Only the part of the enlarged image that the crop keeps is computed: a 4000×1 PNG would
+    // otherwise become a 728000×182 image (400 MB) for a 160×160 crop. Each output pixel depends on
+    // four input pixels around (x + 0.5) / s − 0.5, so the input span under the crop (plus taps) is
+    // resampled with the same scale and phase. Images of ordinary shape take the whole-image path.
+    const region = g.resizeWidth * g.resizeHeight > 4 * Math.max(1, g.crop.width * g.crop.height);
+    const span = (start: number, length: number, s: number, size: number) => {
+      if (!region) return { from: 0, to: size, start: 0 };
+      const from = Math.max(0, Math.floor((start + 0.5) / s - 0.5) - 2);
+      const to = Math.min(size, Math.ceil((start + length - 0.5) / s - 0.5) + 3);
+      return { from, to, start };
+    };
+    const xs = span(g.crop.left, g.crop.width, sx, W);
+    const ys = span(g.crop.top, g.crop.height, sy, H);
+    const m = UPSAMPLE_MARGIN;
+    const w = xs.to - xs.from;
+    const h = ys.to - ys.from;
+    // Edges replicated by m pixels (real neighbours where the span is inside the image).
+    // (Two pipelines: sharp extracts before it extends within one.)
+    let padded = await sharp(rgb.data, raw(W, H)).extend({ top: m, bottom: m, left: m, right: m, extendWith: 'copy' }).raw().toBuffer();
+    if (region) padded = await sharp(padded, raw(W + 2 * m, H + 2 * m)).extract({ left: xs.from, top: ys.from, width: w + 2 * m, height: h + 2 * m }).raw().toBuffer();
+    const up = await sharp(padded, raw(w + 2 * m, h + 2 * m))
       .affine([sx, 0, 0, sy], {
         interpolator: o.interpolation === 'bilinear' ? sharp.interpolators.bilinear : sharp.interpolators.bicubic,
-        idx: 0.5 - 0.5 / sx - m,
-        idy: 0.5 - 0.5 / sy - m,
+        idx: 0.5 - (xs.start + 0.5) / sx + xs.from - m,
+        idy: 0.5 - (ys.start + 0.5) / sy + ys.from - m,
       })
       .raw()
       .toBuffer({ resolveWithObject: true });
-    if (up.info.width < g.resizeWidth || up.info.height < g.resizeHeight)
-      throw new Error(`resampled to ${up.info.width}x${up.info.height}, expected at least ${g.resizeWidth}x${g.resizeHeight}`);
-    return { data: up.data, width: up.info.width, height: up.info.height, geometry: g };
+    const needW = region ? g.crop.width : g.resizeWidth;
+    const needH = region ? g.crop.height : g.resizeHeight;
+    if (up.info.width < needW || up.info.height < needH)
+      throw new Error(`resampled to ${up.info.width}x${up.info.height}, expected at least ${needW}x${needH}`);
+    const geometry = region ? { ...g, crop: { ...g.crop, left: 0, top: 0 } } : g;
+    return { data: up.data, width: up.info.width, height: up.info.height, geometry };
   } catch (e) {
     throw new ImageDecodeError(`${file}: ${firstLine((e as Error).message)}`);
   }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { conv, Graph, relu } from '@effnet/graph-builder';
 import { estimateModelSize, writeModel } from './export.js';
-import { readRegularFile } from './file-check.js';
+import { readRegularFile } from '@effnet/safe-fs';
 import { EXTERNAL_DATA_KEYS, readModel, verifyExternalData } from './read.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'effnet-harden-'));

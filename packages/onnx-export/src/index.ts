@@ -16,5 +16,5 @@ export {
   type WriteResult,
 } from './export.js';
 export { decodeModel, EXTERNAL_DATA_KEYS, ModelReadError, readModel, verifyExternalData, type LoadedModel } from './read.js';
-export { assertRegularFile, FileTypeError, openRegularFile, readRegularFile } from './file-check.js';
+export { assertRegularFile, FileTypeError, openRegularFile, readRegularFile } from '@effnet/safe-fs';
 export { summarizeModel, type ModelSummary, type TensorSummary } from './summary.js';

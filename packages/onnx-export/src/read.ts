@@ -20,7 +20,7 @@ import {
   type ValueInfo,
 } from '@effnet/graph-builder';
 import proto from 'onnx-proto';
-import { FileTypeError, openRegularFile } from './file-check.js';
+import { FileTypeError, openRegularFile } from '@effnet/safe-fs';
 
 const { onnx } = proto;
 

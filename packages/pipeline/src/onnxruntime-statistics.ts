@@ -4,14 +4,13 @@
  * importing the pipeline never loads it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { batchNormStatsGraph, type GraphIR } from '@effnet/graph-builder';
 import { formulaInput } from '@effnet/efficientnet';
 import { DEFAULT_OPSET, writeModel } from '@effnet/onnx-export';
+import { makeTempDir } from '@effnet/safe-fs';
 import { calibrationBatch, type CalibrateOptions, type StatisticsProvider } from './calibrate.js';
 
 /**
@@ -70,9 +69,10 @@ export function batchNormStatistics(ir: GraphIR, o: CalibrateOptions = {}): Map<
   // Batch-independent: the stats graph takes any batch (value_info dropped; every model here is batch-agnostic past its input).
   const graph: GraphIR = { ...statsIr, inputs: [{ ...input, shape: ['N', ...rest] }], values: [] };
   const names = stats.flatMap((s) => [s.mean, s.variance]);
-  const dir = mkdtempSync(join(tmpdir(), 'effnet-calibrate-'));
+  // Removed at exit and on signals; one left by a killed process is removed by the next calibration.
+  const tmp = makeTempDir('effnet-calibrate-');
   try {
-    const path = join(dir, 'batch-stats.onnx');
+    const path = join(tmp.path, 'batch-stats.onnx');
     writeModel(graph, path, { opset: Math.max(DEFAULT_OPSET, ir.minOpset), externalData: true });
     const x = formulaInput(dims);
     const ortUrl = pathToFileURL(createRequire(import.meta.url).resolve('onnxruntime-node')).href;
@@ -100,7 +100,7 @@ export function batchNormStatistics(ir: GraphIR, o: CalibrateOptions = {}): Map<
     }
     return out;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    tmp.remove();
   }
 }
 

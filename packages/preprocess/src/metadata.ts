@@ -11,8 +11,12 @@
  *   effnet.resolution     the input side, used only when the input's H/W are symbolic
  *   effnet.num_classes    used only when the output's last dimension is symbolic
  *   effnet.labels         a JSON list of class names, one per class (from the weights file)
+ *   effnet.weights        the weights file's name, or `formula; ...` for effnet's deterministic
+ *                         untrained default weights (see untrainedWeights)
  *
- * The input must be an image batch [N,3,R,R]; a file that is not gets an error naming it.
+ * The input must be an image batch [N,3,R,R] with 1 ≤ R ≤ MAX_RESOLUTION and, when N is fixed,
+ * N ≤ MAX_FIXED_BATCH, and the class count at most MAX_CLASSES: a file that declares more gets an
+ * error naming it and the dimension before anything is allocated for it.
  */
 import type { Interpolation, PixelPreprocessOptions } from './resample.js';
 
@@ -21,6 +25,13 @@ export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
 export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
 /** timm's default eval crop fraction. */
 export const DEFAULT_CROP_PCT = 0.875;
+
+/** Largest input side accepted (pixels): 4096 (EfficientNet-B7 uses 600). */
+export const MAX_RESOLUTION = 4096;
+/** Largest fixed batch size accepted in a file's input. */
+export const MAX_FIXED_BATCH = 1024;
+/** Largest number of classes accepted (ImageNet-21k has 21843). */
+export const MAX_CLASSES = 1_000_000;
 
 /** A dimension as readers report it: a number, a symbolic name, or unknown. */
 export type MetadataDim = number | string | null | undefined;
@@ -97,10 +108,17 @@ export function describeImageModel(metadata: Readonly<Record<string, string>>, i
           ? positiveIntText(metadata['effnet.resolution'])
           : undefined
       : undefined;
-  if (resolution === undefined)
-    throw new Error(`${io.source}: input '${io.inputName}' is [${io.inputShape.map((d) => d ?? '?').join(',')}]; expected an image input [N,3,R,R]`);
+  const shape = `[${io.inputShape.map((d) => d ?? '?').join(',')}]`;
+  if (resolution === undefined) throw new Error(`${io.source}: input '${io.inputName}' is ${shape}; expected an image input [N,3,R,R] with R a positive integer`);
+  if (resolution > MAX_RESOLUTION)
+    throw new Error(`${io.source}: input '${io.inputName}' ${shape} declares ${resolution}x${resolution} pixels; effnet reads image models up to ${MAX_RESOLUTION}x${MAX_RESOLUTION}`);
+  const n = io.inputShape[0];
+  if (typeof n === 'number' && !(Number.isInteger(n) && n > 0 && n <= MAX_FIXED_BATCH))
+    throw new Error(`${io.source}: input '${io.inputName}' ${shape} declares a batch size of ${n}; expected 1..${MAX_FIXED_BATCH} or a symbolic batch`);
   const last = io.outputShape[io.outputShape.length - 1];
   const numClasses = positiveInt(last) ?? (typeof last === 'number' ? undefined : positiveIntText(metadata['effnet.num_classes']));
+  if (numClasses !== undefined && numClasses > MAX_CLASSES)
+    throw new Error(`${io.source}: output declares ${numClasses} classes; effnet reads classifiers with up to ${MAX_CLASSES}`);
   return {
     name: metadata['effnet.model'] ?? baseName(io.source),
     resolution,
@@ -113,3 +131,15 @@ export function describeImageModel(metadata: Readonly<Record<string, string>>, i
 function baseName(path: string): string {
   return path.split(/[\\/]/).pop() || path;
 }
+
+/**
+ * Whether the file carries effnet's deterministic untrained default weights (effnet.weights
+ * `formula; ...`, written when a model is exported without --weights): its "predictions" are
+ * not predictions, and every consumer says so.
+ */
+export function untrainedWeights(metadata: Readonly<Record<string, string>>): boolean {
+  return (metadata['effnet.weights'] ?? '').startsWith('formula');
+}
+
+/** The phrase every consumer uses for such weights (CLI JSON `weights` field, notices). */
+export const UNTRAINED_WEIGHTS = 'untrained (deterministic default)';

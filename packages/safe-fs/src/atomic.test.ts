@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -139,6 +139,20 @@ describe('checking outputs before a long run', () => {
     expect(() => checkOutputDir(join(dir, 'file', 'reports'))).toThrow(`'${join(dir, 'file')}' is not a directory`);
     expect(readdirSync(dir)).toEqual(['file']);
   });
+
+  it('checkOutputDir with file names: a directory in the place of a report file is refused', () => {
+    const dir = fresh();
+    mkdirSync(join(dir, 'results.json'));
+    expect(() => checkOutputDir(dir, ['results.md'])).not.toThrow();
+    expect(() => checkOutputDir(dir, ['results.json'])).toThrow(`${join(dir, 'results.json')}: is a directory`);
+  });
+
+  it('checkOutputFile: an empty path and a dangling symlink are refused', () => {
+    const dir = fresh();
+    symlinkSync(join(dir, 'nowhere', 'x'), join(dir, 'link'));
+    expect(() => checkOutputFile('')).toThrow('output file: empty path');
+    expect(() => checkOutputFile(join(dir, 'link'), { overwrite: true })).toThrow(`${join(dir, 'link')}: is a symbolic link to a missing file`);
+  });
 });
 
 describe('makeTempDir', () => {
@@ -202,5 +216,29 @@ describe('cleanup in a real process (built dist)', () => {
     const h = holder(dir, 'throw');
     expect((await h.exited).code).toBe(1);
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('makeTempDir: leftovers of killed processes', () => {
+  it('removes <prefix><pid>-XXXXXX directories of dead processes, keeps live ones and other names', () => {
+    const parent = fresh();
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const old = new Date(Date.now() - 5 * 60_000);
+    const make = (name: string) => {
+      mkdirSync(join(parent, name, 'sub'), { recursive: true });
+      writeFileSync(join(parent, name, 'sub', 'batch-stats.onnx.data'), 'x');
+      utimesSync(join(parent, name), old, old);
+      return name;
+    };
+    const stale = make(`effnet-calibrate-${dead}-abc123`);
+    const live = make(`effnet-calibrate-${process.ppid}-def456`);
+    const other = make(`effnet-other-${dead}-abc123`);
+    const fresh2 = `effnet-calibrate-${dead}-xyz789`;
+    mkdirSync(join(parent, fresh2)); // recent: may still be in use by a pid that was reused
+    const t = makeTempDir('effnet-calibrate-', parent);
+    expect(t.path).toMatch(new RegExp(`effnet-calibrate-${process.pid}-[0-9A-Za-z]{6}$`));
+    expect(readdirSync(parent).sort()).toEqual([live, fresh2, other, t.path.slice(parent.length + 1)].sort());
+    expect(readdirSync(parent)).not.toContain(stale);
+    t.remove();
   });
 });

@@ -8,7 +8,7 @@
  * Signals reach JavaScript only between event-loop turns: long writers must yield now and then
  * (see writeModelAsync) or Ctrl-C is handled only after they finish.
  */
-import { accessSync, closeSync, constants as fsConstants, fsyncSync, linkSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, fsyncSync, linkSync, lstatSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
@@ -92,6 +92,14 @@ function statIfAny(p: string): Stats | undefined {
   }
 }
 
+function lstatIfAny(p: string): Stats | undefined {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The first ancestor of `dir` (as the user spelled it) that is missing or not a directory. */
 function blockingAncestor(dir: string): string {
   const chain: string[] = [];
@@ -151,8 +159,11 @@ function checkWritableDir(dir: string, label: string, mayCreate: boolean): void 
  * Fails at once, with one line naming the problem, where the files of a report directory could not
  * be written (it may be missing: it is created later) — so that a long run does not fail at its end.
  */
-export function checkOutputDir(dir: string): void {
+export function checkOutputDir(dir: string, files: readonly string[] = []): void {
+  if (dir === '') throw new Error('output directory: empty path');
   checkWritableDir(dir, dir, true);
+  // The files the report will replace: a directory (or a device...) in their place would fail the last step.
+  for (const f of files) checkTarget(join(dir, f), true);
 }
 
 /** What `new AtomicFile(path, o)` would refuse, checked before a long run that writes `path` at its end. */
@@ -162,6 +173,10 @@ export function checkOutputFile(path: string, o: AtomicOptions = {}): void {
 }
 
 function checkTarget(path: string, overwrite: boolean): void {
+  if (path === '') throw new Error('output file: empty path');
+  // A dangling symlink: the rename would replace the link, not write where it points.
+  if (lstatIfAny(path)?.isSymbolicLink() && !statIfAny(path))
+    throw new Error(`${path}: is a symbolic link to a missing file; remove it or give another output path`);
   const st = statIfAny(path);
   if (st?.isDirectory()) throw new Error(`${path}: is a directory; give a file path for the output`);
   if (st && !st.isFile()) throw new Error(`${path}: exists and is not a regular file; outputs are written by renaming a temporary file, give a file path`);
@@ -327,12 +342,40 @@ export interface TempDir {
 }
 
 /**
- * A fresh temporary directory (`<parent>/<prefix>XXXXXX`) that is removed with its contents by
- * remove(), at exit, and on SIGINT/SIGTERM/SIGHUP — for large scratch files such as a model over
- * 2 GiB written only so that a runtime can load it.
+ * Removes `<prefix><pid>-XXXXXX` directories of processes that no longer run (killed with
+ * SIGKILL, or a crash: nothing could remove them then), untouched for a minute. Best effort.
+ */
+function removeStaleDirs(parent: string, prefix: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(parent);
+  } catch {
+    return;
+  }
+  const now = Date.now();
+  for (const e of entries) {
+    if (!e.startsWith(prefix)) continue;
+    const m = /^(\d+)-[0-9A-Za-z]{6}$/.exec(e.slice(prefix.length));
+    if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+    const p = join(parent, e);
+    try {
+      const st = lstatSync(p);
+      if (st.isDirectory() && st.uid === (process.getuid?.() ?? st.uid) && now - st.mtimeMs > STALE_MS) rmSync(p, { recursive: true, force: true });
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+}
+
+/**
+ * A fresh temporary directory (`<parent>/<prefix><pid>-XXXXXX`) that is removed with its contents
+ * by remove(), at exit, and on SIGINT/SIGTERM/SIGHUP — for large scratch files such as a model over
+ * 2 GiB written only so that a runtime can load it. Directories of the same prefix left by a
+ * process that was killed (SIGKILL) are removed when the next one is made.
  */
 export function makeTempDir(prefix: string, parent: string = tmpdir()): TempDir {
-  const path = mkdtempSync(join(parent, prefix));
+  removeStaleDirs(parent, prefix);
+  const path = mkdtempSync(join(parent, `${prefix}${process.pid}-`));
   track(path);
   return {
     path,

@@ -10,7 +10,8 @@ import type * as Ort from 'onnxruntime-web';
 // its threads start workers from the glue script's own URL, never from this page's bundle.
 import ortGlueUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
-import { displayLabel, imagenetClasses, preprocessPixels, type Pixels } from '@effnet/preprocess';
+import { fromFloat16Array, toFloat16Array } from '@effnet/graph-builder';
+import { displayLabel, imagenetClasses, preprocessPixels, untrainedWeights, type Pixels } from '@effnet/preprocess';
 import { readModelInfo, type ModelInfo, type ServedConfig } from './model.js';
 
 type EpChoice = 'auto' | 'webgpu' | 'wasm';
@@ -45,6 +46,7 @@ const ui = {
   epSelect: $<HTMLSelectElement>('ep-select'),
   modelName: $('model-name'),
   modelInfo: $('model-info'),
+  weightsNotice: $('weights-notice'),
   modelFile: $<HTMLInputElement>('model-file'),
   drop: $('drop'),
   imageFile: $<HTMLInputElement>('image-file'),
@@ -147,6 +149,10 @@ async function loadModel(): Promise<void> {
     ui.modelName.textContent = `${info.name} · ${(bytes.byteLength / 1e6).toFixed(1)} MB`;
     const p = preprocess;
     ui.modelInfo.textContent = `input ${p.resolution}×${p.resolution}, ${numClasses ?? '?'} classes${labels ? '' : ' (no class names)'}; crop_pct ${p.cropPct}, ${p.interpolation}, mean ${p.mean.join('/')}, std ${p.std.join('/')}; session created in ${createMs.toFixed(0)} ms`;
+    // Untrained default weights (exported without --weights): the classes shown are not predictions.
+    const untrained = untrainedWeights(info.metadata);
+    ui.weightsNotice.hidden = !untrained;
+    ui.weightsNotice.textContent = untrained ? `${info.name} has untrained deterministic default weights (exported without --weights): the classes below are not predictions.` : '';
     setStatus('ready', image ? 'model ready' : 'model ready — choose or drop an image');
     if (image) await classify();
   } catch (e) {
@@ -208,11 +214,15 @@ async function classify(): Promise<void> {
     demo.input = data;
     showPreview(data, p.resolution, p.mean, p.std);
     ui.imageInfo.textContent = `${image.name}: ${pixels.width}×${pixels.height} → resized ${g.resizeWidth}×${g.resizeHeight} → crop ${p.resolution}×${p.resolution} at (${g.crop.left}, ${g.crop.top})`;
-    inputTensor = new ort.Tensor('float32', data, [1, 3, p.resolution, p.resolution]);
+    // A model exported with --fp16-io takes float16 (raw bits) and gives float16.
+    const half = (session.inputMetadata?.[0] as { type?: string } | undefined)?.type === 'float16';
+    const dims = [1, 3, p.resolution, p.resolution];
+    inputTensor = half ? new ort.Tensor('float16', toFloat16Array(data), dims) : new ort.Tensor('float32', data, dims);
     const t0 = performance.now();
     const out = await session.run({ [session.inputNames[0]!]: inputTensor });
     const ms = performance.now() - t0;
-    const logits = out[session.outputNames[0]!]!.data as Float32Array;
+    const raw = out[session.outputNames[0]!]!.data;
+    const logits = raw instanceof Uint16Array ? fromFloat16Array(raw) : Float32Array.from(raw as ArrayLike<number>);
     const probs = softmax(logits);
     const order = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!).slice(0, 5);
     demo.top5 = order.map((i) => ({ index: i, label: labels?.[i] ?? `class ${i}`, probability: probs[i]! }));

@@ -1,11 +1,13 @@
 /** Top-K classes with softmax probabilities for individual image files. */
 import type { Runner } from '../session.js';
-import { topK } from './eval.js';
+import { assertFiniteLogits, topK } from './eval.js';
 import { cropNormalizeInto, loadResized, type PreprocessOptions } from '@effnet/images';
 
 export interface ClassifyOptions extends PreprocessOptions {
   /** Classes to report per image (default 5). */
   readonly top?: number;
+  /** The model's name, for messages (non-finite logits). */
+  readonly model?: string;
   /** Images per inference call (default 8). */
   readonly batch?: number;
   /** The model's input has a fixed batch size equal to `batch` (short batches are padded). */
@@ -44,6 +46,7 @@ export async function classifyImages(runner: Runner, files: readonly string[], n
     const out = await runner.run(data, [rows, 3, R, R]);
     if (out.dims.length !== 2 || out.dims[0] !== rows || out.dims[1] !== numClasses)
       throw new Error(`model output is [${out.dims.join(',')}], expected [${rows},${numClasses}]`);
+    assertFiniteLogits(out.data, numClasses, chunk.length, (r) => chunk[r]!, o.model);
     chunk.forEach((file, r) => {
       const p = softmaxRow(out.data, numClasses, r);
       results.push({ file, top: topK(out.data, numClasses, r, k).map((index) => ({ index, probability: p[index]! })) });

@@ -19,6 +19,8 @@ export interface EvalOptions extends PreprocessOptions {
   readonly prefetch?: number;
   /** Fail on the first unreadable image instead of counting and skipping it. */
   readonly strict?: boolean;
+  /** The model's name, for messages (non-finite logits). */
+  readonly model?: string;
   /** Called after every batch. */
   readonly onProgress?: (p: EvalProgress) => void;
   /** Called when a batch has been decoded (instrumentation: how far decoding runs ahead). */
@@ -62,6 +64,20 @@ export interface EvalResult {
     readonly stall: number;
     readonly total: number;
   };
+}
+
+/** Logits with NaN or ±Inf: a broken model, never an answer. */
+export class NonFiniteLogitsError extends Error {
+  override name = 'NonFiniteLogitsError';
+}
+
+/** Throws NonFiniteLogitsError, naming the model and the image, when a row of the first `rows` holds NaN or ±Inf. */
+export function assertFiniteLogits(data: Float32Array, classes: number, rows: number, image: (row: number) => string, model = 'the model'): void {
+  for (let i = 0; i < rows * classes; i++) {
+    if (Number.isFinite(data[i]!)) continue;
+    const r = Math.floor(i / classes);
+    throw new NonFiniteLogitsError(`${model}: non-finite logits (${data[i]} for class ${i - r * classes}) on ${image(r)}; its weights or graph are broken`);
+  }
 }
 
 /** Indices of the k largest values of row `r` of a [rows, classes] matrix, largest first. */
@@ -160,6 +176,7 @@ export async function evaluate(runner: Runner, dataset: Dataset, numClasses: num
       const classes = out.dims[out.dims.length - 1]!;
       if (out.dims.length !== 2 || out.dims[0] !== rows || classes !== numClasses)
         throw new Error(`model output is [${out.dims.join(',')}], expected [${rows},${numClasses}]`);
+      assertFiniteLogits(out.data, numClasses, k, (r) => p.samples[r]!.key, o.model);
       for (let r = 0; r < k; r++) {
         const s = p.samples[r]!;
         const t5 = topK(out.data, classes, r, Math.min(5, classes));

@@ -19,8 +19,8 @@ import {
   type RunEvent,
 } from '@effnet/bench';
 import { MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
-import { checkOutputDir } from '@effnet/safe-fs';
 import { UsageError } from '../errors.js';
+import { checkOutputs } from '../check-outputs.js';
 import { human, printJson, renderTable } from '../output.js';
 import { safeText } from '../text.js';
 import { choice, intInRange, intList, LIMITS } from '../parse.js';
@@ -93,7 +93,7 @@ Examples:
   );
   cmd.action(async (models: string[], f: BenchFlags) => {
     if (f.weights) throw new UsageError('--weights: bench measures speed, which does not depend on weight values; leave it out');
-    checkOutputDir(f.out); // before measuring, not after
+    checkOutputs([{ flag: '--out', path: f.out, dir: true, files: ['results.json', 'results.md'] }]); // before measuring, not after
     const requested = models.length ? models : f.compare ? [] : DEFAULT_MODELS;
     const compareModels = f.compare ? [...PAPER_COMPARISONS, ...FAMILY_COMPARISONS].flatMap((c) => [c.efficientnet, c.baseline]) : [];
     const all = [...new Set([...requested, ...compareModels])];
@@ -124,6 +124,9 @@ Examples:
       progress.stop();
       built?.cleanup();
     });
+    // Nothing measured: no report (empty tables would look like a result).
+    if (measured.results.length === 0 && measured.failures.length)
+      throw new Error(`every measurement failed, no report written: ${measured.failures.map((x) => x.error).join('; ')}`);
     const side = built ? precisionResults(measured.results, built) : undefined;
     const run = side ? { ...measured, results: side.results } : measured;
     const base = buildReport(run, { ...(accuracy ? { accuracy, accuracySource: f.accuracyFrom! } : {}), comparePaper: f.compare === 'paper' });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { classifyImages, createRunner } from '@effnet/bench';
 import { readLabels } from '@effnet/images';
-import { displayLabel, imagenetClasses, metadataLabels } from '@effnet/preprocess';
+import { displayLabel, imagenetClasses, metadataLabels, UNTRAINED_WEIGHTS, untrainedWeights } from '@effnet/preprocess';
 import { UsageError } from '../errors.js';
 import { printJson } from '../output.js';
 import { safeText } from '../text.js';
@@ -44,15 +44,20 @@ export function register(program: Command): void {
       const results = await classifyImages(runner, images, model.numClasses, {
         ...preprocess,
         top: f.top ?? 5,
+        model: model.label,
         ...(fixedBatch !== undefined ? { batch: fixedBatch, fixedBatch: true } : {}),
       });
+      const untrained = untrainedWeights(model.metadata);
+      const weights = untrained ? UNTRAINED_WEIGHTS : (f.weights ?? model.metadata['effnet.weights'] ?? null);
       if (f.json)
         return printJson(
           results.map((r) => ({
             file: r.file,
+            weights,
             top: r.top.map((t) => ({ index: t.index, ...(labels ? { label: labels[t.index], name: name(t.index) } : {}), probability: t.probability })),
           })),
         );
+      if (untrained) process.stdout.write(`${untrainedNotice(model.label)}\n`);
       for (const r of results) {
         process.stdout.write(`${safeText(r.file)}\n`);
         for (const t of r.top) process.stdout.write(`  ${(100 * t.probability).toFixed(2).padStart(6)}%  ${safeText(name(t.index))}  [${t.index}]\n`);
@@ -61,4 +66,9 @@ export function register(program: Command): void {
       await runner.release();
     }
   });
+}
+
+/** One line said wherever the predictions of untrained default weights are shown. */
+export function untrainedNotice(model: string): string {
+  return `note: ${safeText(model)} has untrained deterministic default weights (no --weights): these classes are not predictions`;
 }

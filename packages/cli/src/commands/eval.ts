@@ -9,9 +9,10 @@ import {
   type NodeEp,
 } from '@effnet/bench';
 import { openModel, type FileModel, type ModelHandle } from '@effnet/pipeline';
-import { AtomicFile, checkOutputFile, writeFileAtomic } from '@effnet/safe-fs';
+import { AtomicFile, writeFileAtomic } from '@effnet/safe-fs';
+import { checkOutputs } from '../check-outputs.js';
 import { listDataset, spreadSubset, toImagenetLabels, type Dataset } from '@effnet/images';
-import { allImagenetWnids, displayLabel } from '@effnet/preprocess';
+import { allImagenetWnids, displayLabel, UNTRAINED_WEIGHTS, untrainedWeights } from '@effnet/preprocess';
 import { UsageError } from '../errors.js';
 import { formatCount, renderTable } from '../output.js';
 import { safeText } from '../text.js';
@@ -109,7 +110,7 @@ Examples:
     .action(async (ref: string, f: EvalFlags) => {
       const t0 = performance.now();
       // Refuse existing outputs before doing any work.
-      for (const out of [typeof f.json === 'string' ? f.json : undefined, f.predictions]) if (out) checkOutputFile(out, { overwrite: !!f.force });
+      checkOutputs([{ flag: '--json', path: typeof f.json === 'string' ? f.json : undefined }, { flag: '--predictions', path: f.predictions }], { force: !!f.force });
       const { model, preprocess, fixedBatch } = openForImages(ref, f);
       if (fixedBatch !== undefined && f.batch !== undefined && f.batch !== fixedBatch)
         throw new UsageError(`--batch ${f.batch}: ${ref} has a fixed batch size of ${fixedBatch}`);
@@ -132,6 +133,7 @@ Examples:
         result = await evaluate(runner, ds, model.numClasses, {
           ...preprocess,
           batch,
+          model: model.label,
           ...(fixedBatch !== undefined ? { fixedBatch: true } : {}),
           ...(f.prefetch ? { prefetch: f.prefetch } : {}),
           ...(f.strict ? { strict: true } : {}),
@@ -160,7 +162,7 @@ Examples:
         model: model.label,
         ...(model.metadata['effnet.precision'] ? { precision: model.metadata['effnet.precision'] } : {}),
         ...(note ? { warning: note } : {}),
-        weights: f.weights ?? null,
+        weights: untrainedWeights(model.metadata) ? UNTRAINED_WEIGHTS : (f.weights ?? model.metadata['effnet.weights'] ?? null),
         data: f.data,
         ...(f.labels ? { labels: f.labels } : {}),
         resolution: preprocess.resolution,
@@ -190,9 +192,10 @@ Examples:
     });
 }
 
-function formatReport(r: { model: string; resolution: number; cropPct: number; interpolation: string; ep: string; batch: number; data: string }, e: EvalResult): string {
+function formatReport(r: { model: string; weights: string | null; resolution: number; cropPct: number; interpolation: string; ep: string; batch: number; data: string }, e: EvalResult): string {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   const lines: string[] = [];
+  if (r.weights === UNTRAINED_WEIGHTS) lines.push(`note: ${safeText(r.model)} has untrained deterministic default weights (no --weights): this accuracy measures no trained model`);
   lines.push(`${safeText(r.model)} on ${safeText(r.data)}: ${r.resolution}x${r.resolution}, crop_pct ${r.cropPct}, ${r.interpolation}, ${r.ep}, batch ${r.batch}`);
   const rows = e.perClass.map((c) => [safeText(displayLabel(c.class)), c.index, c.n, pct(c.top1), pct(c.top5)]);
   if (e.perClass.length <= 100) lines.push(renderTable(['class', 'index', 'n', 'top-1', 'top-5'], rows, { compact: true, colAligns: ['left', 'right', 'right', 'right', 'right'] }));

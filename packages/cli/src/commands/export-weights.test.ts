@@ -56,6 +56,17 @@ describe('effnet export --weights', () => {
     expect([...(data as Float32Array)]).toEqual([...fill('blocks.0.0.conv_dw.weight', w.shape)]);
   });
 
+  it('refuses non-finite weights (NaN, Inf), naming the tensor', async () => {
+    for (const [bad, shown] of [[NaN, 'NaN'], [Infinity, 'Infinity']] as const) {
+      const file = weightsFile(`nan-${shown}.safetensors`, params.map(([n, s]) => [n, { dtype: 'F32', shape: s, data: () => {
+        const d = fill(n, s);
+        if (n === 'conv_stem.weight') d[5] = bad;
+        return d;
+      } }]));
+      await expectFailure([...MODEL, '--weights', file], `nan-${shown}.safetensors: tensor 'conv_stem.weight' holds a non-finite value (${shown}) at element 5; weights must be finite numbers`);
+    }
+  });
+
   it('info --weights reports the classes of the file', async () => {
     const r = await run(['info', ...MODEL, '--weights', good, '--json']);
     expect(r.code, r.err).toBe(0);

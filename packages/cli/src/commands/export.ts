@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { LATENCY_ONLY_NOTE, prepareModel, type Int8Summary } from '@effnet/pipeline';
 import { safeText } from '../text.js';
+import { checkOutputs } from '../check-outputs.js';
 import { formatCount } from '../output.js';
 import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
 import { addInt8Options, buildInt8, int8Options, type Int8Flags } from './int8.js';
@@ -20,6 +21,7 @@ export function register(program: Command): void {
   );
   addInt8Options(cmd).action(async (model: string, f: ModelFlags & Int8Flags & { out?: string; externalData?: boolean; force?: boolean; spaceCheck?: boolean; json?: boolean }) => {
     const t0 = performance.now();
+    checkOutputs([{ flag: '--out', path: f.out }], { force: !!f.force });
     const int8 = int8Options(f, !!f.int8);
     const q = int8 ? await buildInt8(model, prepareOptions(f), int8) : undefined;
     const p = q ?? prepareModel(model, prepareOptions(f));

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { formulaInput } from '@effnet/efficientnet';
-import { checkOutputDir, makeTempDir, type TempDir } from '@effnet/safe-fs';
+import { makeTempDir, type TempDir } from '@effnet/safe-fs';
 import {
   coefficientGrid,
   createRunner,
@@ -18,6 +18,7 @@ import {
 } from '@effnet/bench';
 import { onnxruntimeStatistics, prepareModel } from '@effnet/pipeline';
 import { UsageError } from '../errors.js';
+import { checkOutputs } from '../check-outputs.js';
 import { printJson } from '../output.js';
 import { choice, intInRange, LIMITS, numberInRange } from '../parse.js';
 
@@ -111,7 +112,7 @@ default grid, several minutes; a coarser --grid or a smaller --tolerance makes i
       const budgets = [f.budgetMs, f.budgetFlops].filter((b) => b !== undefined);
       if (budgets.length !== 1) throw new UsageError('give exactly one of --budget-ms or --budget-flops');
       const budget = f.budgetMs !== undefined ? ({ kind: 'latency', ms: f.budgetMs } as const) : ({ kind: 'macs', macs: f.budgetFlops! } as const);
-      checkOutputDir(f.out); // before searching, not after
+      checkOutputs([{ flag: '--out', path: f.out, dir: true, files: ['results.json', 'results.md'] }]); // before searching, not after
       if (f.evalCmd !== undefined) {
         if (!f.evalCmd.includes('{onnx}')) throw new UsageError("--eval-cmd must contain {onnx}, the candidate's .onnx path");
         if (substituteOnnx(f.evalCmd, '').quoted)

@@ -79,6 +79,13 @@ export function inspectWeights(path: string, modelId: string): { file: Safetenso
  * Builds model `id` with the weights in `path`. `o.numClasses` defaults to the file's classifier;
  * when given it must match. Throws WeightsError naming every tensor that does not fit.
  */
+/** Refuses NaN and ±Inf: a model built from them answers NaN for every image. */
+function finite(data: Float32Array, path: string, key: string): Float32Array {
+  for (let i = 0; i < data.length; i++)
+    if (!Number.isFinite(data[i]!)) throw new WeightsError(`${path}: tensor '${key}' holds a non-finite value (${data[i]}) at element ${i}; weights must be finite numbers`);
+  return data;
+}
+
 export function buildModelWithWeights(id: string, path: string, o: WeightsBuildOptions = {}): BuiltModel & { readonly imported: ImportedWeights } {
   const { file, spec, mapping, numClasses, bnEps } = inspectWeights(path, id);
   if (o.numClasses !== undefined && numClasses !== undefined && o.numClasses !== numClasses)
@@ -114,7 +121,7 @@ export function buildModelWithWeights(id: string, path: string, o: WeightsBuildO
         badDtype.push(`${key} is ${info.dtype}`);
         return rejected;
       }
-      return () => file.readFloat32(key);
+      return () => finite(file.readFloat32(key), path, key);
     },
   };
 

@@ -3,10 +3,9 @@
  * or read() for ever, a character device such as /dev/zero never ends, a directory is no file.
  * The file is opened with O_NONBLOCK (so a FIFO cannot block the open itself) and its type is
  * checked on the open descriptor (no race between the check and the read).
- *
- * (Belongs in @effnet/safe-fs once that package exists.)
  */
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { open } from 'node:fs/promises';
 
 export class FileTypeError extends Error {
   override name = 'FileTypeError';
@@ -23,7 +22,7 @@ function kind(st: Stats): string {
 
 function openError(path: string, e: unknown): FileTypeError {
   const code = (e as NodeJS.ErrnoException).code;
-  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : code ?? String(e);
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : code === 'ELOOP' ? 'symlink loop' : code ?? String(e);
   return new FileTypeError(`${path}: cannot open (${why})`);
 }
 
@@ -75,5 +74,33 @@ export function readRegularFile(path: string, what = 'file', maxBytes = 2 ** 31)
     return got === size ? buf : buf.subarray(0, got);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * readRegularFile without blocking the event loop (many images decode at once): opened with
+ * O_NONBLOCK, type and size checked on the descriptor, at most `maxBytes` read.
+ */
+export async function readRegularFileAsync(path: string, what = 'file', maxBytes = 2 ** 31): Promise<Uint8Array> {
+  let h: import('node:fs/promises').FileHandle;
+  try {
+    h = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw openError(path, e);
+  }
+  try {
+    const st = await h.stat();
+    if (!st.isFile()) throw new FileTypeError(`${path}: ${what} is ${kind(st)}, expected a regular file`);
+    if (st.size > maxBytes) throw new FileTypeError(`${path}: ${what} of ${st.size} bytes is over the limit of ${maxBytes} bytes`);
+    const buf = new Uint8Array(st.size);
+    let got = 0;
+    while (got < st.size) {
+      const { bytesRead } = await h.read(buf, got, st.size - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got === st.size ? buf : buf.subarray(0, got);
+  } finally {
+    await h.close();
   }
 }
