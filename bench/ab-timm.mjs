@@ -47,7 +47,7 @@ const { values: o, positionals } = parseArgs({
 const other = positionals[0];
 if (!other || !existsSync(other)) {
   console.error('usage: node bench/ab-timm.mjs TIMM.onnx [--ours efficientnet-b0|OURS.onnx] [--no-fold-bn] [--rounds N] [--iterations N] [--threads N] [--batch N]');
-  console.error(other ? `${other}: no such file` : 'the other graph (.onnx) is required; bench/export-timm.py writes timm\'s');
+  console.error(other ? `${other}: no such file` : "the other graph (.onnx) is required; bench/export-timm.py writes timm's");
   process.exit(2);
 }
 const int = (name) => {
@@ -103,7 +103,9 @@ const ratio = summarize(ratios);
 const wins = ratios.filter((x) => x > 1).length;
 const line = (g) => {
   const s = summarize(g.roundMedians);
-  return `${g.name}\n  nodes ${g.nodes}: ${Object.entries(g.ops).map(([k, v]) => `${k} ${v}`).join(', ')}\n  per-round p50 latency: median ${s.p50.toFixed(2)} ms, mean ${s.mean.toFixed(2)} ms, min ${s.min.toFixed(2)} ms, max ${s.max.toFixed(2)} ms`;
+  return `${g.name}\n  nodes ${g.nodes}: ${Object.entries(g.ops)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}\n  per-round p50 latency: median ${s.p50.toFixed(2)} ms, mean ${s.mean.toFixed(2)} ms, min ${s.min.toFixed(2)} ms, max ${s.max.toFixed(2)} ms`;
 };
 console.log(`A/B on onnxruntime-node cpu, batch ${batch}, ${threads ?? 'default'} thread(s), ${rounds} alternating rounds x ${iterations} runs (after ${warmup} warm-up runs each)`);
 console.log(line(A));
@@ -112,6 +114,10 @@ console.log(`other ÷ ours, per round: median ${ratio.p50.toFixed(3)} (min ${rat
 // On a shared machine the fastest run of a round is the figure least disturbed by other load.
 const minRatio = summarize(A.roundMins.map((a, i) => B.roundMins[i] / a));
 const best = (g) => Math.min(...g.roundMins);
-console.log(`other ÷ ours, fastest run per round: median ${minRatio.p50.toFixed(3)} (min ${minRatio.min.toFixed(3)}, max ${minRatio.max.toFixed(3)}); fastest overall: ours ${best(A).toFixed(2)} ms, other ${best(B).toFixed(2)} ms`);
-console.log(ratio.p50 >= 1 ? `ours is ${((ratio.p50 - 1) * 100).toFixed(1)}% faster (median of per-round ratios)` : `ours is ${((1 - ratio.p50) * 100).toFixed(1)}% SLOWER (median of per-round ratios)`);
+console.log(
+  `other ÷ ours, fastest run per round: median ${minRatio.p50.toFixed(3)} (min ${minRatio.min.toFixed(3)}, max ${minRatio.max.toFixed(3)}); fastest overall: ours ${best(A).toFixed(2)} ms, other ${best(B).toFixed(2)} ms`,
+);
+console.log(
+  ratio.p50 >= 1 ? `ours is ${((ratio.p50 - 1) * 100).toFixed(1)}% faster (median of per-round ratios)` : `ours is ${((1 - ratio.p50) * 100).toFixed(1)}% SLOWER (median of per-round ratios)`,
+);
 process.exit(ratio.p50 >= 1 ? 0 : 1);

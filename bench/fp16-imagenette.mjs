@@ -50,7 +50,12 @@ const samples = a.limit ? dataset.samples.slice(0, Number(a.limit)) : dataset.sa
 const pre = { resolution: R, ...fp32.preprocess };
 const [r32, r16] = [await createRunner(bytes32, { ep: a.ep }), await createRunner(bytes16, { ep: a.ep })];
 
-let maxAbs = 0, sumAbs = 0, values = 0, agree = 0, correct32 = 0, correct16 = 0;
+let maxAbs = 0,
+  sumAbs = 0,
+  values = 0,
+  agree = 0,
+  correct32 = 0,
+  correct16 = 0;
 const disagreements = [];
 const argmax = (y, i) => {
   let best = 0;
@@ -72,7 +77,8 @@ for (let s = 0; s < samples.length; s += B) {
   }
   values += y32.length;
   batch.forEach((b, i) => {
-    const p32 = argmax(y32, i), p16 = argmax(y16, i);
+    const p32 = argmax(y32, i),
+      p16 = argmax(y16, i);
     if (p32 === p16) agree++;
     else disagreements.push({ image: b.key, fp32: dataset.classes[p32], fp16: dataset.classes[p16] });
     if (p32 === b.label) correct32++;

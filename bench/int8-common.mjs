@@ -19,7 +19,8 @@ export const LITE0_LOCAL = 'efficientnet-lite0-local';
 
 /** A float32 graph with folded BatchNorm, and its preprocessing. */
 export function floatModel(id, o = {}) {
-  if (id === LITE0_LOCAL) return { ir: lite0(o.resolution ?? 224), preprocess: { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], cropPct: 0.875, interpolation: 'bicubic' }, resolution: o.resolution ?? 224 };
+  if (id === LITE0_LOCAL)
+    return { ir: lite0(o.resolution ?? 224), preprocess: { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], cropPct: 0.875, interpolation: 'bicubic' }, resolution: o.resolution ?? 224 };
   const m = prepareModel(id, { ...o, batch: 'dynamic' });
   // Materialize once (BatchNorm calibration of formula weights runs lazily), then fold.
   const ir = foldBatchNorm({ ...m.ir, initializers: m.ir.initializers.map((i) => ({ ...i, data: typeof i.data === 'function' ? i.data() : i.data })) });
@@ -43,13 +44,24 @@ function lite0(R) {
   const convBn = (t, name, out, k, { stride = 1, groups = 1, act = true } = {}) => {
     const cin = t.shape[1];
     const w = param(`${name}.weight`, [out, cin / groups, k, k], (cin / groups) * k * k);
-    const b = g.initializer(`${name}.bias`, 'float32', [out], new Float32Array(out).map(() => rand() * 0.1));
+    const b = g.initializer(
+      `${name}.bias`,
+      'float32',
+      [out],
+      new Float32Array(out).map(() => rand() * 0.1),
+    );
     const p = Math.floor((k - 1) / 2);
     const y = conv(t, w, { bias: b, strides: [stride, stride], pads: [p, p, p, p], group: groups, label: name });
     return act ? relu6(y, `${name}.relu6`) : y;
   };
   const stages = [
-    [1, 3, 1, 1, 16], [2, 3, 2, 6, 24], [2, 5, 2, 6, 40], [3, 3, 2, 6, 80], [3, 5, 1, 6, 112], [4, 5, 2, 6, 192], [1, 3, 1, 6, 320],
+    [1, 3, 1, 1, 16],
+    [2, 3, 2, 6, 24],
+    [2, 5, 2, 6, 40],
+    [3, 3, 2, 6, 80],
+    [3, 5, 1, 6, 112],
+    [4, 5, 2, 6, 192],
+    [1, 3, 1, 6, 320],
   ];
   let x = convBn(x0, 'conv_stem', 32, 3, { stride: 2 });
   stages.forEach(([r, k, s, e, c], si) => {

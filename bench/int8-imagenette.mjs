@@ -70,15 +70,29 @@ for (const policy of a.policies.split(',')) {
     const ranges = await calibrateActivations(m.ir, tensors, calib.batches, { method, threads });
     const bytes = serializeModel(quantizeQdq(m.ir, { policy, ranges }), { opset: 17 });
     const q = await score(bytes);
-    let agree = 0, agreeHeldOut = 0, heldOut = 0;
+    let agree = 0,
+      agreeHeldOut = 0,
+      heldOut = 0;
     for (const [k, p] of fp32.preds) {
       const same = q.preds.get(k) === p;
       agree += same;
       if (!calibSet.has(k)) (heldOut++, (agreeHeldOut += same));
     }
-    const row = { policy, method, calibrationImages: calib.files.length, n: q.n, top1: { fp32: fp32.top1, int8: q.top1 }, top5: { fp32: fp32.top5, int8: q.top5 }, agreement: agree / fp32.preds.size, agreementHeldOut: agreeHeldOut / heldOut, bytes: { fp32: fp32Bytes.length, int8: bytes.length } };
+    const row = {
+      policy,
+      method,
+      calibrationImages: calib.files.length,
+      n: q.n,
+      top1: { fp32: fp32.top1, int8: q.top1 },
+      top5: { fp32: fp32.top5, int8: q.top5 },
+      agreement: agree / fp32.preds.size,
+      agreementHeldOut: agreeHeldOut / heldOut,
+      bytes: { fp32: fp32Bytes.length, int8: bytes.length },
+    };
     rows.push(row);
-    log(`int8 ${policy}/${method}: top-1 ${q.top1.toFixed(4)} (${((q.top1 - fp32.top1) * 100).toFixed(2)} pp), top-5 ${q.top5.toFixed(4)}, agreement ${(100 * row.agreement).toFixed(2)}% (held-out ${(100 * row.agreementHeldOut).toFixed(2)}% of ${heldOut}) (${((performance.now() - t1) / 1000).toFixed(0)} s)`);
+    log(
+      `int8 ${policy}/${method}: top-1 ${q.top1.toFixed(4)} (${((q.top1 - fp32.top1) * 100).toFixed(2)} pp), top-5 ${q.top5.toFixed(4)}, agreement ${(100 * row.agreement).toFixed(2)}% (held-out ${(100 * row.agreementHeldOut).toFixed(2)}% of ${heldOut}) (${((performance.now() - t1) / 1000).toFixed(0)} s)`,
+    );
   }
 }
 if (a.json) console.log(JSON.stringify({ model: 'efficientnet-b0 Imagenette', resolution: R, rows }, null, 2));

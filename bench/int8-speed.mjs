@@ -35,12 +35,21 @@ const { values: a } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const threads = Number(a.threads), rounds = Number(a.rounds), runs = Number(a.runs);
+const threads = Number(a.threads),
+  rounds = Number(a.rounds),
+  runs = Number(a.runs);
 const log = (s) => (a.json ? process.stderr.write(s + '\n') : console.log(s));
 const results = [];
 
 const session = (bytes) =>
-  ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', logSeverityLevel: 3 });
+  ort.InferenceSession.create(bytes, {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    logSeverityLevel: 3,
+  });
 
 for (const id of a.models.split(',')) {
   const m = floatModel(id, a.resolution ? { resolution: Number(a.resolution) } : {});
@@ -67,18 +76,37 @@ for (const id of a.models.split(',')) {
       return median(t);
     };
     for (let i = 0; i < 5; i++) (await s32.run(feeds), await s8.run(feeds));
-    const t32 = [], t8 = [], ratio = [];
+    const t32 = [],
+      t8 = [],
+      ratio = [];
     for (let r = 0; r < rounds; r++) {
       let f, i;
-      if (r % 2) (f = await time(s32)), (i = await time(s8));
-      else (i = await time(s8)), (f = await time(s32));
-      t32.push(f), t8.push(i), ratio.push(f / i);
+      if (r % 2) ((f = await time(s32)), (i = await time(s8)));
+      else ((i = await time(s8)), (f = await time(s32)));
+      (t32.push(f), t8.push(i), ratio.push(f / i));
     }
     await s8.release();
-    const row = { model: id, resolution: R, policy, threads, fp32Ms: median(t32), int8Ms: median(t8), speedup: median(ratio), bytes: { fp32: fp32.length, int8: int8.length }, quantizedTensors: tensors.length, ops };
+    const row = {
+      model: id,
+      resolution: R,
+      policy,
+      threads,
+      fp32Ms: median(t32),
+      int8Ms: median(t8),
+      speedup: median(ratio),
+      bytes: { fp32: fp32.length, int8: int8.length },
+      quantizedTensors: tensors.length,
+      ops,
+    };
     results.push(row);
-    log(`${id} @${R} policy ${policy}: fp32 ${row.fp32Ms.toFixed(2)} ms, int8 ${row.int8Ms.toFixed(2)} ms, speed-up ×${row.speedup.toFixed(2)} (median of ${rounds} same-run ratios); ${(int8.length / 1e6).toFixed(1)} MB vs ${(fp32.length / 1e6).toFixed(1)} MB`);
-    log(`    onnxruntime runs: ${Object.entries(ops).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    log(
+      `${id} @${R} policy ${policy}: fp32 ${row.fp32Ms.toFixed(2)} ms, int8 ${row.int8Ms.toFixed(2)} ms, speed-up ×${row.speedup.toFixed(2)} (median of ${rounds} same-run ratios); ${(int8.length / 1e6).toFixed(1)} MB vs ${(fp32.length / 1e6).toFixed(1)} MB`,
+    );
+    log(
+      `    onnxruntime runs: ${Object.entries(ops)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
   }
   await s32.release();
 }

@@ -70,7 +70,11 @@ function summarize(name, unit, samples) {
     rssPeakMB: Math.max(...samples.map((s) => s.rss)),
     rssEndMB: last.rss,
     rssGrowthMB: last.rss - first.rss,
-    rssSlopeMBPer1000: slope(half.map((s) => s.at), half.map((s) => s.rss)) * per,
+    rssSlopeMBPer1000:
+      slope(
+        half.map((s) => s.at),
+        half.map((s) => s.rss),
+      ) * per,
     heapStartMB: first.heap,
     heapEndMB: last.heap,
     arrayBuffersEndMB: last.arrayBuffers,
@@ -124,7 +128,11 @@ if (existsSync(a.data)) {
   });
   await runner.release();
   results.push({
-    ...summarize(`eval of ${ds.samples.length} images (${a.data}${passes > 1 ? `, ${passes} passes` : ''}) at ${R} px, batch ${a.batch}${weights.weightsPath ? ', trained weights' : ''}`, 'images', samples),
+    ...summarize(
+      `eval of ${ds.samples.length} images (${a.data}${passes > 1 ? `, ${passes} passes` : ''}) at ${R} px, batch ${a.batch}${weights.weightsPath ? ', trained weights' : ''}`,
+      'images',
+      samples,
+    ),
     seconds: r.seconds.total,
     imagesPerSecond: r.imagesPerSecond,
     top1: r.top1,

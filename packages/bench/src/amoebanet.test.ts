@@ -30,7 +30,9 @@ describe('factorized reduction in onnxruntime', () => {
   // pixel (x[:, :, 1:, 1:] with a zero row and column after it), then subsampled the same way.
   const identityConvs: WeightSource = {
     get: (name, shape, kind) =>
-      name.endsWith('_conv.weight') ? () => Float32Array.from({ length: shape[0]! * shape[1]! }, (_, i) => (Math.floor(i / shape[1]!) === i % shape[1]! ? 1 : 0)) : defaultWeights.get(name, shape, kind),
+      name.endsWith('_conv.weight')
+        ? () => Float32Array.from({ length: shape[0]! * shape[1]! }, (_, i) => (Math.floor(i / shape[1]!) === i % shape[1]! ? 1 : 0))
+        : defaultWeights.get(name, shape, kind),
   };
   for (const size of [5, 4]) {
     it(`${size}x${size} -> ${Math.ceil(size / 2)}x${Math.ceil(size / 2)}: path 2 reads the odd pixels, zero past the edge`, async () => {
@@ -43,8 +45,7 @@ describe('factorized reduction in onnxruntime', () => {
       const o = Math.ceil(size / 2);
       const at = (c: number, r: number, k: number) => (r < size && k < size ? data[c * size * size + r * size + k]! : 0);
       const expected: number[] = [];
-      for (let c = 0; c < 4; c++)
-        for (let i = 0; i < o; i++) for (let j = 0; j < o; j++) expected.push(c < 2 ? at(c, 2 * i, 2 * j) : at(c - 2, 2 * i + 1, 2 * j + 1));
+      for (let c = 0; c < 4; c++) for (let i = 0; i < o; i++) for (let j = 0; j < o; j++) expected.push(c < 2 ? at(c, 2 * i, 2 * j) : at(c - 2, 2 * i + 1, 2 * j + 1));
       expect(y.dims).toEqual([1, 4, o, o]);
       const bn = 1 / Math.sqrt(1 + 1e-3);
       Array.from(y.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(expected[i]! * bn, 4));

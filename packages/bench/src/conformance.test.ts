@@ -62,7 +62,13 @@ function relu6AsHardSigmoid(ir: GraphIR): GraphIR {
     n.op !== 'Clip'
       ? [n]
       : [
-          { op: 'HardSigmoid', name: `${n.name}.hard_sigmoid`, inputs: [n.inputs[0]!], outputs: [`${n.outputs[0]}.hard_sigmoid`], attrs: { alpha: { kind: 'float', value: 1 / 6 }, beta: { kind: 'float', value: 0 } } },
+          {
+            op: 'HardSigmoid',
+            name: `${n.name}.hard_sigmoid`,
+            inputs: [n.inputs[0]!],
+            outputs: [`${n.outputs[0]}.hard_sigmoid`],
+            attrs: { alpha: { kind: 'float', value: 1 / 6 }, beta: { kind: 'float', value: 0 } },
+          },
           { op: 'Mul', name: `${n.name}.times_six`, inputs: [`${n.outputs[0]}.hard_sigmoid`, six], outputs: [n.outputs[0]!], attrs: {} },
         ],
   );
@@ -226,7 +232,10 @@ NEEDS.describe('conformance with onnx (checker, shape inference) and OpenCV DNN'
             const ortLogits = out[cv.outputs[0]!.name]!.data as Float32Array;
             const cvBytes = readFileSync(cv.outputs[0]!.path);
             const cvLogits = new Float32Array(cvBytes.buffer.slice(cvBytes.byteOffset, cvBytes.byteOffset + cvBytes.byteLength));
-            for (const [who, y] of [['onnxruntime', ortLogits], ['OpenCV', cvLogits]] as const) {
+            for (const [who, y] of [
+              ['onnxruntime', ortLogits],
+              ['OpenCV', cvLogits],
+            ] as const) {
               expect(y.length).toBe(ref64.length);
               let d = 0;
               for (let k = 0; k < y.length; k++) d = Math.max(d, Math.abs(y[k]! - ref64[k]!));

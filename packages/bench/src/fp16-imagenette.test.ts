@@ -40,13 +40,17 @@ requires(sharedData('imagenette/efficientnet_b0-imagenette.safetensors', 'imagen
       for (let k = 1; k < K; k++) if (y[i * K + k]! > y[i * K + best]!) best = k;
       return best;
     };
-    let maxAbs = 0, agree = 0, correct = 0;
+    let maxAbs = 0,
+      agree = 0,
+      correct = 0;
     for (let i = 0; i < y32.length; i++) maxAbs = Math.max(maxAbs, Math.abs(y32[i]! - y16[i]!));
     samples.forEach((s, i) => {
       if (argmax(y32, i) === argmax(y16, i)) agree++;
       if (argmax(y32, i) === s.label) correct++;
     });
-    console.log(`fp16 vs fp32 on ${samples.length} Imagenette images @${R}: top-1 agreement ${agree}/${samples.length}, max |diff| ${maxAbs.toExponential(2)}, fp32 top-1 ${correct}/${samples.length}`);
+    console.log(
+      `fp16 vs fp32 on ${samples.length} Imagenette images @${R}: top-1 agreement ${agree}/${samples.length}, max |diff| ${maxAbs.toExponential(2)}, fp32 top-1 ${correct}/${samples.length}`,
+    );
     expect(correct / samples.length).toBeGreaterThan(0.6); // the checkpoint works at all (reference 77% @160)
     expect(agree / samples.length).toBeGreaterThanOrEqual(0.99);
     expect(maxAbs).toBeLessThan(0.1);

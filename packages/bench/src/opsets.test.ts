@@ -39,7 +39,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function reduceGraph() {
   const g = new Graph('reduce');
   const x = g.input('input', 'float32', ['N', 3, 8, 8]);
-  const w = g.initializer('w', 'float32', [4, 3, 3, 3], Float32Array.from({ length: 108 }, (_, i) => Math.cos(i)));
+  const w = g.initializer(
+    'w',
+    'float32',
+    [4, 3, 3, 3],
+    Float32Array.from({ length: 108 }, (_, i) => Math.cos(i)),
+  );
   g.output(reduceMean(relu(conv(x, w, { pads: [1, 1, 1, 1] })), [2, 3], { keepDims: false }), 'logits');
   return g.build();
 }
@@ -80,7 +85,8 @@ describe('every opset 13..21', () => {
         const y = await run(bytes, m.r);
         expect(y.every(Number.isFinite)).toBe(true);
         if (!ref) ref = y;
-        let diff = 0, scale = 0;
+        let diff = 0,
+          scale = 0;
         for (let i = 0; i < y.length; i++) {
           diff = Math.max(diff, Math.abs(y[i]! - ref[i]!));
           scale = Math.max(scale, Math.abs(ref[i]!));

@@ -64,7 +64,11 @@ function writeWeights(ref: Reference, path: string): void {
   }
 }
 
-const files = existsSync(REFERENCE) ? readdirSync(REFERENCE).filter((f) => f.endsWith('.json')).sort() : [];
+const files = existsSync(REFERENCE)
+  ? readdirSync(REFERENCE)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+  : [];
 
 describe('parity with PyTorch/torchvision references: all variants, tv layout and TF SAME padding at odd sizes', () => {
   it('reference files are present', () => expect(files.length).toBe(16));

@@ -42,7 +42,12 @@ function convCases(id: string, resolution: number): ConvCase[] {
 function pairModel(c: ConvCase): Uint8Array {
   const g = new Graph('same');
   const x = g.input('x', 'float32', [1, 1, c.h, c.w]);
-  const wt = g.initializer('w', 'float32', [1, 1, c.k, c.k], Float32Array.from({ length: c.k * c.k }, (_, i) => 1 + i / 7));
+  const wt = g.initializer(
+    'w',
+    'float32',
+    [1, 1, c.k, c.k],
+    Float32Array.from({ length: c.k * c.k }, (_, i) => 1 + i / 7),
+  );
   g.output(conv(x, wt, { strides: [c.s, c.s], pads: [...c.pads], label: 'explicit' }), 'explicit');
   // The same conv again; its pads are swapped for auto_pad below (same output shape either way).
   g.output(conv(x, wt, { strides: [c.s, c.s], pads: [...c.pads], label: 'auto' }), 'auto');
@@ -59,8 +64,7 @@ const RESOLUTIONS = (v: string): number[] => [VARIANTS[v as keyof typeof VARIANT
 
 describe('TF SAME padding equals ONNX auto_pad=SAME_UPPER for every conv of every tf-efficientnet variant', () => {
   const cases = new Map<string, ConvCase>();
-  for (const v of Object.keys(VARIANTS))
-    for (const r of RESOLUTIONS(v)) for (const c of convCases(`tf-efficientnet-${v}`, r)) cases.set(`${c.h}x${c.w} k${c.k} s${c.s}`, c);
+  for (const v of Object.keys(VARIANTS)) for (const r of RESOLUTIONS(v)) for (const c of convCases(`tf-efficientnet-${v}`, r)) cases.set(`${c.h}x${c.w} k${c.k} s${c.s}`, c);
 
   it(`${cases.size} distinct (size, kernel, stride) convs, asymmetric ones included`, async () => {
     const asymmetric = [...cases.values()].filter((c) => c.pads[0] !== c.pads[2]);

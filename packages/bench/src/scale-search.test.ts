@@ -3,13 +3,13 @@ import { COMPOUND, flopsGrowth } from '@effnet/efficientnet';
 import { coefficientGrid, countModel, paretoFront, scaleSearch, type Candidate } from './scale-search.js';
 
 describe('coefficient grid', () => {
-  it('keeps only triples with α·β²·γ² ≈ 2 and includes the paper\'s', () => {
+  it("keeps only triples with α·β²·γ² ≈ 2 and includes the paper's", () => {
     const g = coefficientGrid();
     expect(g.length).toBeGreaterThan(10);
     for (const c of g) expect(Math.abs(flopsGrowth(c) / 2 - 1)).toBeLessThanOrEqual(0.05 + 1e-12);
     expect(g).toContainEqual({ ...COMPOUND });
   });
-  it('tolerance 0 on a coarse grid leaves only exact products (and the paper\'s point)', () => {
+  it("tolerance 0 on a coarse grid leaves only exact products (and the paper's point)", () => {
     const g = coefficientGrid({ grid: { min: 1, max: 2, step: 1 }, tolerance: 0 });
     // 2·1·1, 1·1·2² no; with step 1 only α=2 (β=γ=1) gives exactly 2.
     expect(g).toEqual([{ alpha: 2, beta: 1, gamma: 1 }, { ...COMPOUND }]);
@@ -18,14 +18,29 @@ describe('coefficient grid', () => {
 });
 
 describe('pareto front', () => {
-  const c = (macs: number, latencyMs?: number, params = 1): Candidate =>
-    ({ coefficients: COMPOUND, phi: 1, width: 1, depth: 1, resolution: 224, growth: 2, params, macs, ...(latencyMs !== undefined ? { latencyMs } : {}), fits: true });
+  const c = (macs: number, latencyMs?: number, params = 1): Candidate => ({
+    coefficients: COMPOUND,
+    phi: 1,
+    width: 1,
+    depth: 1,
+    resolution: 224,
+    growth: 2,
+    params,
+    macs,
+    ...(latencyMs !== undefined ? { latencyMs } : {}),
+    fits: true,
+  });
   it('drops candidates slower and smaller than another', () => {
-    const a = c(100, 10), b = c(200, 20), d = c(150, 25), e = c(200, 15);
+    const a = c(100, 10),
+      b = c(200, 20),
+      d = c(150, 25),
+      e = c(200, 15);
     expect(paretoFront([a, b, d, e])).toEqual([a, e]);
   });
   it('without latency, trades parameters against FLOPs', () => {
-    const a = c(100, undefined, 5), b = c(100, undefined, 4), d = c(120, undefined, 6);
+    const a = c(100, undefined, 5),
+      b = c(100, undefined, 4),
+      d = c(120, undefined, 6);
     expect(paretoFront([a, b, d])).toEqual([b, d]);
   });
 });

@@ -83,8 +83,7 @@ export function coefficientGrid(o: Pick<SearchOptions, 'grid' | 'tolerance' | 't
         if (alpha === 1 && beta === 1 && gamma === 1) continue;
         if (Math.abs(flopsGrowth(c) / target - 1) <= tol) out.push(c);
       }
-  if ((o.includePaper ?? true) && !out.some((c) => c.alpha === COMPOUND.alpha && c.beta === COMPOUND.beta && c.gamma === COMPOUND.gamma))
-    out.push({ ...COMPOUND });
+  if ((o.includePaper ?? true) && !out.some((c) => c.alpha === COMPOUND.alpha && c.beta === COMPOUND.beta && c.gamma === COMPOUND.gamma)) out.push({ ...COMPOUND });
   return out;
 }
 
@@ -108,7 +107,8 @@ export function countModel(m: CandidateModel): { params: number; macs: number } 
 /** Largest φ on the step grid with predicate(φ) true, assuming monotonic growth in φ. */
 function largestPhi(c: Coefficients, maxPhi: number, step: number, ok: (m: CandidateModel) => boolean): number | undefined {
   if (!ok(modelAt(c, 0))) return undefined;
-  let lo = 0, hi = Math.round(maxPhi / step);
+  let lo = 0,
+    hi = Math.round(maxPhi / step);
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
     if (ok(modelAt(c, mid * step))) lo = mid;
@@ -212,7 +212,6 @@ export async function scaleSearch(o: SearchOptions): Promise<SearchResult> {
 
 // ---------------------------------------------------------------- reports
 
-
 export interface SearchReport extends SearchResult {
   readonly tool: 'effnet scale-search';
   readonly date: string;
@@ -277,7 +276,10 @@ function candidatesChart(r: SearchReport): TopLevelSpec {
   const xDomain = pad(Math.min(...xs), Math.max(...xs));
   const yDomain = pad(Math.min(...ys), Math.max(...ys));
   const labelled = raw.filter((d) => d.label);
-  const spots = placeLabels(labelled.map((d) => ({ x: d.gmacs, y: d.y, text: d.label })), { xDomain, yDomain });
+  const spots = placeLabels(
+    labelled.map((d) => ({ x: d.gmacs, y: d.y, text: d.label })),
+    { xDomain, yDomain },
+  );
   const labels = labelled.map((d, i) => ({ ...d, ...spots[i]! }));
   const xTitle = 'MACs per image (billions of multiply-adds; the paper\'s "FLOPs")';
   const yTitle = useLatency ? 'p50 latency per image (ms)' : 'parameters (millions)';
@@ -303,9 +305,15 @@ function candidatesChart(r: SearchReport): TopLevelSpec {
             {
               data: { values: [{ v: budgetX ?? budgetY, label: budgetLabel }] },
               layer: [
-                { mark: { type: 'rule', color: '#dc2626', strokeDash: [6, 4] }, encoding: budgetX !== undefined ? { x: { field: 'v', type: 'quantitative', title: xTitle } } : { y: { field: 'v', type: 'quantitative', title: yTitle } } },
                 {
-                  mark: budgetX !== undefined ? { type: 'text', align: 'right', dx: -4, y: 8, color: '#dc2626', fontSize: 10 } : { type: 'text', align: 'right', dy: -4, x: 'width', color: '#dc2626', fontSize: 10 },
+                  mark: { type: 'rule', color: '#dc2626', strokeDash: [6, 4] },
+                  encoding: budgetX !== undefined ? { x: { field: 'v', type: 'quantitative', title: xTitle } } : { y: { field: 'v', type: 'quantitative', title: yTitle } },
+                },
+                {
+                  mark:
+                    budgetX !== undefined
+                      ? { type: 'text', align: 'right', dx: -4, y: 8, color: '#dc2626', fontSize: 10 }
+                      : { type: 'text', align: 'right', dy: -4, x: 'width', color: '#dc2626', fontSize: 10 },
                   encoding: { ...(budgetX !== undefined ? { x: { field: 'v', type: 'quantitative' } } : { y: { field: 'v', type: 'quantitative' } }), text: { field: 'label' } },
                 },
               ],

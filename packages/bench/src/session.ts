@@ -55,7 +55,7 @@ export const CUDA_HELP =
 
 export const WEBGPU_HELP =
   'no WebGPU adapter was found. onnxruntime-node uses Dawn over Vulkan: install a Vulkan driver for your GPU, or on a machine ' +
-  'without a GPU use the SwiftShader driver shipped by Debian\'s chromium package: `apt-get install chromium libvulkan1` and set ' +
+  "without a GPU use the SwiftShader driver shipped by Debian's chromium package: `apt-get install chromium libvulkan1` and set " +
   'VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json';
 
 /** Where onnxruntime-node's native binding lives (the CUDA provider library must sit beside it). */

@@ -38,7 +38,12 @@ function modelId(fixture: string): string {
 }
 
 const need = { [FIXTURES]: sharedData('fixtures/summary.json', 'fixtures/timm-efficientnet_b0/manifest.json'), [FAMILY_FIXTURES]: sharedData('fixtures-families/summary.json') };
-const listFixtures = (root: string): string[] => (existsSync(root) ? readdirSync(root).filter((d) => existsSync(join(root, d, 'manifest.json'))).sort() : []);
+const listFixtures = (root: string): string[] =>
+  existsSync(root)
+    ? readdirSync(root)
+        .filter((d) => existsSync(join(root, d, 'manifest.json')))
+        .sort()
+    : [];
 const fixtures = listFixtures(FIXTURES);
 const familyFixtures = listFixtures(FAMILY_FIXTURES);
 /** Fixture folder → its root. */
@@ -131,7 +136,9 @@ requires(need[FIXTURES]!).describe('a checkpoint of another family', () => {
     const weights = writeWeights('timm-efficientnet_b0');
     try {
       expect(() => prepareModel('tf-efficientnetv2-b0', { weightsPath: weights })).toThrow(
-        new RegExp(`^${weights.replace(/[.\\/]/g, '\\$&')}: weights \\(timm EfficientNet naming\\) do not fit tf-efficientnetv2-b0 with 1000 classes: \\d+ missing: blocks\\.0\\.0\\.conv\\.weight \\[16,32,3,3\\], [^\\n]*$`),
+        new RegExp(
+          `^${weights.replace(/[.\\/]/g, '\\$&')}: weights \\(timm EfficientNet naming\\) do not fit tf-efficientnetv2-b0 with 1000 classes: \\d+ missing: blocks\\.0\\.0\\.conv\\.weight \\[16,32,3,3\\], [^\\n]*$`,
+        ),
       );
       // Lite is B0 without squeeze-excite: everything fits but the SE tensors.
       expect(() => prepareModel('efficientnet-lite0', { weightsPath: weights })).toThrow(/do not fit efficientnet-lite0 with 1000 classes: 64 unexpected: blocks\.0\.0\.se\.conv_reduce\.weight/);
@@ -153,7 +160,10 @@ requires(sharedData('imagenette/efficientnet_b0-imagenette.safetensors', 'imagen
     const classes = (JSON.parse(readFileSync(join(IMAGENETTE, 'reference.json'), 'utf8')) as { classes: string[] }).classes;
     const R = 224;
     const images: { label: number; file: string }[] = classes.flatMap((wnid, label) =>
-      readdirSync(join(IMAGENETTE, 'val', wnid)).sort().slice(0, 3).map((f) => ({ label, file: join(IMAGENETTE, 'val', wnid, f) })),
+      readdirSync(join(IMAGENETTE, 'val', wnid))
+        .sort()
+        .slice(0, 3)
+        .map((f) => ({ label, file: join(IMAGENETTE, 'val', wnid, f) })),
     );
     const x = new Float32Array(images.length * 3 * R * R);
     for (const [n, img] of images.entries()) {
@@ -161,9 +171,7 @@ requires(sharedData('imagenette/efficientnet_b0-imagenette.safetensors', 'imagen
       const top = Math.floor((info.height - R) / 2);
       const left = Math.floor((info.width - R) / 2);
       for (let c = 0; c < 3; c++)
-        for (let i = 0; i < R; i++)
-          for (let j = 0; j < R; j++)
-            x[((n * 3 + c) * R + i) * R + j] = (data[((top + i) * info.width + left + j) * 3 + c]! / 255 - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]!;
+        for (let i = 0; i < R; i++) for (let j = 0; j < R; j++) x[((n * 3 + c) * R + i) * R + j] = (data[((top + i) * info.width + left + j) * 3 + c]! / 255 - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]!;
     }
     const y = await run(out, x, [images.length, 3, R, R]);
     expect(y.dims).toEqual([images.length, 10]);
@@ -187,7 +195,9 @@ requires(sharedData('imagenette/efficientnet_b0-imagenette.safetensors', 'imagen
     const r = effnet(['export', 'efficientnet-b1', '--weights', checkpoint, '--out', join(dir, 'y.onnx')]);
     expect(r.status).toBe(1);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^effnet: error: .*imagenette\.safetensors: weights \(timm EfficientNet naming\) do not fit efficientnet-b1 with 10 classes: \d+ missing: blocks\.0\.1\.conv_dw\.weight \[16,1,3,3\]/);
+    expect(r.stderr).toMatch(
+      /^effnet: error: .*imagenette\.safetensors: weights \(timm EfficientNet naming\) do not fit efficientnet-b1 with 10 classes: \d+ missing: blocks\.0\.1\.conv_dw\.weight \[16,1,3,3\]/,
+    );
     expect(existsSync(join(dir, 'y.onnx'))).toBe(false);
   });
 });

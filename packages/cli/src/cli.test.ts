@@ -146,7 +146,11 @@ describe.concurrent('effnet usage errors: exit 2', () => {
   });
 
   it('a scale-search grid too fine to ever finish', async () => {
-    expectError(await effnet(['scale-search', '--budget-flops', '1e9', '--grid', '1:2:1e-7']), 2, "--grid expects MIN:MAX:STEP with 1 <= MIN <= MAX <= 10, STEP > 0 and at most 200 values (e.g. 1:1.5:0.05), got '1:2:1e-7'");
+    expectError(
+      await effnet(['scale-search', '--budget-flops', '1e9', '--grid', '1:2:1e-7']),
+      2,
+      "--grid expects MIN:MAX:STEP with 1 <= MIN <= MAX <= 10, STEP > 0 and at most 200 values (e.g. 1:1.5:0.05), got '1:2:1e-7'",
+    );
   });
 
   it('unknown flag, missing argument, missing flag value, unknown command', async () => {

@@ -63,7 +63,12 @@ function png(path: string, w = 40, h = 30): string {
 function tiny(name = 'tiny') {
   const g = new Graph(name);
   const x = g.input('input', 'float32', ['N', 3, 8, 8]);
-  const w = g.initializer('conv.weight', 'float32', [64, 3, 3, 3], Float32Array.from({ length: 64 * 27 }, (_, i) => i / 100));
+  const w = g.initializer(
+    'conv.weight',
+    'float32',
+    [64, 3, 3, 3],
+    Float32Array.from({ length: 64 * 27 }, (_, i) => i / 100),
+  );
   g.output(relu(conv(x, w, { pads: [1, 1, 1, 1], label: 'conv' })), 'out');
   return g.build();
 }

@@ -51,7 +51,12 @@ function channelMeanModel(path: string, shape: readonly (number | string)[] = ['
 }
 
 async function colourPng(path: string, width: number, height: number, background = 'red'): Promise<string> {
-  writeFileSync(path, await sharp({ create: { width, height, channels: 3, background } }).png().toBuffer());
+  writeFileSync(
+    path,
+    await sharp({ create: { width, height, channels: 3, background } })
+      .png()
+      .toBuffer(),
+  );
   return path;
 }
 
@@ -227,7 +232,7 @@ describe('float16 input/output models (--fp16-io) run in effnet itself', () => {
     expect((JSON.parse(c.stdout) as { top: { index: number; probability: number }[] }[])[0]!.top[0]!.index).toBe(0);
     const e = await effnet(['eval', model, '--data', data, '--json'], d);
     expect(e.code, e.stderr).toBe(0);
-    expect((JSON.parse(e.stdout) as { top1: number; n: number })).toMatchObject({ top1: 1, n: 2 });
+    expect(JSON.parse(e.stdout) as { top1: number; n: number }).toMatchObject({ top1: 1, n: 2 });
     const b = await effnet(['bench', model, '--out', join(d, 'report'), '--iterations', '3', '--warmup', '1', '--json'], d);
     expect(b.code, b.stderr).toBe(0);
     const results = (JSON.parse(readFileSync(join(d, 'report', 'results.json'), 'utf8')) as { results: unknown[] }).results;

@@ -17,7 +17,16 @@ describe('exitCodeOf', () => {
   it('everything else is a runtime failure (1): engine RangeErrors, unavailable EPs, I/O, and errors merely named like usage errors', () => {
     const named = new Error('x');
     named.name = 'UsageError';
-    const cases = [new RangeError('Maximum call stack size exceeded'), new RangeError('resolution must be a positive integer'), new EpUnavailableError('--ep cuda: x'), new ExportError('x'), new ModelReadError('x'), new Error('x'), named, 'a string'];
+    const cases = [
+      new RangeError('Maximum call stack size exceeded'),
+      new RangeError('resolution must be a positive integer'),
+      new EpUnavailableError('--ep cuda: x'),
+      new ExportError('x'),
+      new ModelReadError('x'),
+      new Error('x'),
+      named,
+      'a string',
+    ];
     for (const e of cases) expect(exitCodeOf(e), String(e)).toBe(EXIT_RUNTIME);
   });
 });

@@ -65,7 +65,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const err = e instanceof Error ? e : new Error(String(e));
     // One line, whatever the message holds (library errors can span lines); --verbose shows it all.
-    process.stderr.write(`effnet: error: ${safeText(messageOf(err).trim().split(/\s*\n\s*/).join(' | '))}\n`);
+    process.stderr.write(
+      `effnet: error: ${safeText(
+        messageOf(err)
+          .trim()
+          .split(/\s*\n\s*/)
+          .join(' | '),
+      )}\n`,
+    );
     if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
     return exitCodeOf(err);
   }

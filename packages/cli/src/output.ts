@@ -44,7 +44,12 @@ export interface TableOptions {
 }
 
 /** The natural width of a cell (its longest line). */
-const cellWidth = (c: Cell): number => Math.max(...String(c).split('\n').map((l) => [...l].length));
+const cellWidth = (c: Cell): number =>
+  Math.max(
+    ...String(c)
+      .split('\n')
+      .map((l) => [...l].length),
+  );
 
 /**
  * A cli-table3 table that fits `width` columns where it can: the widest columns are narrowed and
@@ -55,7 +60,13 @@ export function renderTable(head: string[], rows: Cell[][], o: TableOptions = {}
   const n = head.length;
   const natural = head.map((h, i) => Math.max(cellWidth(h), ...rows.map((r) => cellWidth(r[i] ?? ''))) + 2);
   // A column is never narrower than its longest word: values wrap at spaces, never get cut ('effic…').
-  const longestWord = (c: Cell): number => Math.max(0, ...String(c).split(/\s+/).map((w) => [...w].length));
+  const longestWord = (c: Cell): number =>
+    Math.max(
+      0,
+      ...String(c)
+        .split(/\s+/)
+        .map((w) => [...w].length),
+    );
   const minimum = head.map((h, i) => Math.max(longestWord(h), ...rows.map((r) => longestWord(r[i] ?? ''))) + 2);
   // Too many columns to fit even with every column at its longest word: one line per row, wider
   // than the terminal, reads better than wrapped rows that overflow anyway.

@@ -21,8 +21,7 @@ export function safeText(s: string): string {
 export function safeDeep<T>(v: T): T {
   if (typeof v === 'string') return safeText(v) as T;
   if (Array.isArray(v)) return v.map(safeDeep) as T;
-  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [safeText(k), safeDeep(x)])) as T;
+  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.fromEntries(Object.entries(v).map(([k, x]) => [safeText(k), safeDeep(x)])) as T;
   return v;
 }
 

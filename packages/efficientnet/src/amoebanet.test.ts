@@ -5,7 +5,7 @@ import { buildModel } from './models.js';
 
 const shapeOf = (ir: GraphIR, name: string) => ir.initializers.find((i) => i.name === name)?.shape;
 
-describe('AmoebaNet-B(18, 512), GPipe\'s model', () => {
+describe("AmoebaNet-B(18, 512), GPipe's model", () => {
   const m = buildModel('amoebanet-b', { numClasses: 1001 });
 
   // The TF reference rules give 557,286,057. A count of 557,306,633 (20,576 more) comes from

@@ -199,7 +199,10 @@ function checkConfig(c: AmoebaNetConfig, normal: CellSpec, reduction: CellSpec):
   // its predecessor to F, both by factorized reduction, which splits the filters in two halves.
   if (!Number.isInteger(c.filters) || c.filters < 4 || c.filters % 4 !== 0)
     throw new OptionError('filters', `AmoebaNet --filters must be a multiple of 4 (factorized reduction halves F and F/2), got ${c.filters}`);
-  for (const [what, s] of [['normal', normal], ['reduction', reduction]] as const) {
+  for (const [what, s] of [
+    ['normal', normal],
+    ['reduction', reduction],
+  ] as const) {
     if (s.operations.length !== 10 || s.hiddenStateIndices.length !== 10 || s.usedHiddenStates.length !== 7)
       throw new Error(`AmoebaNet ${what} cell: needs 10 operations, 10 hidden-state indices and 7 used flags`);
   }

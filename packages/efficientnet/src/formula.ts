@@ -39,5 +39,9 @@ export function fill(name: string, shape: readonly number[]): Float32Array {
 
 /** The fixtures' input tensor: uniform in ±2. */
 export function formulaInput(shape: readonly number[]): Float32Array {
-  return fillScaled('input', shape.reduce((p, d) => p * d, 1), 2.0);
+  return fillScaled(
+    'input',
+    shape.reduce((p, d) => p * d, 1),
+    2.0,
+  );
 }

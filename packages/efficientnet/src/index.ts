@@ -1,16 +1,4 @@
-export {
-  decodeBlock,
-  BlockStringError,
-  type Activation,
-  type BlockSpec,
-  type BlockType,
-  type CnSpec,
-  type DsSpec,
-  type ErSpec,
-  type Gate,
-  type IrSpec,
-  type SeSpec,
-} from './arch.js';
+export { decodeBlock, BlockStringError, type Activation, type BlockSpec, type BlockType, type CnSpec, type DsSpec, type ErSpec, type Gate, type IrSpec, type SeSpec } from './arch.js';
 export { BLOCKS, buildBlock, convBnAct, depthwiseSeparable, edgeResidual, invertedResidual, operatorName, type BlockContext, type BlockFn } from './blocks.js';
 export { IMAGENET_MEAN, IMAGENET_STD, INCEPTION_MEAN, INCEPTION_STD, PT, TF, type Family, type FamilyModel, type Preprocess } from './family.js';
 export { FAMILIES } from './families/index.js';
@@ -38,29 +26,11 @@ export {
 export { BASE_RESOLUTION, COMPOUND, compoundScaling, flopsGrowth, makeDivisible, pyRound, VARIANTS, roundFilters, roundRepeats, type Coefficients, type Scaling, type Variant } from './scaling.js';
 export { efficientNet, type Architecture, type EfficientNetConfig, type EfficientNetGraph, type StageRow } from './efficientnet.js';
 export { resNet, RESNET_DEPTHS, type ResNetConfig } from './resnet.js';
-export {
-  amoebaNet,
-  AMOEBANET_B_NORMAL,
-  AMOEBANET_B_REDUCTION,
-  factorizedReduction,
-  reductionLayers,
-  type AmoebaNetConfig,
-  type AmoebaNetGraph,
-  type CellSpec,
-} from './amoebanet.js';
+export { amoebaNet, AMOEBANET_B_NORMAL, AMOEBANET_B_REDUCTION, factorizedReduction, reductionLayers, type AmoebaNetConfig, type AmoebaNetGraph, type CellSpec } from './amoebanet.js';
 export { padAmounts, Layers, type Padding } from './layers.js';
 export { defaultWeights, type ParamKind, type WeightSource } from './weights.js';
 export { fill, fnv1a32, fmix32, formulaInput, uniform } from './formula.js';
-export {
-  buildModel,
-  findModel,
-  MODELS,
-  UnknownModelError,
-  type BuildOptions,
-  type BuiltModel,
-  type ModelSpec,
-  type ResolvedBuildOptions,
-} from './models.js';
+export { buildModel, findModel, MODELS, UnknownModelError, type BuildOptions, type BuiltModel, type ModelSpec, type ResolvedBuildOptions } from './models.js';
 export {
   MAX_HEADER_BYTES,
   memorySink,

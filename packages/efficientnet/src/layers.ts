@@ -46,7 +46,9 @@ export class Layers {
 
   /** k×k convolution `name` (weights `<name>.weight`) with padding per the model's family. */
   conv(x: Tensor, name: string, outChannels: number, kernel: number, a: ConvArgs = {}): Tensor {
-    const stride = a.stride ?? 1, groups = a.groups ?? 1, dilation = a.dilation ?? 1;
+    const stride = a.stride ?? 1,
+      groups = a.groups ?? 1,
+      dilation = a.dilation ?? 1;
     const inChannels = x.shape[1] as number;
     const w = this.param(`${name}.weight`, [outChannels, inChannels / groups, kernel, kernel], 'weight');
     const bias = a.bias ? this.param(`${name}.bias`, [outChannels], 'bias') : undefined;

@@ -177,8 +177,7 @@ export function findModel(id: string): ModelSpec {
 export function buildModel(id: string, o: BuildOptions = {}): BuiltModel {
   const spec = findModel(id);
   validateBuildOptions(spec, o);
-  if (o.batch !== undefined && o.batch !== 'dynamic' && !(Number.isInteger(o.batch) && o.batch >= 1))
-    throw new OptionError('batch', `batch must be a positive integer, got ${o.batch}`);
+  if (o.batch !== undefined && o.batch !== 'dynamic' && !(Number.isInteger(o.batch) && o.batch >= 1)) throw new OptionError('batch', `batch must be a positive integer, got ${o.batch}`);
   const resolution = o.resolution ?? spec.resolution;
   const numClasses = o.numClasses ?? spec.numClasses;
   const declared = Object.fromEntries(BUILD_OPTIONS.map((d) => [d.key, o[d.key]])) as Record<BuildOptionKey, number | undefined>;

@@ -56,7 +56,13 @@ export type BuildOptionKey = 'resolution' | 'numClasses' | 'cells' | 'filters' |
 
 export const BUILD_OPTIONS: readonly BuildOptionDef[] = [
   { key: 'resolution', flag: '--resolution', valueName: 'R', range: { kind: 'int', min: 1, max: MAX_RESOLUTION }, help: `input resolution, 1..${MAX_RESOLUTION} (default: the model's own)` },
-  { key: 'numClasses', flag: '--num-classes', valueName: 'K', range: { kind: 'int', min: 1, max: MAX_NUM_CLASSES }, help: `classifier outputs, 1..${MAX_NUM_CLASSES} (default 1000, or from --weights)` },
+  {
+    key: 'numClasses',
+    flag: '--num-classes',
+    valueName: 'K',
+    range: { kind: 'int', min: 1, max: MAX_NUM_CLASSES },
+    help: `classifier outputs, 1..${MAX_NUM_CLASSES} (default 1000, or from --weights)`,
+  },
   {
     key: 'cells',
     flag: '--cells',
@@ -131,6 +137,5 @@ export function validateBuildOptions(model: { readonly id: string; readonly fami
     const problem = rangeProblem(v, d.range);
     if (problem) throw new OptionError(d.key, `${optionName(d)} ${problem}, got ${v}`);
   }
-  for (const d of BUILD_OPTIONS)
-    if (o[d.key] !== undefined && !appliesTo(d, model)) throw new OptionError(d.key, `${d.flag} applies to ${d.scope!.describe} only, not '${model.id}'`);
+  for (const d of BUILD_OPTIONS) if (o[d.key] !== undefined && !appliesTo(d, model)) throw new OptionError(d.key, `${d.flag} applies to ${d.scope!.describe} only, not '${model.id}'`);
 }

@@ -14,7 +14,17 @@ describe('compound scaling for any φ', () => {
       // The prediction for the exact (unrounded) network, corrected for the rounded resolution.
       const predicted = flopsGrowth(COMPOUND) ** phi * (m.resolution / exactResolution) ** 2;
       const ratio = s.macs / b0.macs;
-      rows.push({ phi, width: +compoundScaling(phi).width.toFixed(3), depth: +compoundScaling(phi).depth.toFixed(3), resolution: m.resolution, params: s.params, macs: s.macs, 'macs/B0': +ratio.toFixed(3), '2^phi': 2 ** phi, 'actual/predicted': +(ratio / predicted).toFixed(3) });
+      rows.push({
+        phi,
+        width: +compoundScaling(phi).width.toFixed(3),
+        depth: +compoundScaling(phi).depth.toFixed(3),
+        resolution: m.resolution,
+        params: s.params,
+        macs: s.macs,
+        'macs/B0': +ratio.toFixed(3),
+        '2^phi': 2 ** phi,
+        'actual/predicted': +(ratio / predicted).toFixed(3),
+      });
       // Rounding only ever adds: repeats are ceiled and channels rounded to multiples of 8
       // (never more than 10% down), so the measured growth sits at or a little above the formula.
       expect(ratio / predicted).toBeGreaterThanOrEqual(0.97);

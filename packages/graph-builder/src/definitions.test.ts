@@ -5,22 +5,7 @@ import { applyOp, Graph, Tensor } from './graph.js';
 import { materialize, type GraphIR } from './ir.js';
 import { NameScope } from './names.js';
 import { defineOp, opDefinition, opDefinitions } from './op-def.js';
-import {
-  clip,
-  conv,
-  dequantizeLinear,
-  div,
-  hardSigmoid,
-  hardSwish,
-  quantizeLinear,
-  relu,
-  reshape,
-  slice,
-  squeeze,
-  sub,
-  transpose,
-  unsqueeze,
-} from './ops.js';
+import { clip, conv, dequantizeLinear, div, hardSigmoid, hardSwish, quantizeLinear, relu, reshape, slice, squeeze, sub, transpose, unsqueeze } from './ops.js';
 import * as ops from './ops.js';
 
 const zeros = (n: number) => new Float32Array(n);
@@ -45,9 +30,7 @@ describe('nodes exist only through definitions', () => {
 
   it('a Relu declared to output int8 [1] from a float32 [N,3,8,8] input is impossible', () => {
     // Redefining Relu with a looser rule is refused …
-    expect(() => defineOp({ op: 'Relu', sinceOpset: 6, inputs: [{ name: 'X', type: 'T' }], types: { T: 'any' }, infer: () => [{ dtype: 'int8', shape: [1] }] })).toThrow(
-      'op Relu is already defined',
-    );
+    expect(() => defineOp({ op: 'Relu', sinceOpset: 6, inputs: [{ name: 'X', type: 'T' }], types: { T: 'any' }, infer: () => [{ dtype: 'int8', shape: [1] }] })).toThrow('op Relu is already defined');
     // … applying the real definition computes the type instead of taking one …
     const g = new Graph();
     const x = g.input('x', 'float32', ['N', 3, 8, 8]);
@@ -61,7 +44,9 @@ describe('nodes exist only through definitions', () => {
   });
 
   it('every public op function has a registered definition and ops validate input types', () => {
-    expect(opDefinitions().map((d) => d.op)).toEqual(expect.arrayContaining(['Conv', 'Sub', 'Div', 'Slice', 'Transpose', 'Unsqueeze', 'Squeeze', 'Clip', 'HardSwish', 'HardSigmoid', 'QuantizeLinear', 'DequantizeLinear']));
+    expect(opDefinitions().map((d) => d.op)).toEqual(
+      expect.arrayContaining(['Conv', 'Sub', 'Div', 'Slice', 'Transpose', 'Unsqueeze', 'Squeeze', 'Clip', 'HardSwish', 'HardSigmoid', 'QuantizeLinear', 'DequantizeLinear']),
+    );
     const g = new Graph();
     const q = g.input('q', 'int8', [2, 2]);
     expect(() => relu(q, { label: 'r' })).toThrow("Relu 'r': input must be a float tensor, got int8");
@@ -69,7 +54,12 @@ describe('nodes exist only through definitions', () => {
   });
 
   it('custom ops go through defineOp and applyOp, with their own shape rule', () => {
-    const def = defineOp({ op: 'TestDoubleLast', sinceOpset: 1, inputs: [{ name: 'input' }], infer: ([x]) => [{ dtype: x!.dtype, shape: [...x!.shape.slice(0, -1), (x!.shape.at(-1) as number) * 2] }] });
+    const def = defineOp({
+      op: 'TestDoubleLast',
+      sinceOpset: 1,
+      inputs: [{ name: 'input' }],
+      infer: ([x]) => [{ dtype: x!.dtype, shape: [...x!.shape.slice(0, -1), (x!.shape.at(-1) as number) * 2] }],
+    });
     const g = new Graph();
     const [y] = applyOp(def, [g.input('x', 'float32', [2, 3])], {}, { label: 'dbl' });
     expect(y!.shape).toEqual([2, 6]);

@@ -24,7 +24,8 @@ function windowPads(x: Shape, kernel: readonly number[], strides: readonly numbe
   if (autoPad === 'NOTSET') return [...(attrInts(attrs, 'pads') ?? ones(2 * r, 0))];
   if (autoPad === 'VALID') return ones(2 * r, 0);
   if (autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER') fail(`auto_pad '${autoPad}' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID`);
-  const begin: number[] = [], end: number[] = [];
+  const begin: number[] = [],
+    end: number[] = [];
   x.slice(2).forEach((d, i) => {
     if (typeof d !== 'number') fail(`spatial dimension ${i} must be static, got '${d}'`);
     const s = strides[i] ?? 1;
@@ -43,7 +44,8 @@ export const Conv = defineOp({
   sinceOpset: 1,
   inputs: [{ name: 'input' }, { name: 'weight' }, { name: 'bias', optional: true }],
   infer: (ins, attrs) => {
-    const x = req(ins, 0), w = req(ins, 1);
+    const x = req(ins, 0),
+      w = req(ins, 1);
     const r = spatial(x);
     const kernel = attrInts(attrs, 'kernel_shape');
     if (kernel && kernel.join() !== w.shape.slice(2).join()) fail(`kernel_shape [${kernel.join(',')}] differs from the weight's [${w.shape.slice(2).join(',')}]`);
@@ -64,7 +66,13 @@ export const BatchNormalization = defineOp({
     const x = req(ins, 0);
     const epsilon = attrFloat(attrs, 'epsilon', 1e-5);
     if (!(epsilon > 0)) fail(`epsilon must be > 0, got ${epsilon}`);
-    return same(x, rules.batchNormShape(x.shape, ins.slice(1, 5).map((t) => t!.shape)));
+    return same(
+      x,
+      rules.batchNormShape(
+        x.shape,
+        ins.slice(1, 5).map((t) => t!.shape),
+      ),
+    );
   },
 });
 
@@ -118,7 +126,10 @@ export const Clip = defineOp({
   inputs: [{ name: 'input' }, { name: 'min', optional: true }, { name: 'max', optional: true }],
   types: { T: 'numeric' },
   infer: (ins) => {
-    for (const [i, what] of [[1, 'min'], [2, 'max']] as const) {
+    for (const [i, what] of [
+      [1, 'min'],
+      [2, 'max'],
+    ] as const) {
       const b = ins[i];
       if (b && b.shape.length !== 0) fail(`${what} must be a scalar, got [${b.shape.join(',')}]`);
     }
@@ -244,7 +255,13 @@ export const Concat = defineOp({
     if (xs.length === 0) fail('needs at least one input');
     const axis = attrs.axis;
     if (axis?.kind !== 'int') fail('axis is required');
-    return same(xs[0]!, rules.concatShape(xs.map((t) => t.shape), axis.value));
+    return same(
+      xs[0]!,
+      rules.concatShape(
+        xs.map((t) => t.shape),
+        axis.value,
+      ),
+    );
   },
 });
 
@@ -320,7 +337,11 @@ export const QuantizeLinear = defineOp({
   op: 'QuantizeLinear',
   // Per-tensor since opset 10; per-channel (1-D scale, `axis`) since 13.
   sinceOpset: 10,
-  inputs: [{ name: 'input', type: 'T1' }, { name: 'scale', type: 'T1' }, { name: 'zero_point', type: 'T2', optional: true }],
+  inputs: [
+    { name: 'input', type: 'T1' },
+    { name: 'scale', type: 'T1' },
+    { name: 'zero_point', type: 'T2', optional: true },
+  ],
   types: { T1: ['float32'], T2: 'int8' },
   infer: (ins, attrs) => {
     quantAxis(ins, attrs);
@@ -334,7 +355,11 @@ export const DequantizeLinear = defineOp({
   op: 'DequantizeLinear',
   // Per-tensor since opset 10; per-channel (1-D scale, `axis`) since 13.
   sinceOpset: 10,
-  inputs: [{ name: 'input', type: 'T1' }, { name: 'scale', type: 'T2' }, { name: 'zero_point', type: 'T1', optional: true }],
+  inputs: [
+    { name: 'input', type: 'T1' },
+    { name: 'scale', type: 'T2' },
+    { name: 'zero_point', type: 'T1', optional: true },
+  ],
   types: { T1: 'int8', T2: ['float32'] },
   infer: (ins, attrs) => {
     quantAxis(ins, attrs);

@@ -34,7 +34,10 @@ export class GraphEditor {
   private readonly uses = new Map<string, string>();
   private outputs: readonly string[];
 
-  constructor(readonly source: GraphIR, o: EditorOptions = {}) {
+  constructor(
+    readonly source: GraphIR,
+    o: EditorOptions = {},
+  ) {
     this.graph = new Graph(o.name ?? source.name);
     const g = this.graph[INTERNAL];
     g.reserve(

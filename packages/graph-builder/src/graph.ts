@@ -102,10 +102,8 @@ export class Graph {
 
   /** A constant tensor stored in the model (weights) under exactly `name`. `data` may be a thunk for lazy generation. */
   initializer(name: string, dtype: DType, shape: readonly number[], data: DataSource): Tensor {
-    if (!shape.every((d) => Number.isInteger(d) && d >= 0))
-      throw new ShapeError(`initializer '${name}': shape ${formatShape(shape)} must be non-negative integers`);
-    if (typeof data !== 'function' && data.length !== numel(shape))
-      throw new ShapeError(`initializer '${name}': ${data.length} values for shape ${formatShape(shape)} (${numel(shape)} expected)`);
+    if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new ShapeError(`initializer '${name}': shape ${formatShape(shape)} must be non-negative integers`);
+    if (typeof data !== 'function' && data.length !== numel(shape)) throw new ShapeError(`initializer '${name}': ${data.length} values for shape ${formatShape(shape)} (${numel(shape)} expected)`);
     if (!(dtype in DTYPES)) throw new ShapeError(`initializer '${name}': unknown dtype '${dtype}'`);
     return this.addInitializer(this.valueNames.claim(name, this.where), dtype, shape, data);
   }
@@ -189,8 +187,7 @@ export class Graph {
         const i = this.initIndex.get(name);
         const old = i === undefined ? undefined : this.inits[i];
         if (i === undefined || !old) throw new ShapeError(`graph '${this.name}' has no initializer '${name}'`);
-        if (typeof data !== 'function' && data.length !== numel(old.shape))
-          throw new ShapeError(`initializer '${name}': ${data.length} values for shape ${formatShape(old.shape)}`);
+        if (typeof data !== 'function' && data.length !== numel(old.shape)) throw new ShapeError(`initializer '${name}': ${data.length} values for shape ${formatShape(old.shape)}`);
         this.inits[i] = { ...old, data };
         this.consts.delete(name);
         this.noteConst(name, old.dtype, old.shape, data);
@@ -239,14 +236,18 @@ export class Graph {
     inputs.forEach((t) => t && this.own(t, def.op));
     const clean: Record<string, AttrValue> = {};
     for (const [k, v] of Object.entries(attrs)) if (v !== undefined) clean[k] = v;
-    const { outputs, opset } = inferOp(def, inputs.map((t) => t && this.typeOf(t)), clean, o.label);
+    const { outputs, opset } = inferOp(
+      def,
+      inputs.map((t) => t && this.typeOf(t)),
+      clean,
+      o.label,
+    );
     const count = (this.opCounts.get(def.op) ?? 0) + 1;
     this.opCounts.set(def.op, count);
     const nodeName = this.nodeNames.fresh(o.label ?? `${def.op}_${count}`);
     if (o.output !== undefined && outputs.length !== 1) throw new ShapeError(`${def.op} '${nodeName}': 'output' names a single output, the op has ${outputs.length}`);
     const tensors = outputs.map((out, i) => {
-      const name =
-        o.output !== undefined ? this.valueNames.claim(o.output, this.where) : this.valueNames.fresh(outputs.length === 1 ? nodeName : `${nodeName}:${i}`);
+      const name = o.output !== undefined ? this.valueNames.claim(o.output, this.where) : this.valueNames.fresh(outputs.length === 1 ? nodeName : `${nodeName}:${i}`);
       return this.register(name, out.dtype, out.shape);
     });
     const names = inputs.map((t) => t?.name ?? '');
@@ -260,14 +261,18 @@ export class Graph {
   /** Re-adds a node of an edited graph: validated by its definition when graph-builder has one. */
   #keep(k: KeptNode): (Tensor | undefined)[] {
     const n = k.node;
-    for (const i of n.inputs)
-      if (i && !this.values.has(i) && !this.opaque.has(i)) throw new ShapeError(`node '${n.name}' (${n.op}): input '${i}' is not produced before it`);
+    for (const i of n.inputs) if (i && !this.values.has(i) && !this.opaque.has(i)) throw new ShapeError(`node '${n.name}' (${n.op}): input '${i}' is not produced before it`);
     const def = opDefinition(n.op);
     let types: (OutputType | undefined)[] = [...k.declared];
     const ins = n.inputs.map((i) => (i ? this.values.get(i) : undefined));
     const known = n.inputs.every((i, j) => !i || ins[j]);
     if (def && known) {
-      const inferred = inferOp(def, ins.map((t) => t && this.typeOf(t)), n.attrs, n.name);
+      const inferred = inferOp(
+        def,
+        ins.map((t) => t && this.typeOf(t)),
+        n.attrs,
+        n.name,
+      );
       if (inferred.outputs.length < n.outputs.length) throw new ShapeError(`node '${n.name}' (${n.op}) has ${n.outputs.length} outputs; its definition gives ${inferred.outputs.length}`);
       types = n.outputs.map((_, i) => {
         const got = inferred.outputs[i]!;

@@ -5,19 +5,7 @@ export { formatShape, materialize, numel } from './ir.js';
 export { applyOp, Graph, Tensor, type NodeOptions } from './graph.js';
 export { NameError, OptionError, ShapeError } from './errors.js';
 export { NAME_RE, NameScope } from './names.js';
-export {
-  defineOp,
-  inferOp,
-  opDefinition,
-  opDefinitions,
-  type Attrs,
-  type InputSpec,
-  type OpDef,
-  type OpSpec,
-  type OutputType,
-  type TypeConstraint,
-  type ValueType,
-} from './op-def.js';
+export { defineOp, inferOp, opDefinition, opDefinitions, type Attrs, type InputSpec, type OpDef, type OpSpec, type OutputType, type TypeConstraint, type ValueType } from './op-def.js';
 export { GraphEditor, type EditorOptions, type NodeChanges } from './editor.js';
 export * from './ops.js';
 export * as shapes from './shapes.js';
@@ -29,4 +17,18 @@ export { renameValues } from './passes/rename.js';
 export { explicitPads } from './passes/explicit-pads.js';
 export { batchNormStatsGraph, type BatchNormStat, type BatchNormStatsGraph } from './passes/bn-calibration.js';
 export { inferShapes } from './passes/infer-shapes.js';
-export { activationParams, QUANTIZABLE_OPS, QUANTIZE_POLICIES, quantizationTargets, quantizeQdq, QuantizeError, quantizeWeights, roundHalfEven, type QuantizableOp, type QuantizeOptions, type QuantizePolicy, type QuantizeWithRanges, type TensorRange } from './passes/quantize.js';
+export {
+  activationParams,
+  QUANTIZABLE_OPS,
+  QUANTIZE_POLICIES,
+  quantizationTargets,
+  quantizeQdq,
+  QuantizeError,
+  quantizeWeights,
+  roundHalfEven,
+  type QuantizableOp,
+  type QuantizeOptions,
+  type QuantizePolicy,
+  type QuantizeWithRanges,
+  type TensorRange,
+} from './passes/quantize.js';

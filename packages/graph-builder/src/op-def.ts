@@ -122,8 +122,7 @@ export function inferOp(def: OpDef, inputs: readonly (ValueType | undefined)[], 
   const who = describeNode(def.op, label);
   const specs = def.inputs;
   const last = specs[specs.length - 1];
-  if (inputs.length > specs.length && !last?.variadic)
-    throw new ShapeError(`${who}: takes at most ${specs.length} inputs, got ${inputs.length}`);
+  if (inputs.length > specs.length && !last?.variadic) throw new ShapeError(`${who}: takes at most ${specs.length} inputs, got ${inputs.length}`);
   const named: [string, ValueType][] = [];
   const firstOfType = new Map<string, [string, DType]>();
   const count = Math.max(inputs.length, specs.length);

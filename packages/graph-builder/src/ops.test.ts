@@ -32,7 +32,8 @@ describe('ops validate and infer at build time', () => {
   });
 
   it('rejects tensors from another graph', () => {
-    const g1 = new Graph('one'), g2 = new Graph('two');
+    const g1 = new Graph('one'),
+      g2 = new Graph('two');
     const a = g1.input('a', 'float32', [2]);
     const b = g2.input('b', 'float32', [2]);
     expect(() => add(a, b)).toThrow(/tensor 'b' belongs to graph 'two', not 'one'/);
@@ -42,9 +43,7 @@ describe('ops validate and infer at build time', () => {
     const g = new Graph();
     const x = g.input('x', 'float32', [1, 8, 4, 4]);
     const p = (n: string, c: number) => g.initializer(n, 'float32', [c], zeros(c));
-    expect(() => batchNorm(x, p('s', 8), p('b', 8), p('m', 8), p('v', 4), { label: 'bn1' })).toThrow(
-      /BatchNormalization 'bn1': var must be \[8\].*input \[1,8,4,4\]/,
-    );
+    expect(() => batchNorm(x, p('s', 8), p('b', 8), p('m', 8), p('v', 4), { label: 'bn1' })).toThrow(/BatchNormalization 'bn1': var must be \[8\].*input \[1,8,4,4\]/);
   });
 
   it('rejects duplicate names and initializer data of the wrong size', () => {
@@ -95,7 +94,8 @@ describe('ops validate and infer at build time', () => {
       g.output(concat([a, b], 1));
       return g.build();
     };
-    const one = build(), two = build();
+    const one = build(),
+      two = build();
     expect(one.initializers.map((i) => i.name)).toEqual(['Reshape.shape', 'Reshape.shape_2']);
     expect(two.initializers.map((i) => i.name)).toEqual(one.initializers.map((i) => i.name));
     expect(one.outputs[0]!.shape).toEqual([2, 24]);

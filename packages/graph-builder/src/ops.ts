@@ -36,16 +36,23 @@ function int64Constant(x: Tensor, op: string, o: Labelled, what: string, values:
 /** A scalar constant of `dtype` (float16 stored as its bit pattern). */
 function scalarConstant(x: Tensor, op: string, o: Labelled, what: string, dtype: DType, v: number): Tensor {
   const data: TensorData =
-    dtype === 'float32' ? Float32Array.of(v)
-    : dtype === 'float16' ? Uint16Array.of(float32ToFloat16Bits(v))
-    : dtype === 'float64' ? Float64Array.of(v)
-    : dtype === 'int64' ? BigInt64Array.of(BigInt(v))
-    : dtype === 'int32' ? Int32Array.of(v)
-    : dtype === 'int8' ? Int8Array.of(v)
-    : dtype === 'uint8' ? Uint8Array.of(v)
-    : (() => {
-        throw new ShapeError(`${op}${o.label ? ` '${o.label}'` : ''}: cannot make a ${dtype} ${what} constant`);
-      })();
+    dtype === 'float32'
+      ? Float32Array.of(v)
+      : dtype === 'float16'
+        ? Uint16Array.of(float32ToFloat16Bits(v))
+        : dtype === 'float64'
+          ? Float64Array.of(v)
+          : dtype === 'int64'
+            ? BigInt64Array.of(BigInt(v))
+            : dtype === 'int32'
+              ? Int32Array.of(v)
+              : dtype === 'int8'
+                ? Int8Array.of(v)
+                : dtype === 'uint8'
+                  ? Uint8Array.of(v)
+                  : (() => {
+                      throw new ShapeError(`${op}${o.label ? ` '${o.label}'` : ''}: cannot make a ${dtype} ${what} constant`);
+                    })();
   return x.graph.constant(`${o.label ?? op}.${what}`, dtype, [], data);
 }
 
@@ -66,13 +73,18 @@ export interface ConvOptions extends Labelled {
  * @example conv(x, w, { bias: b, strides: [2, 2], pads: [1, 1, 1, 1], label: 'stem.conv' })
  */
 export function conv(x: Tensor, w: Tensor, o: ConvOptions = {}): Tensor {
-  return one(defs.Conv, [x, w, o.bias], {
-    kernel_shape: ints(w.shape.slice(2) as number[]),
-    strides: ints(spatialDefault(x, o.strides, 1)),
-    pads: ints(spatialDefault(x, o.pads, 0, 2)),
-    dilations: ints(spatialDefault(x, o.dilations, 1)),
-    group: int(o.group ?? 1),
-  }, o);
+  return one(
+    defs.Conv,
+    [x, w, o.bias],
+    {
+      kernel_shape: ints(w.shape.slice(2) as number[]),
+      strides: ints(spatialDefault(x, o.strides, 1)),
+      pads: ints(spatialDefault(x, o.pads, 0, 2)),
+      dilations: ints(spatialDefault(x, o.dilations, 1)),
+      group: int(o.group ?? 1),
+    },
+    o,
+  );
 }
 
 export interface BatchNormOptions extends Labelled {
@@ -145,8 +157,7 @@ export interface ClipOptions extends Labelled {
 export function clip(x: Tensor, o: ClipOptions = {}): Tensor {
   const lo = o.min === undefined ? undefined : scalarConstant(x, 'Clip', o, 'min', x.dtype, o.min);
   const hi = o.max === undefined ? undefined : scalarConstant(x, 'Clip', o, 'max', x.dtype, o.max);
-  if (o.min !== undefined && o.max !== undefined && o.min > o.max)
-    throw new ShapeError(`Clip${o.label ? ` '${o.label}'` : ''}: min ${o.min} is greater than max ${o.max}`);
+  if (o.min !== undefined && o.max !== undefined && o.min > o.max) throw new ShapeError(`Clip${o.label ? ` '${o.label}'` : ''}: min ${o.min} is greater than max ${o.max}`);
   return one(defs.Clip, [x, lo, hi], {}, o);
 }
 
@@ -258,7 +269,7 @@ export interface ReduceOptions extends Labelled {
  * @example reduceMean(x, [2, 3], { label: 'se.pool' })  // [N,C,H,W] → [N,C,1,1]
  */
 export function reduceMean(x: Tensor, axes: readonly number[], o: ReduceOptions = {}): Tensor {
-  return one(defs.ReduceMean, [x], { axes: ints(axes), keepdims: int(o.keepDims ?? true ? 1 : 0) }, o);
+  return one(defs.ReduceMean, [x], { axes: ints(axes), keepdims: int((o.keepDims ?? true) ? 1 : 0) }, o);
 }
 
 // ---------------------------------------------------------------- dense
@@ -276,12 +287,17 @@ export interface GemmOptions extends Labelled {
  * @example gemm(x, w, { c: b, transB: true, label: 'classifier' })  // PyTorch Linear, w stored [out, in]
  */
 export function gemm(a: Tensor, b: Tensor, o: GemmOptions = {}): Tensor {
-  return one(defs.Gemm, [a, b, o.c], {
-    transA: o.transA ? int(1) : undefined,
-    transB: o.transB ? int(1) : undefined,
-    alpha: o.alpha !== undefined && o.alpha !== 1 ? float(o.alpha) : undefined,
-    beta: o.beta !== undefined && o.beta !== 1 ? float(o.beta) : undefined,
-  }, o);
+  return one(
+    defs.Gemm,
+    [a, b, o.c],
+    {
+      transA: o.transA ? int(1) : undefined,
+      transB: o.transB ? int(1) : undefined,
+      alpha: o.alpha !== undefined && o.alpha !== 1 ? float(o.alpha) : undefined,
+      beta: o.beta !== undefined && o.beta !== 1 ? float(o.beta) : undefined,
+    },
+    o,
+  );
 }
 
 /**

@@ -77,7 +77,10 @@ describe.skipIf(!SLOW)('graph-builder README example, from npm pack tarballs', (
       const [info] = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
       const files = info!.files.map((f) => f.path);
       for (const f of ['README.md', 'LICENSE', 'package.json', 'dist/index.js', 'dist/index.d.ts']) expect(files, `${n} tarball`).toContain(f);
-      expect(files.filter((f) => f.endsWith('.test.ts') || f.endsWith('.test.js')), `${n} ships no tests`).toEqual([]);
+      expect(
+        files.filter((f) => f.endsWith('.test.ts') || f.endsWith('.test.js')),
+        `${n} ships no tests`,
+      ).toEqual([]);
       return join(packs, info!.filename);
     });
 

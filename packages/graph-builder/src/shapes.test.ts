@@ -38,7 +38,11 @@ describe('poolShape', () => {
 
 describe('broadcastShape', () => {
   it.each([
-    [['N', 32, 7, 7], ['N', 32, 1, 1], ['N', 32, 7, 7]],
+    [
+      ['N', 32, 7, 7],
+      ['N', 32, 1, 1],
+      ['N', 32, 7, 7],
+    ],
     [[5], [3, 1], [3, 5]],
     [[1], ['N', 4], ['N', 4]],
   ] as const)('%j, %j -> %j', (a, b, out) => expect(r.broadcastShape([...a], [...b])).toEqual(out));
@@ -50,8 +54,16 @@ describe('gemmShape / matMulShape', () => {
   it('Gemm rejects inner mismatch', () => expect(() => r.gemmShape([2, 3], [4, 5], undefined, false, false)).toThrow(/K=3.*K=4/));
   it('Gemm rejects bad C', () => expect(() => r.gemmShape([2, 3], [3, 5], [4], false, false)).toThrow(/C \[4\]/));
   it.each([
-    [[2, 3], [3, 4], [2, 4]],
-    [[7, 2, 3], [3, 4], [7, 2, 4]],
+    [
+      [2, 3],
+      [3, 4],
+      [2, 4],
+    ],
+    [
+      [7, 2, 3],
+      [3, 4],
+      [7, 2, 4],
+    ],
     [[3], [3, 4], [4]],
     [[2, 3], [3], [2]],
   ] as const)('MatMul %j x %j -> %j', (a, b, out) => expect(r.matMulShape([...a], [...b])).toEqual(out));
@@ -64,20 +76,70 @@ describe('shape manipulation', () => {
     [[2, 3, 4], 3, [24, 1]],
   ] as const)('flatten %j axis %d -> %j', (x, a, out) => expect(r.flattenShape([...x], a)).toEqual(out));
   it.each([
-    [[2, 3, 4], [0, -1], [2, 12]],
-    [['N', 1280, 1, 1], [0, 1280], ['N', 1280]],
-    [['N', 1280, 1, 1], [-1, 1280], ['N', 1280]],
+    [
+      [2, 3, 4],
+      [0, -1],
+      [2, 12],
+    ],
+    [
+      ['N', 1280, 1, 1],
+      [0, 1280],
+      ['N', 1280],
+    ],
+    [
+      ['N', 1280, 1, 1],
+      [-1, 1280],
+      ['N', 1280],
+    ],
     [[6], [2, 3], [2, 3]],
   ] as const)('reshape %j to %j -> %j', (x, t, out) => expect(r.reshapeShape([...x], [...t])).toEqual(out));
   it('reshape rejects a count mismatch', () => expect(() => r.reshapeShape([2, 3], [4, 2])).toThrow(/element counts differ/));
   it.each([
-    [[[1, 2, 4, 4], [1, 3, 4, 4]], 1, [1, 5, 4, 4]],
-    [[['N', 2, 4, 4], ['N', 3, 4, 4]], 1, ['N', 5, 4, 4]],
-  ] as const)('concat %j axis %d -> %j', (xs, a, out) => expect(r.concatShape(xs.map((x) => [...x]), a)).toEqual(out));
-  it('concat rejects mismatched spatial size', () => expect(() => r.concatShape([[1, 2, 4, 4], [1, 2, 5, 4]], 1)).toThrow(/dimension 2: 5 vs 4/));
+    [
+      [
+        [1, 2, 4, 4],
+        [1, 3, 4, 4],
+      ],
+      1,
+      [1, 5, 4, 4],
+    ],
+    [
+      [
+        ['N', 2, 4, 4],
+        ['N', 3, 4, 4],
+      ],
+      1,
+      ['N', 5, 4, 4],
+    ],
+  ] as const)('concat %j axis %d -> %j', (xs, a, out) =>
+    expect(
+      r.concatShape(
+        xs.map((x) => [...x]),
+        a,
+      ),
+    ).toEqual(out),
+  );
+  it('concat rejects mismatched spatial size', () =>
+    expect(() =>
+      r.concatShape(
+        [
+          [1, 2, 4, 4],
+          [1, 2, 5, 4],
+        ],
+        1,
+      ),
+    ).toThrow(/dimension 2: 5 vs 4/));
   it.each([
-    [[1, 3, 4, 4], [0, 0, 0, 1, 0, 0, 1, 0], [1, 3, 5, 5]],
-    [['N', 3, 4, 4], [0, 0, 1, 1, 0, 0, 1, 1], ['N', 3, 6, 6]],
+    [
+      [1, 3, 4, 4],
+      [0, 0, 0, 1, 0, 0, 1, 0],
+      [1, 3, 5, 5],
+    ],
+    [
+      ['N', 3, 4, 4],
+      [0, 0, 1, 1, 0, 0, 1, 1],
+      ['N', 3, 6, 6],
+    ],
   ] as const)('pad %j by %j -> %j', (x, p, out) => expect(r.padShape([...x], [...p])).toEqual(out));
   it('pad rejects wrong pads length', () => expect(() => r.padShape([1, 2], [1, 1])).toThrow(/4 values/));
   it.each([
@@ -85,19 +147,28 @@ describe('shape manipulation', () => {
     [['N', 8, 7, 7], [-1, -2], false, ['N', 8]],
   ] as const)('reduce %j axes %j keep %s -> %j', (x, a, k, out) => expect(r.reduceShape([...x], [...a], k)).toEqual(out));
   it('globalPool', () => expect(r.globalPoolShape(['N', 8, 7, 7])).toEqual(['N', 8, 1, 1]));
-  it('batchNorm checks channel count', () =>
-    expect(() => r.batchNormShape([1, 8, 2, 2], [[8], [8], [4], [8]])).toThrow(/mean must be \[8\]/));
+  it('batchNorm checks channel count', () => expect(() => r.batchNormShape([1, 8, 2, 2], [[8], [8], [4], [8]])).toThrow(/mean must be \[8\]/));
 });
 
 describe('transpose / slice / unsqueeze / squeeze', () => {
   it.each([
-    [['N', 3, 8, 6], [0, 2, 3, 1], ['N', 8, 6, 3]],
+    [
+      ['N', 3, 8, 6],
+      [0, 2, 3, 1],
+      ['N', 8, 6, 3],
+    ],
     [[2, 3, 4], undefined, [4, 3, 2]],
     [[5], [0], [5]],
   ] as const)('transpose %j perm %j -> %j', (x, p, out) => expect(r.transposeShape([...x], p && [...p])).toEqual(out));
   it.each([
-    [[1, 2, 3], [0, 2, 3]],
-    [[1, 2, 3], [0, 0, 1]],
+    [
+      [1, 2, 3],
+      [0, 2, 3],
+    ],
+    [
+      [1, 2, 3],
+      [0, 0, 1],
+    ],
   ] as const)('transpose rejects %j perm %j', (x, p) => expect(() => r.transposeShape([...x], [...p])).toThrow(/not a permutation/));
 
   it.each([
@@ -109,16 +180,14 @@ describe('transpose / slice / unsqueeze / squeeze', () => {
     [[4, 6], [1], [-1], [-1], undefined, [4, 4]],
     [['N', 6], [0], [2 ** 62], [0], undefined, ['N', 6]],
     [[5], [4], [2], undefined, undefined, [0]],
-  ] as const)('slice %j [%j, %j) axes %j steps %j -> %j', (x, s, e, a, st, out) =>
-    expect(r.sliceShape([...x], [...s], [...e], a && [...a], st && [...st])).toEqual(out));
+  ] as const)('slice %j [%j, %j) axes %j steps %j -> %j', (x, s, e, a, st, out) => expect(r.sliceShape([...x], [...s], [...e], a && [...a], st && [...st])).toEqual(out));
   it.each([
     [['N', 4], [0], [1], [0], undefined, /symbolic dimension 0/],
     [[4, 4], [0], [1], [0], [0], /step 0 on axis 0/],
     [[4, 4], [0, 0], [1], undefined, undefined, /starts has 2 values, ends 1/],
     [[4, 4], [0], [1], [2], undefined, /axis 2 out of range for rank 2/],
     [[4, 4], [0, 0], [1, 1], [1, -1], undefined, /duplicate axes/],
-  ] as const)('slice rejects %j [%j, %j) axes %j steps %j', (x, s, e, a, st, msg) =>
-    expect(() => r.sliceShape([...x], [...s], [...e], a && [...a], st && [...st])).toThrow(msg));
+  ] as const)('slice rejects %j [%j, %j) axes %j steps %j', (x, s, e, a, st, msg) => expect(() => r.sliceShape([...x], [...s], [...e], a && [...a], st && [...st])).toThrow(msg));
 
   it.each([
     [[4], [0, 2, 3], [1, 4, 1, 1]],
@@ -130,7 +199,11 @@ describe('transpose / slice / unsqueeze / squeeze', () => {
     expect(() => r.unsqueezeShape([4], [2])).toThrow(/axis 2 out of range for rank 2/);
   });
   it.each([
-    [['N', 8, 1, 1], [2, 3], ['N', 8]],
+    [
+      ['N', 8, 1, 1],
+      [2, 3],
+      ['N', 8],
+    ],
     [[1, 8, 1], undefined, [8]],
     [[1, 8, 1], [-1], [1, 8]],
   ] as const)('squeeze %j axes %j -> %j', (x, a, out) => expect(r.squeezeShape([...x], a && [...a])).toEqual(out));
@@ -155,6 +228,5 @@ describe('quantParamsShape', () => {
     [[1, 8, 4, 4], [8], [], undefined, /zero point \[\] must have the shape of scale \[8\]/],
     [[1, 8, 4, 4], [1, 8], undefined, undefined, /scalar \(per-tensor\) or 1-D/],
     [[8, 4], [8], undefined, 2, /axis 2 out of range/],
-  ] as const)('rejects x %j scale %j zp %j axis %j', (x, s, z, a, msg) =>
-    expect(() => r.quantParamsShape([...x], [...s], z && [...z], a)).toThrow(msg));
+  ] as const)('rejects x %j scale %j zp %j axis %j', (x, s, z, a, msg) => expect(() => r.quantParamsShape([...x], [...s], z && [...z], a)).toThrow(msg));
 });

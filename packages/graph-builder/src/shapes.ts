@@ -42,12 +42,13 @@ export function windowOutput(spatial: readonly Dim[], o: WindowOptions): Dim[] {
     ['pads', o.pads, 2 * r],
   ] as const) {
     if (arr.length !== len) fail(`${name} must have ${len} values for ${r} spatial dims, got [${arr.join(',')}]`);
-    if (arr.some((v) => !Number.isInteger(v) || (name === 'pads' ? v < 0 : v < 1)))
-      fail(`${name} must be ${name === 'pads' ? 'non-negative' : 'positive'} integers, got [${arr.join(',')}]`);
+    if (arr.some((v) => !Number.isInteger(v) || (name === 'pads' ? v < 0 : v < 1))) fail(`${name} must be ${name === 'pads' ? 'non-negative' : 'positive'} integers, got [${arr.join(',')}]`);
   }
   return spatial.map((size, i) => {
     if (!isStatic(size)) fail(`spatial dimension ${i} must be static, got '${size}'`);
-    const k = o.kernel[i]!, s = o.strides[i]!, d = o.dilations[i]!;
+    const k = o.kernel[i]!,
+      s = o.strides[i]!,
+      d = o.dilations[i]!;
     const padded = size + o.pads[i]! + o.pads[i + r]!;
     const effective = d * (k - 1) + 1;
     if (padded < effective) fail(`window ${effective} (kernel ${k}, dilation ${d}) is larger than padded size ${padded} in spatial dim ${i}`);
@@ -72,8 +73,7 @@ export function convShape(x: Shape, w: Shape, bias: Shape | undefined, o: ConvSh
   if (!Number.isInteger(o.group) || o.group < 1) fail(`group must be a positive integer, got ${o.group}`);
   if (c % o.group !== 0) fail(`input channels ${c} not divisible by group ${o.group}`);
   if (m % o.group !== 0) fail(`output channels ${m} not divisible by group ${o.group}`);
-  if (cPerGroup !== c / o.group)
-    fail(`weight expects ${cPerGroup} input channels per group, input gives ${c / o.group} (${c} channels, group ${o.group})`);
+  if (cPerGroup !== c / o.group) fail(`weight expects ${cPerGroup} input channels per group, input gives ${c / o.group} (${c} channels, group ${o.group})`);
   if (bias && (bias.length !== 1 || bias[0] !== m)) fail(`bias must be [${m}], got [${bias.join(',')}]`);
   const kernel = w.slice(2);
   if (!kernel.every(isStatic)) fail('kernel dimensions must be static');
@@ -136,7 +136,8 @@ export function matMulShape(a: Shape, b: Shape): Dim[] {
   if (a.length < 1 || b.length < 1) fail('MatMul inputs must have rank >= 1');
   const a2 = a.length === 1 ? [1, a[0]!] : a;
   const b2 = b.length === 1 ? [b[0]!, 1] : b;
-  const k1 = a2[a2.length - 1]!, k2 = b2[b2.length - 2]!;
+  const k1 = a2[a2.length - 1]!,
+    k2 = b2[b2.length - 2]!;
   if (!sameDim(k1, k2)) fail(`inner dimensions differ: ${k1} vs ${k2}`);
   const batch = broadcastShape(a2.slice(0, -2), b2.slice(0, -2));
   const out = [...batch, a2[a2.length - 2]!, b2[b2.length - 1]!];
@@ -177,8 +178,7 @@ export function reshapeShape(x: Shape, target: readonly number[]): Dim[] {
   // Symbols may only pass through unchanged (a dynamic batch), everything else is counted.
   const symIn = x.filter((d) => !isStatic(d));
   const symOut = known.filter((d) => !isStatic(d));
-  if (symIn.join() !== symOut.join() && !(inferred === 1 && symOut.length === 0 && symIn.length <= 1))
-    fail(`cannot reshape [${x.join(',')}] to [${target.join(',')}] with symbolic dimensions`);
+  if (symIn.join() !== symOut.join() && !(inferred === 1 && symOut.length === 0 && symIn.length <= 1)) fail(`cannot reshape [${x.join(',')}] to [${target.join(',')}] with symbolic dimensions`);
   const total = (x.filter(isStatic) as number[]).reduce((p, d) => p * d, 1);
   const knownProd = (known.filter(isStatic) as number[]).reduce((p, d) => p * d, 1);
   if (inferred === 1) {
@@ -237,8 +237,7 @@ export function softmaxShape(x: Shape, axis: number): Dim[] {
 /** Transpose: `perm` (default: reversed axes) must be a permutation of 0..rank-1. */
 export function transposeShape(x: Shape, perm: readonly number[] | undefined): Dim[] {
   const p = perm ?? x.map((_, i) => x.length - 1 - i);
-  if (p.length !== x.length || [...p].sort((a, b) => a - b).some((v, i) => v !== i))
-    fail(`perm [${p.join(',')}] is not a permutation of the ${x.length} axes`);
+  if (p.length !== x.length || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) fail(`perm [${p.join(',')}] is not a permutation of the ${x.length} axes`);
   return p.map((a) => x[a]!);
 }
 
@@ -255,7 +254,8 @@ export function sliceShape(x: Shape, starts: readonly number[], ends: readonly n
     const d = x[a]!;
     const step = st[i]!;
     if (!Number.isInteger(step) || step === 0) fail(`step ${step} on axis ${a} must be a non-zero integer`);
-    let s = starts[i]!, e = ends[i]!;
+    let s = starts[i]!,
+      e = ends[i]!;
     if (!isStatic(d)) {
       if (s === 0 && step === 1 && e >= 2 ** 31 - 1) return; // the whole symbolic axis
       fail(`cannot slice symbolic dimension ${a} ('${d}')`);

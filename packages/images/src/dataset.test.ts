@@ -109,7 +109,12 @@ describe('spreadSubset', () => {
     expect(spreadSubset(items, 4)).toEqual([0, 25, 50, 75]);
     expect(spreadSubset(items, 100)).toEqual(items);
     expect(spreadSubset(items, 1000)).toEqual(items);
-    const classes = new Set(spreadSubset(Array.from({ length: 3925 }, (_, i) => Math.floor(i / 392.5)), 20));
+    const classes = new Set(
+      spreadSubset(
+        Array.from({ length: 3925 }, (_, i) => Math.floor(i / 392.5)),
+        20,
+      ),
+    );
     expect(classes.size).toBe(10);
   });
 });

@@ -4,7 +4,19 @@
  * set listing (ImageFolder or a labels file), and class-name files. The pure rules (geometry,
  * resampling, ImageNet classes, ONNX metadata) are `@effnet/preprocess`.
  */
-export { cropImage, cropNormalizeInto, ImageDecodeError, KERNEL_FOR, loadResized, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, preprocessImage, type PreprocessOptions, type ResizedImage, type ResizeKernel } from './preprocess.js';
+export {
+  cropImage,
+  cropNormalizeInto,
+  ImageDecodeError,
+  KERNEL_FOR,
+  loadResized,
+  MAX_IMAGE_BYTES,
+  MAX_IMAGE_PIXELS,
+  preprocessImage,
+  type PreprocessOptions,
+  type ResizedImage,
+  type ResizeKernel,
+} from './preprocess.js';
 export { IMAGE_EXTENSIONS, listDataset, listImageFolder, listLabelsFile, spreadSubset, type Dataset, type ListOptions, type Sample } from './dataset.js';
 export { MAX_LABELS_BYTES, readLabels, toImagenetLabels } from './labels.js';
 export { CalibrationDataError, loadCalibrationImages, type CalibrationBatch, type CalibrationImages, type CalibrationImagesOptions } from './calibration.js';

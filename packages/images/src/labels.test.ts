@@ -9,7 +9,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('toImagenetLabels', () => {
   it('relabels an ImageNet-subset folder with ImageNet indices', () => {
-    const ds = { root: 'x', classes: ['n01440764', 'n03888257'], samples: [{ path: 'a', key: 'a', label: 1 }, { path: 'b', key: 'b', label: 0 }] };
+    const ds = {
+      root: 'x',
+      classes: ['n01440764', 'n03888257'],
+      samples: [
+        { path: 'a', key: 'a', label: 1 },
+        { path: 'b', key: 'b', label: 0 },
+      ],
+    };
     const r = toImagenetLabels(ds);
     expect(r.samples.map((s) => s.label)).toEqual([701, 0]);
     expect(r.classes[701]).toBe('n03888257');

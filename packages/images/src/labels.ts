@@ -48,7 +48,10 @@ export function readLabels(spec: string): string[] {
       throw new Error(`--labels ${spec}: entry ${i} is neither a string nor an object with a name`);
     });
   }
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (!lines.length) throw new Error(`--labels ${spec}: file has no labels`);
   return lines;
 }

@@ -21,14 +21,21 @@ async function ramps(w: number, h: number, fx: (x: number) => number, fy: (y: nu
       raw[(y * w + x) * 3 + 1] = fy(y);
       raw[(y * w + x) * 3 + 2] = 77;
     }
-  return sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+  return sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 const px = (img: Buffer, R: number, x: number, y: number, c: number) => img[(y * R + x) * 3 + c]!;
 
 describe('resampling keeps PIL pixel-centre alignment (x_in = (x_out + 0.5) / s - 0.5)', () => {
   it('enlarging 2x reproduces a linear ramp exactly inside the border (cubic interpolation is exact on lines)', async () => {
-    const png = await ramps(64, 64, (x) => 4 * x, (y) => 3 * y + 10);
+    const png = await ramps(
+      64,
+      64,
+      (x) => 4 * x,
+      (y) => 3 * y + 10,
+    );
     const out = await cropImage(png, { resolution: 128, cropPct: 1, interpolation: 'bicubic' });
     for (let i = 4; i < 124; i++) {
       // 4 * ((i + 0.5) / 2 - 0.5) = 2i - 1
@@ -40,7 +47,12 @@ describe('resampling keeps PIL pixel-centre alignment (x_in = (x_out + 0.5) / s 
   });
 
   it('shrinking 2x (antialiased) keeps a linear ramp and its centre alignment', async () => {
-    const png = await ramps(128, 96, (x) => 2 * x + 1, (y) => 2 * y + 3);
+    const png = await ramps(
+      128,
+      96,
+      (x) => 2 * x + 1,
+      (y) => 2 * y + 3,
+    );
     // shorter side 96 → floor(48 / 1) = 48: scale 1/2; the 64-wide image is cropped at round((64 - 48) / 2) = 8
     const out = await cropImage(png, { resolution: 48, cropPct: 1, interpolation: 'bicubic' });
     for (let i = 3; i < 45; i++) {
@@ -54,19 +66,26 @@ describe('resampling keeps PIL pixel-centre alignment (x_in = (x_out + 0.5) / s 
 describe('preprocessImage', () => {
   it('normalizes to CHW float32 with mean/std, replicates grey into RGB and drops alpha', async () => {
     const o = { resolution: 8, cropPct: 0.875, interpolation: 'bicubic' as const, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
-    const grey = await sharp(Buffer.alloc(200, 51), { raw: { width: 20, height: 10, channels: 1 } }).toColourspace('b-w').jpeg({ quality: 100 }).toBuffer();
+    const grey = await sharp(Buffer.alloc(200, 51), { raw: { width: 20, height: 10, channels: 1 } })
+      .toColourspace('b-w')
+      .jpeg({ quality: 100 })
+      .toBuffer();
     expect((await sharp(grey).metadata()).channels).toBe(1);
     const g = await preprocessImage(grey, o);
     expect(g).toHaveLength(3 * 64);
     for (let c = 0; c < 3; c++) for (let i = 0; i < 64; i++) expect(g[c * 64 + i]).toBeCloseTo((51 / 255 - o.mean[c]!) / o.std[c]!, 5);
     // RGBA: PIL's convert('RGB') keeps the colour of transparent pixels.
-    const rgba = await sharp({ create: { width: 9, height: 9, channels: 4, background: { r: 255, g: 0, b: 102, alpha: 0 } } }).png().toBuffer();
+    const rgba = await sharp({ create: { width: 9, height: 9, channels: 4, background: { r: 255, g: 0, b: 102, alpha: 0 } } })
+      .png()
+      .toBuffer();
     const a = await preprocessImage(rgba, o);
     expect([a[0], a[64], a[128]].map((v) => Number(v!.toFixed(4)))).toEqual([0, 1, 2].map((c) => Number((([255, 0, 102][c]! / 255 - o.mean[c]!) / o.std[c]!).toFixed(4))));
   });
 
   it('pads with zeros (before normalization) when crop_pct > 1, as torchvision CenterCrop', async () => {
-    const white = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#ffffff' } }).png().toBuffer();
+    const white = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#ffffff' } })
+      .png()
+      .toBuffer();
     const o = { resolution: 32, cropPct: 1.6, interpolation: 'bilinear' as const, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
     const g = evalGeometry(40, 40, o); // 20x20 image at (6, 6)
     expect(g.pad).toEqual({ left: 6, top: 6 });
@@ -85,7 +104,9 @@ describe('preprocessImage', () => {
     writeFileSync(text, 'this is not an image\n');
     await expect(cropImage(text, o)).rejects.toThrow(ImageDecodeError);
     await expect(cropImage(text, o)).rejects.toThrow(/notes.jpg: .*(unsupported image format|Input buffer)/);
-    const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#3366cc' } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#3366cc' } })
+      .jpeg()
+      .toBuffer();
     const cut = join(dir, 'cut.jpg');
     writeFileSync(cut, jpeg.subarray(0, Math.floor(jpeg.length * 0.6)));
     await expect(cropImage(cut, o)).rejects.toThrow(/cut.jpg: .*(premature end|truncated)/i);
@@ -117,11 +138,17 @@ pil.describe('same pixels as PIL + torchvision transforms (timm eval)', () => {
   it('on real Imagenette JPEGs (shrink at 160, enlarge at 224) and a non-square image', async () => {
     const val = join(shared, 'imagenette/val');
     // Real photos when ../shared is there (a grey one among them); the synthetic image always.
-    const files = existsSync(val)
-      ? ['n01440764/ILSVRC2012_val_00009111.JPEG', 'n03028079/ILSVRC2012_val_00003351.JPEG', 'n03888257/ILSVRC2012_val_00001440.JPEG', GREY].map((f) => join(val, f))
-      : [];
+    const files = existsSync(val) ? ['n01440764/ILSVRC2012_val_00009111.JPEG', 'n03028079/ILSVRC2012_val_00003351.JPEG', 'n03888257/ILSVRC2012_val_00001440.JPEG', GREY].map((f) => join(val, f)) : [];
     const wide = join(dir, 'wide.png');
-    writeFileSync(wide, await ramps(333, 250, (x) => (x * 7) % 256, (y) => (y * y) % 256));
+    writeFileSync(
+      wide,
+      await ramps(
+        333,
+        250,
+        (x) => (x * 7) % 256,
+        (y) => (y * y) % 256,
+      ),
+    );
     files.push(wide);
     // Mean |Δ| in uint8 levels: shrinking (libvips reduce vs PIL, both fixed-point) differs by a level on
     // some pixels; enlarging matches almost exactly. The synthetic image's sawtooth edges magnify rounding.
@@ -152,14 +179,19 @@ describe('images of extreme shape (only the crop part is resampled)', () => {
     const W = 97;
     const H = 7;
     const px = Buffer.from(Array.from({ length: W * H * 3 }, (_, i) => (i * 7919 + ((i * i) % 251)) & 255));
-    const png = await sharp(px, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer();
+    const png = await sharp(px, { raw: { width: W, height: H, channels: 3 } })
+      .png()
+      .toBuffer();
     for (const interpolation of ['bicubic', 'bilinear'] as const) {
       const o = { resolution: 16, cropPct: 0.875, interpolation };
       const ours = await cropImage(png, o);
       // Reference: the whole-image enlargement (PIL pixel-centre alignment), then the centre crop.
       const g = evalGeometry(W, H, o);
       const m = 3;
-      const padded = await sharp(px, { raw: { width: W, height: H, channels: 3 } }).extend({ top: m, bottom: m, left: m, right: m, extendWith: 'copy' }).raw().toBuffer();
+      const padded = await sharp(px, { raw: { width: W, height: H, channels: 3 } })
+        .extend({ top: m, bottom: m, left: m, right: m, extendWith: 'copy' })
+        .raw()
+        .toBuffer();
       const sx = g.resizeWidth / W;
       const sy = g.resizeHeight / H;
       const up = await sharp(padded, { raw: { width: W + 2 * m, height: H + 2 * m, channels: 3 } })

@@ -118,7 +118,11 @@ export async function loadResized(input: string | Uint8Array, o: Omit<Preprocess
     // Edges replicated by m pixels (real neighbours where the span is inside the image).
     // (Two pipelines: sharp extracts before it extends within one.)
     let padded = await sharp(rgb.data, raw(W, H)).extend({ top: m, bottom: m, left: m, right: m, extendWith: 'copy' }).raw().toBuffer();
-    if (region) padded = await sharp(padded, raw(W + 2 * m, H + 2 * m)).extract({ left: xs.from, top: ys.from, width: w + 2 * m, height: h + 2 * m }).raw().toBuffer();
+    if (region)
+      padded = await sharp(padded, raw(W + 2 * m, H + 2 * m))
+        .extract({ left: xs.from, top: ys.from, width: w + 2 * m, height: h + 2 * m })
+        .raw()
+        .toBuffer();
     const up = await sharp(padded, raw(w + 2 * m, h + 2 * m))
       .affine([sx, 0, 0, sy], {
         interpolator: o.interpolation === 'bilinear' ? sharp.interpolators.bilinear : sharp.interpolators.bicubic,
@@ -129,8 +133,7 @@ export async function loadResized(input: string | Uint8Array, o: Omit<Preprocess
       .toBuffer({ resolveWithObject: true });
     const needW = region ? g.crop.width : g.resizeWidth;
     const needH = region ? g.crop.height : g.resizeHeight;
-    if (up.info.width < needW || up.info.height < needH)
-      throw new Error(`resampled to ${up.info.width}x${up.info.height}, expected at least ${needW}x${needH}`);
+    if (up.info.width < needW || up.info.height < needH) throw new Error(`resampled to ${up.info.width}x${up.info.height}, expected at least ${needW}x${needH}`);
     const geometry = region ? { ...g, crop: { ...g.crop, left: 0, top: 0 } } : g;
     return { data: up.data, width: up.info.width, height: up.info.height, geometry };
   } catch (e) {

@@ -83,4 +83,3 @@ requires(sharedData('imagenette/val')).describe('same pixels as the sharp path o
     expect(m).toBeGreaterThan(0); // the two resamplers are not the same code
   });
 });
-

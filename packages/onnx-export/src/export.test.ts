@@ -22,7 +22,12 @@ function model(wrongLength = false): GraphIR {
   const g = new Graph('streamed');
   const x = g.input('input', 'float32', ['N', 3, 8, 8]);
   const w = g.initializer('conv.weight', 'float32', [16, 3, 3, 3], () => Float32Array.from({ length: wrongLength ? 10 : 16 * 27 }, (_, i) => Math.sin(i)));
-  const b = g.initializer('conv.bias', 'float32', [16], Float32Array.from({ length: 16 }, (_, i) => i / 16));
+  const b = g.initializer(
+    'conv.bias',
+    'float32',
+    [16],
+    Float32Array.from({ length: 16 }, (_, i) => i / 16),
+  );
   const shift = g.initializer('shift', 'float32', [1, 16, 1, 1], () => new Float32Array(16).fill(0.5));
   const y = add(relu(conv(x, w, { bias: b, pads: [1, 1, 1, 1], label: 'conv' })), shift);
   g.output(reduceMean(add(y, g.initializer('one', 'float32', [1], new Float32Array([0]))), [2, 3]), 'logits');

@@ -37,8 +37,7 @@ export class ExportError extends Error {
 }
 
 export function checkOpset(ir: GraphIR, opset: number): void {
-  if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET)
-    throw new OptionError('opset', `opset ${opset} is not supported: choose ${MIN_OPSET}..${MAX_OPSET}`);
+  if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) throw new OptionError('opset', `opset ${opset} is not supported: choose ${MIN_OPSET}..${MAX_OPSET}`);
   if (opset < ir.minOpset) throw new ExportError(`graph '${ir.name}' needs opset >= ${ir.minOpset}, got ${opset}`);
 }
 
@@ -198,8 +197,7 @@ const rawBytes = (init: InitializerIR): number => numel(init.shape) * DTYPES[ini
  */
 function inlinePlan(ir: GraphIR, o: ExportOptions): Plan {
   const initBytes = initializerBytes(ir);
-  if (initBytes > INLINE_LIMIT_BYTES)
-    throw new ExportError(`graph '${ir.name}' has ${(initBytes / 2 ** 30).toFixed(2)} GiB of weights, over protobuf's 2 GiB limit: use external data`);
+  if (initBytes > INLINE_LIMIT_BYTES) throw new ExportError(`graph '${ir.name}' has ${(initBytes / 2 ** 30).toFixed(2)} GiB of weights, over protobuf's 2 GiB limit: use external data`);
   const parts = modelParts(ir, o);
   const { opsetImport, metadataProps, ...head } = parts.model;
   const { node, name, ...graphRest } = parts.graph;

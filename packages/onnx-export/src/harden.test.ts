@@ -19,7 +19,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function tiny(c = 64, scale = 1) {
   const g = new Graph('tiny');
   const x = g.input('input', 'float32', ['N', 3, 8, 8]);
-  const w = g.initializer('conv.weight', 'float32', [c, 3, 3, 3], Float32Array.from({ length: c * 27 }, (_, i) => (scale * i) / 100));
+  const w = g.initializer(
+    'conv.weight',
+    'float32',
+    [c, 3, 3, 3],
+    Float32Array.from({ length: c * 27 }, (_, i) => (scale * i) / 100),
+  );
   g.output(relu(conv(x, w, { pads: [1, 1, 1, 1], label: 'conv' })), 'out');
   return g.build();
 }
@@ -63,7 +68,7 @@ describe('only regular files are read', () => {
   });
 });
 
-describe('external data: a model never runs with another export\'s data file', () => {
+describe("external data: a model never runs with another export's data file", () => {
   it('records the data file, its size and sha256 in the model', () => {
     const path = join(dir, 'rec.onnx');
     const r = writeModel(tiny(), path, { externalData: true, externalThreshold: 16 });

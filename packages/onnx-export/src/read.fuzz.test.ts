@@ -57,22 +57,29 @@ function check(bytes: Uint8Array): void {
 function seedGraph(): ReturnType<Graph['build']> {
   const g = new Graph('seed');
   const x = g.input('input', 'float32', ['N', 3, 6, 6]);
-  const w = g.initializer('conv.weight', 'float32', [4, 3, 3, 3], Float32Array.from({ length: 108 }, (_, i) => Math.sin(i)));
+  const w = g.initializer(
+    'conv.weight',
+    'float32',
+    [4, 3, 3, 3],
+    Float32Array.from({ length: 108 }, (_, i) => Math.sin(i)),
+  );
   const p = (n: string, v: number) => g.initializer(n, 'float32', [4], new Float32Array(4).fill(v));
   let y = batchNorm(conv(x, w, { pads: [0, 0, 1, 1], strides: [2, 2], label: 'conv' }), p('bn.weight', 1), p('bn.bias', 0), p('bn.mean', 0), p('bn.var', 1), { label: 'bn' });
   y = mul(y, sigmoid(y), { label: 'silu' });
   const se = reduceMean(relu(y), [2, 3], { keepDims: true, label: 'se' });
   y = mul(y, se, { label: 'scale' });
-  const fc1 = g.initializer('fc.weight', 'float32', [5, 4], Float32Array.from({ length: 20 }, (_, i) => i / 20));
+  const fc1 = g.initializer(
+    'fc.weight',
+    'float32',
+    [5, 4],
+    Float32Array.from({ length: 20 }, (_, i) => i / 20),
+  );
   g.output(gemm(flatten(globalAveragePool(y)), fc1, { transB: true, label: 'fc' }), 'logits');
   return g.build();
 }
 
 const SEED_IR = seedGraph();
-const SEEDS: Uint8Array[] = [
-  serializeModel(SEED_IR, { opset: 17, metadata: { 'effnet.model': 'seed', note: 'fuzz' }, docString: 'seed model' }),
-  serializeModel(SEED_IR, { opset: 21 }),
-];
+const SEEDS: Uint8Array[] = [serializeModel(SEED_IR, { opset: 17, metadata: { 'effnet.model': 'seed', note: 'fuzz' }, docString: 'seed model' }), serializeModel(SEED_IR, { opset: 21 })];
 
 const arbMutation = fc.oneof(
   fc.record({ kind: fc.constant('flip' as const), pos: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
@@ -121,7 +128,13 @@ const arbDim = fc.oneof(
 );
 const arbElem = fc.oneof({ arbitrary: fc.constantFrom(1, 7, 10, 16), weight: 4 }, { arbitrary: fc.integer({ min: 0, max: 25 }), weight: 1 });
 const arbValueInfo = fc.oneof(
-  { arbitrary: fc.record({ name: arbName, type: fc.record({ tensorType: fc.record({ elemType: arbElem, shape: fc.record({ dim: fc.array(arbDim, { maxLength: 5 }) }) }, { requiredKeys: ['elemType'] }) }) }), weight: 8 },
+  {
+    arbitrary: fc.record({
+      name: arbName,
+      type: fc.record({ tensorType: fc.record({ elemType: arbElem, shape: fc.record({ dim: fc.array(arbDim, { maxLength: 5 }) }) }, { requiredKeys: ['elemType'] }) }),
+    }),
+    weight: 8,
+  },
   { arbitrary: fc.record({ name: arbName, type: fc.record({ sequenceType: fc.record({ elemType: fc.constant({ tensorType: { elemType: 1 } }) }) }) }), weight: 1 },
   { arbitrary: fc.record({ name: arbName }), weight: 1 },
 );

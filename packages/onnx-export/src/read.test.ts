@@ -12,7 +12,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function tiny(c = 4) {
   const g = new Graph('tiny');
   const x = g.input('input', 'float32', ['N', 3, 8, 8]);
-  const w = g.initializer('conv.weight', 'float32', [c, 3, 3, 3], Float32Array.from({ length: c * 27 }, (_, i) => i / 100));
+  const w = g.initializer(
+    'conv.weight',
+    'float32',
+    [c, 3, 3, 3],
+    Float32Array.from({ length: c * 27 }, (_, i) => i / 100),
+  );
   g.output(relu(conv(x, w, { pads: [1, 1, 1, 1], label: 'conv' })), 'out');
   return g.build();
 }

@@ -7,18 +7,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
-import {
-  DTYPES,
-  dtypeFromOnnx,
-  type AttrValue,
-  type DType,
-  type Dim,
-  type GraphIR,
-  type InitializerIR,
-  type NodeIR,
-  type TensorData,
-  type ValueInfo,
-} from '@effnet/graph-builder';
+import { DTYPES, dtypeFromOnnx, type AttrValue, type DType, type Dim, type GraphIR, type InitializerIR, type NodeIR, type TensorData, type ValueInfo } from '@effnet/graph-builder';
 import proto from 'onnx-proto';
 import { FileTypeError, openRegularFile } from '@effnet/safe-fs';
 
@@ -157,8 +146,7 @@ function initializer(t: proto.onnx.ITensorProto, file: string, baseDir: string, 
         const { fd } = openExternal(path, what);
         try {
           const seen = verifiedData.get(resolve(path));
-          if (seen !== undefined && statKey(fstatSync(fd)) !== seen)
-            throw new ModelReadError(`${what}: external data file '${path}' changed after it was checked`);
+          if (seen !== undefined && statKey(fstatSync(fd)) !== seen) throw new ModelReadError(`${what}: external data file '${path}' changed after it was checked`);
           const buf = new Uint8Array(length);
           let got = 0;
           while (got < length) {
@@ -179,8 +167,7 @@ function initializer(t: proto.onnx.ITensorProto, file: string, baseDir: string, 
     return { name, dtype, shape, data: () => fromBytes(dtype, raw) };
   }
   // Typed fields (float_data, int64_data, ...).
-  const typed =
-    dtype === 'float32' ? t.floatData : dtype === 'float64' ? t.doubleData : dtype === 'int64' ? t.int64Data : t.int32Data;
+  const typed = dtype === 'float32' ? t.floatData : dtype === 'float64' ? t.doubleData : dtype === 'int64' ? t.int64Data : t.int32Data;
   const values = [...(typed ?? [])];
   if (values.length !== n) throw new ModelReadError(`${what}: ${values.length} values stored, shape [${shape.join(',')}] needs ${n}`);
   const data = (): TensorData => {
@@ -255,7 +242,7 @@ function verifyDataFile(model: string, path: string, bytes: number, sha256: stri
     if (size !== bytes) throw mismatch(`${size} bytes`);
     const hash = createHash('sha256');
     const buf = new Uint8Array(Math.min(size, 8 << 20));
-    for (let at = 0; at < size; ) {
+    for (let at = 0; at < size;) {
       const n = readSync(fd, buf, 0, Math.min(buf.length, size - at), at);
       if (n === 0) throw mismatch(`a file shorter than its size`);
       hash.update(buf.subarray(0, n));
@@ -274,8 +261,7 @@ function verifyExternal(path: string, metadata: Readonly<Record<string, string>>
   if (file === undefined) return; // not written by effnet (or without external data): nothing recorded to check
   const bytes = Number(metadata[EXTERNAL_DATA_KEYS.bytes]);
   const sha256 = metadata[EXTERNAL_DATA_KEYS.sha256] ?? '';
-  if (!Number.isSafeInteger(bytes) || !/^[0-9a-f]{64}$/.test(sha256))
-    throw new ModelReadError(`${path}: metadata ${EXTERNAL_DATA_KEYS.bytes} / ${EXTERNAL_DATA_KEYS.sha256} are malformed`);
+  if (!Number.isSafeInteger(bytes) || !/^[0-9a-f]{64}$/.test(sha256)) throw new ModelReadError(`${path}: metadata ${EXTERNAL_DATA_KEYS.bytes} / ${EXTERNAL_DATA_KEYS.sha256} are malformed`);
   const dataPath = join(dirname(path), file);
   if (!external.has(dataPath)) throw new ModelReadError(`${path}: metadata names external data file '${file}', which no tensor uses`);
   verifyDataFile(path, dataPath, bytes, sha256);
@@ -296,7 +282,7 @@ export function decodeModel(bytes: Uint8Array, path = '<bytes>'): LoadedModel {
   const initializers = (g.initializer ?? []).map((t) => initializer(t, path, baseDir, external));
   const initNames = new Set(initializers.map((i) => i.name));
   const nodes: NodeIR[] = (g.node ?? []).map((n, i) => ({
-    op: n.domain ? `${n.domain}.${n.opType ?? ''}` : n.opType ?? '',
+    op: n.domain ? `${n.domain}.${n.opType ?? ''}` : (n.opType ?? ''),
     name: n.name || `${n.opType ?? 'node'}_${i}`,
     inputs: [...(n.input ?? [])],
     outputs: [...(n.output ?? [])],
@@ -345,7 +331,7 @@ export function readModel(path: string): LoadedModel {
   try {
     key = statKey(fstatSync(file.fd));
     if (file.size > MAX_MODEL_BYTES) throw new ModelReadError(`${path}: ${file.size} bytes is over the 2 GiB protobuf limit`);
-    for (let got = 0; got < bytes.length; ) {
+    for (let got = 0; got < bytes.length;) {
       const n = readSync(file.fd, bytes, got, bytes.length - got, got);
       if (n === 0) throw new ModelReadError(`${path}: file shrank while it was being read`);
       got += n;

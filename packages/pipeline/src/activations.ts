@@ -39,15 +39,9 @@ export type ActivationStatistics = (ir: GraphIR, tensors: readonly string[]) => 
  * Ranges of `tensors` (names of float32 values of `ir`) over `batches` of `ir`'s single input.
  * The graph is the one to be quantized (BatchNorm already folded), with a dynamic or matching batch.
  */
-export async function calibrateActivations(
-  ir: GraphIR,
-  tensors: readonly string[],
-  batches: readonly CalibrationBatch[],
-  o: ActivationCalibrationOptions = {},
-): Promise<Map<string, TensorRange>> {
+export async function calibrateActivations(ir: GraphIR, tensors: readonly string[], batches: readonly CalibrationBatch[], o: ActivationCalibrationOptions = {}): Promise<Map<string, TensorRange>> {
   const method = o.method ?? 'minmax';
-  if (!(CALIBRATION_METHODS as readonly string[]).includes(method))
-    throw new RangeError(`calibration method '${String(method)}': expected ${CALIBRATION_METHODS.join(', ')}`);
+  if (!(CALIBRATION_METHODS as readonly string[]).includes(method)) throw new RangeError(`calibration method '${String(method)}': expected ${CALIBRATION_METHODS.join(', ')}`);
   const percentile = o.percentile ?? 99.999;
   if (!(percentile > 50 && percentile <= 100)) throw new RangeError(`percentile ${percentile}: expected a number in (50, 100]`);
   const bins = o.bins ?? 2048;
@@ -92,7 +86,8 @@ export async function calibrateActivations(
     const lo = new Map<string, number>(tensors.map((t) => [t, Infinity]));
     const hi = new Map<string, number>(tensors.map((t) => [t, -Infinity]));
     await each((t, d) => {
-      let mn = lo.get(t)!, mx = hi.get(t)!;
+      let mn = lo.get(t)!,
+        mx = hi.get(t)!;
       for (let i = 0; i < d.length; i++) {
         const v = d[i]!;
         if (v < mn) mn = v;
@@ -101,15 +96,16 @@ export async function calibrateActivations(
       lo.set(t, mn);
       hi.set(t, mx);
     });
-    for (const t of tensors)
-      if (!Number.isFinite(lo.get(t)!) || !Number.isFinite(hi.get(t)!)) throw new Error(`calibrateActivations: tensor '${t}' has non-finite values on the calibration data`);
+    for (const t of tensors) if (!Number.isFinite(lo.get(t)!) || !Number.isFinite(hi.get(t)!)) throw new Error(`calibrateActivations: tensor '${t}' has non-finite values on the calibration data`);
     if (method === 'minmax') return new Map(tensors.map((t) => [t, { min: lo.get(t)!, max: hi.get(t)! }]));
 
     const hists = new Map(tensors.map((t) => [t, new Float64Array(bins)]));
     await each((t, d) => histogramInto(hists.get(t)!, d, lo.get(t)!, hi.get(t)!));
     const out = new Map<string, TensorRange>();
     for (const t of tensors) {
-      const h = hists.get(t)!, min = lo.get(t)!, max = hi.get(t)!;
+      const h = hists.get(t)!,
+        min = lo.get(t)!,
+        max = hi.get(t)!;
       out.set(t, method === 'percentile' ? percentileRange(h, min, max, percentile) : entropyRange(h, min, max));
     }
     return out;
@@ -140,7 +136,8 @@ export function percentileRange(h: Float64Array, min: number, max: number, perce
   const total = h.reduce((s, v) => s + v, 0);
   const width = (max - min) / h.length;
   const tail = (total * (100 - percentile)) / 100;
-  let acc = 0, lowBin = 0;
+  let acc = 0,
+    lowBin = 0;
   for (; lowBin < h.length; lowBin++) if ((acc += h[lowBin]!) > tail) break;
   acc = 0;
   let highBin = h.length - 1;
@@ -180,7 +177,8 @@ export function klThreshold(h: readonly number[], levels: number): number {
     for (let j = 0; j < levels; j++) {
       const start = Math.floor((j * i) / levels);
       const end = Math.floor(((j + 1) * i) / levels);
-      let sum = 0, nonzero = 0;
+      let sum = 0,
+        nonzero = 0;
       for (let k = start; k < end; k++) {
         sum += h[k]!;
         if (h[k]! > 0) nonzero++;
@@ -197,7 +195,8 @@ export function klThreshold(h: readonly number[], levels: number): number {
 }
 
 function klDivergence(p: readonly number[], q: readonly number[]): number {
-  const ps = p.reduce((s, v) => s + v, 0), qs = q.reduce((s, v) => s + v, 0);
+  const ps = p.reduce((s, v) => s + v, 0),
+    qs = q.reduce((s, v) => s + v, 0);
   if (ps === 0 || qs === 0) return 0;
   let kl = 0;
   for (let k = 0; k < p.length; k++) {

@@ -33,9 +33,16 @@ describe('calibrateBatchNorm', () => {
     const inits = new Map(calibrated.initializers.map((i) => [i.name, i]));
     const values = new Map(calibrated.values.map((v) => [v.name, v]));
     // Expose every BN output; the calibrated graph runs in inference mode.
-    const probe: GraphIR = { ...calibrated, outputs: [...calibrated.outputs, ...bns.map((n) => ({ ...values.get(n.outputs[0]!)!, shape: values.get(n.outputs[0]!)!.shape.map((d, i) => (i === 0 ? 'N' : d)) }))] };
+    const probe: GraphIR = {
+      ...calibrated,
+      outputs: [...calibrated.outputs, ...bns.map((n) => ({ ...values.get(n.outputs[0]!)!, shape: values.get(n.outputs[0]!)!.shape.map((d, i) => (i === 0 ? 'N' : d)) }))],
+    };
     const dims = [CALIBRATION_BATCH, 3, 64, 64];
-    const out = await run(serializeModel(probe), { data: formulaInput(dims), dims }, bns.map((n) => n.outputs[0]!));
+    const out = await run(
+      serializeModel(probe),
+      { data: formulaInput(dims), dims },
+      bns.map((n) => n.outputs[0]!),
+    );
     let worstMean = 0;
     let worstVar = 0;
     for (const bn of bns) {
@@ -67,7 +74,8 @@ describe('calibrateBatchNorm', () => {
   });
 
   it('statistics do not depend on the model batch (fixed 1, 3 or dynamic) and are identical run to run', () => {
-    const stats = (batch: PrepareOptions['batch']) => batchNormStatistics(prepareModel('efficientnet-b0', { ...WITH_ORT, resolution: 64, numClasses: 10, ...(batch !== undefined ? { batch } : {}) }).built.ir);
+    const stats = (batch: PrepareOptions['batch']) =>
+      batchNormStatistics(prepareModel('efficientnet-b0', { ...WITH_ORT, resolution: 64, numClasses: 10, ...(batch !== undefined ? { batch } : {}) }).built.ir);
     const a = stats(1);
     const b = stats(3);
     const d = stats('dynamic');
@@ -165,34 +173,46 @@ describe('default weights give input-dependent logits', () => {
     { id: 'amoebanet-b', options: { cells: 3, filters: 32, resolution: 96 } },
   ];
   for (const c of cases) {
-    it.skipIf(c.slow && !SLOW)(`${c.id}: finite, 0.1 < max|y| < 1000, |y(x) - y(-x)| > 1% of max|y| for two inputs; identical bytes twice`, async () => {
-      const p = prepareModel(c.id, { ...WITH_ORT, batch: 1, ...c.options });
-      const bytes = p.serialize();
-      const again = prepareModel(c.id, { ...WITH_ORT, batch: 1, ...c.options }).serialize();
-      expect(Buffer.from(again).equals(Buffer.from(bytes))).toBe(true);
-      const R = p.resolution;
-      const dims = [1, 3, R, R];
-      const s = await ort.InferenceSession.create(bytes);
-      try {
-        for (const make of [formulaInput, stripes]) {
-          const x = make(dims);
-          const y = (await s.run({ input: new ort.Tensor('float32', x, dims) })).logits!.data as Float32Array;
-          const yn = (await s.run({ input: new ort.Tensor('float32', x.map((v) => -v), dims) })).logits!.data as Float32Array;
-          let max = 0;
-          let diff = 0;
-          for (let i = 0; i < y.length; i++) {
-            max = Math.max(max, Math.abs(y[i]!));
-            diff = Math.max(diff, Math.abs(y[i]! - yn[i]!));
+    it.skipIf(c.slow && !SLOW)(
+      `${c.id}: finite, 0.1 < max|y| < 1000, |y(x) - y(-x)| > 1% of max|y| for two inputs; identical bytes twice`,
+      async () => {
+        const p = prepareModel(c.id, { ...WITH_ORT, batch: 1, ...c.options });
+        const bytes = p.serialize();
+        const again = prepareModel(c.id, { ...WITH_ORT, batch: 1, ...c.options }).serialize();
+        expect(Buffer.from(again).equals(Buffer.from(bytes))).toBe(true);
+        const R = p.resolution;
+        const dims = [1, 3, R, R];
+        const s = await ort.InferenceSession.create(bytes);
+        try {
+          for (const make of [formulaInput, stripes]) {
+            const x = make(dims);
+            const y = (await s.run({ input: new ort.Tensor('float32', x, dims) })).logits!.data as Float32Array;
+            const yn = (
+              await s.run({
+                input: new ort.Tensor(
+                  'float32',
+                  x.map((v) => -v),
+                  dims,
+                ),
+              })
+            ).logits!.data as Float32Array;
+            let max = 0;
+            let diff = 0;
+            for (let i = 0; i < y.length; i++) {
+              max = Math.max(max, Math.abs(y[i]!));
+              diff = Math.max(diff, Math.abs(y[i]! - yn[i]!));
+            }
+            expect(y.every(Number.isFinite) && yn.every(Number.isFinite)).toBe(true);
+            expect(max, `${make.name} max|y|`).toBeGreaterThan(0.1);
+            expect(max, `${make.name} max|y|`).toBeLessThan(1000);
+            expect(diff / max, `${make.name} |y(x)-y(-x)|/max|y| (max|y| ${max})`).toBeGreaterThan(1e-2);
+            console.log(`${c.id} ${make.name}: max|y| ${max.toFixed(3)}, max|y(x)-y(-x)| ${diff.toFixed(3)}`);
           }
-          expect(y.every(Number.isFinite) && yn.every(Number.isFinite)).toBe(true);
-          expect(max, `${make.name} max|y|`).toBeGreaterThan(0.1);
-          expect(max, `${make.name} max|y|`).toBeLessThan(1000);
-          expect(diff / max, `${make.name} |y(x)-y(-x)|/max|y| (max|y| ${max})`).toBeGreaterThan(1e-2);
-          console.log(`${c.id} ${make.name}: max|y| ${max.toFixed(3)}, max|y(x)-y(-x)| ${diff.toFixed(3)}`);
+        } finally {
+          await s.release();
         }
-      } finally {
-        await s.release();
-      }
-    }, 300_000);
+      },
+      300_000,
+    );
   }
 });

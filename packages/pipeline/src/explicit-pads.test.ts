@@ -58,7 +58,8 @@ describe('--explicit-pads gives the same outputs in onnxruntime', () => {
       expect(a.size).toBeGreaterThan(5);
       for (const [name, x] of a) {
         const y = b.get(name)!;
-        let diff = 0, scale = 0;
+        let diff = 0,
+          scale = 0;
         for (let i = 0; i < x.length; i++) {
           diff = Math.max(diff, Math.abs(x[i]! - y[i]!));
           scale = Math.max(scale, Math.abs(x[i]!));

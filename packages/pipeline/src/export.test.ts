@@ -11,7 +11,11 @@ const SLOW = !!process.env.EFFNET_SLOW;
 async function runLogits(bytes: Uint8Array, n: number, r: number): Promise<ort.Tensor> {
   const s = await ort.InferenceSession.create(bytes);
   try {
-    const x = new ort.Tensor('float32', new Float32Array(n * 3 * r * r).map((_, i) => Math.sin(i)), [n, 3, r, r]);
+    const x = new ort.Tensor(
+      'float32',
+      new Float32Array(n * 3 * r * r).map((_, i) => Math.sin(i)),
+      [n, 3, r, r],
+    );
     return (await s.run({ input: x })).logits!;
   } finally {
     await s.release();

@@ -38,7 +38,8 @@ async function run(ir: GraphIR, dims: number[], half: boolean): Promise<Float32A
 }
 
 function relDiff(a: Float32Array, b: Float32Array): number {
-  let d = 0, s = 0;
+  let d = 0,
+    s = 0;
   for (let i = 0; i < a.length; i++) {
     d = Math.max(d, Math.abs(a[i]! - b[i]!));
     s = Math.max(s, Math.abs(a[i]!));
@@ -70,10 +71,16 @@ describe('float16 exports', () => {
       expect(ratio).toBeGreaterThan(0.49);
       expect(ratio).toBeLessThan(0.55); // graph structure does not shrink: small models sit a little above 0.5
 
-      const probes = fp32.ir.nodes.filter((n) => n.op === 'Add' || n.op === 'Concat').map((n) => n.outputs[0]!).slice(0, 8);
+      const probes = fp32.ir.nodes
+        .filter((n) => n.op === 'Add' || n.op === 'Concat')
+        .map((n) => n.outputs[0]!)
+        .slice(0, 8);
       const dims = [2, 3, fp32.resolution, fp32.resolution];
       const ref = await run(withProbes(fp32.ir, probes), dims, false);
-      for (const [p, half] of [[fp16, false], [io16, true]] as const) {
+      for (const [p, half] of [
+        [fp16, false],
+        [io16, true],
+      ] as const) {
         const got = await run(withProbes(p.ir, probes), dims, half);
         expect(got.length).toBe(ref.length);
         // Default weights have calibrated BatchNorm (input-dependent logits): float16 rounding grows
@@ -86,13 +93,21 @@ describe('float16 exports', () => {
 });
 
 /** ../shared fixtures (timm's formula weights + real-like BatchNorm statistics), one of each family. */
-const FIXTURES = ['fixtures/timm-efficientnet_b0', 'fixtures/timm-tf_efficientnet_b0', 'fixtures-families/timm-tf_efficientnetv2_b0', 'fixtures-families/timm-efficientnet_lite0', 'fixtures-families/timm-tf_efficientnet_lite0'];
+const FIXTURES = [
+  'fixtures/timm-efficientnet_b0',
+  'fixtures/timm-tf_efficientnet_b0',
+  'fixtures-families/timm-tf_efficientnetv2_b0',
+  'fixtures-families/timm-efficientnet_lite0',
+  'fixtures-families/timm-tf_efficientnet_lite0',
+];
 /** Measured 0.3-0.8% (see the test name); a float16 bug of a few percent must fail. */
 const FIXTURE_BOUND = 0.02;
 
 /** max |a - b| / (max a - min a): the error as a share of the logits' range. */
 function rangeDiff(a: Float32Array, b: Float32Array): number {
-  let d = 0, lo = Infinity, hi = -Infinity;
+  let d = 0,
+    lo = Infinity,
+    hi = -Infinity;
   for (let i = 0; i < a.length; i++) {
     d = Math.max(d, Math.abs(a[i]! - b[i]!));
     lo = Math.min(lo, a[i]!);
@@ -122,7 +137,10 @@ requires(sharedData(...FIXTURES.map((f) => `${f}/manifest.json`))).describe('flo
       const dims = [2, 3, f.resolution, f.resolution];
       const [ref] = await run(prepareModel(id, o).ir, dims, false);
       const errors: number[] = [];
-      for (const [extra, half] of [[{ fp16: true }, false], [{ fp16: true, fp16Io: true }, true]] as const) {
+      for (const [extra, half] of [
+        [{ fp16: true }, false],
+        [{ fp16: true, fp16Io: true }, true],
+      ] as const) {
         const [got] = await run(prepareModel(id, { ...o, ...extra }).ir, dims, half);
         errors.push(rangeDiff(ref!, got!));
       }

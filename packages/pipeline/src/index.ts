@@ -15,7 +15,17 @@
 export { isOnnxPath, openModel, openModelFile, prepareModel, type FileModel, type ModelHandle, type PrepareOptions, type PreparedModel } from './prepare.js';
 export { CALIBRATION_BATCH, calibrateBatchNorm, type CalibrateOptions, type StatisticsProvider } from './calibrate.js';
 export { batchNormStatistics, onnxruntimeStatistics } from './onnxruntime-statistics.js';
-export { CALIBRATION_METHODS, calibrateActivations, entropyRange, histogramInto, klThreshold, percentileRange, type ActivationCalibrationOptions, type ActivationStatistics, type CalibrationMethod } from './activations.js';
+export {
+  CALIBRATION_METHODS,
+  calibrateActivations,
+  entropyRange,
+  histogramInto,
+  klThreshold,
+  percentileRange,
+  type ActivationCalibrationOptions,
+  type ActivationStatistics,
+  type CalibrationMethod,
+} from './activations.js';
 export {
   BUILTIN_CALIBRATION_IMAGES,
   BUILTIN_CALIBRATION_SOURCE,

@@ -19,7 +19,9 @@ describe('prepareInt8Model / quantizeModel', () => {
   it('refuses fp16 and an unknown method before any work', async () => {
     await expect(prepareInt8Model('efficientnet-lite0', { ...SMALL, fp16: true, int8: { calibration: { kind: 'builtin' } } })).rejects.toThrow(Int8OptionError);
     // @ts-expect-error: a method name from the command line
-    await expect(prepareInt8Model('efficientnet-lite0', { ...SMALL, int8: { calibration: { kind: 'builtin' }, method: 'kl' } })).rejects.toThrow(/calibration method 'kl': expected minmax, percentile, entropy/);
+    await expect(prepareInt8Model('efficientnet-lite0', { ...SMALL, int8: { calibration: { kind: 'builtin' }, method: 'kl' } })).rejects.toThrow(
+      /calibration method 'kl': expected minmax, percentile, entropy/,
+    );
     const fp16 = prepareModel('efficientnet-lite0', { ...SMALL, fp16: true, foldBn: true });
     await expect(quantizeModel(fp16, { calibration: { kind: 'builtin' } })).rejects.toThrow(/quantizes a float32 model; this one is float16/);
   });

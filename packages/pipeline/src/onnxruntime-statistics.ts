@@ -84,7 +84,13 @@ export function batchNormStatistics(ir: GraphIR, o: CalibrateOptions = {}): Map<
     });
     if (r.error) throw new Error(`calibrateBatchNorm: graph '${ir.name}': ${r.error.message}`);
     if (r.status !== 0) {
-      const why = r.stderr.toString().trim().split('\n').filter((l) => /error/i.test(l)).pop() ?? `exit ${r.status ?? r.signal}`;
+      const why =
+        r.stderr
+          .toString()
+          .trim()
+          .split('\n')
+          .filter((l) => /error/i.test(l))
+          .pop() ?? `exit ${r.status ?? r.signal}`;
       throw new Error(`calibrateBatchNorm: graph '${ir.name}': onnxruntime run failed: ${why}`);
     }
     if (r.stdout.length !== expected) throw new Error(`calibrateBatchNorm: graph '${ir.name}': got ${r.stdout.length} bytes of statistics, expected ${expected}`);

@@ -42,8 +42,7 @@ export function roundHalfEven(x: number): number {
 
 export function evalGeometry(width: number, height: number, o: EvalGeometryOptions): EvalGeometry {
   const R = o.resolution;
-  if (!(Number.isInteger(width) && width > 0 && Number.isInteger(height) && height > 0))
-    throw new RangeError(`image size ${width}x${height}: expected positive integers`);
+  if (!(Number.isInteger(width) && width > 0 && Number.isInteger(height) && height > 0)) throw new RangeError(`image size ${width}x${height}: expected positive integers`);
   if (!(Number.isInteger(R) && R > 0)) throw new RangeError(`resolution ${R}: expected a positive integer`);
   if (!(o.cropPct > 0 && Number.isFinite(o.cropPct))) throw new RangeError(`crop_pct ${o.cropPct}: expected a positive number`);
   const scale = Math.floor(R / o.cropPct);
@@ -58,8 +57,7 @@ export function evalGeometry(width: number, height: number, o: EvalGeometryOptio
   }
   // torchvision CenterCrop: a dimension smaller than R is first zero-padded by floor((R - size) / 2)
   // before / ceil after; the crop then starts at int(round((size - R) / 2.0)) in the other dimensions.
-  const place = (size: number) =>
-    size < R ? { start: 0, size, pad: Math.floor((R - size) / 2) } : { start: roundHalfEven((size - R) / 2), size: R, pad: 0 };
+  const place = (size: number) => (size < R ? { start: 0, size, pad: Math.floor((R - size) / 2) } : { start: roundHalfEven((size - R) / 2), size: R, pad: 0 });
   const x = place(resizeWidth);
   const y = place(resizeHeight);
   return {

@@ -46,14 +46,21 @@ describe('describeImageModel (effnet ONNX metadata → preprocessing + labels)',
   });
 
   it('rejects inputs that are not [N,3,R,R], naming the file and the input', () => {
-    for (const inputShape of [['N', 1, 224, 224], ['N', 3, 224, 200], [3, 224, 224], ['N', 3, 'H', 'W'], ['N', 3, 224, 'W'], [1, 3, null, undefined]])
+    for (const inputShape of [
+      ['N', 1, 224, 224],
+      ['N', 3, 224, 200],
+      [3, 224, 224],
+      ['N', 3, 'H', 'W'],
+      ['N', 3, 224, 'W'],
+      [1, 3, null, undefined],
+    ])
       expect(() => describeImageModel({}, { ...io, inputShape })).toThrow(/^dir\/model\.onnx: input 'input' is \[.*\]; expected an image input \[N,3,R,R\] with R a positive integer$/);
     expect(() => describeImageModel({}, { ...io, inputShape: ['N', 3, -5, -5] })).toThrow(/model\.onnx: input 'input' is \[N,3,-5,-5\]; expected an image input/);
     expect(() => describeImageModel({}, { ...io, inputShape: ['N', 3, 4097, 4097] })).toThrow(/declares 4097x4097 pixels; effnet reads image models up to 4096x4096/);
     expect(describeImageModel({}, { ...io, inputShape: ['N', 3, 4096, 4096] }).resolution).toBe(4096);
     expect(() => describeImageModel({}, { ...io, inputShape: [0, 3, 8, 8] })).toThrow(/declares a batch size of 0/);
     expect(() => describeImageModel({}, { ...io, outputShape: ['N', 2e6] })).toThrow(/output declares 2000000 classes/);
-    expect(() => describeImageModel({}, { ...io, inputShape: [1, 3, null, undefined] })).toThrow("is [1,3,?,?]");
+    expect(() => describeImageModel({}, { ...io, inputShape: [1, 3, null, undefined] })).toThrow('is [1,3,?,?]');
   });
 
   it('rejects effnet.labels that are not a list of strings, or not one per class', () => {

@@ -101,13 +101,7 @@ export function describeImageModel(metadata: Readonly<Record<string, string>>, i
   const [, c, h, w] = io.inputShape;
   const symbolic = (d: MetadataDim) => typeof d !== 'number';
   const resolution =
-    io.inputShape.length === 4 && c === 3
-      ? typeof h === 'number' && h === w
-        ? positiveInt(h)
-        : symbolic(h) && symbolic(w)
-          ? positiveIntText(metadata['effnet.resolution'])
-          : undefined
-      : undefined;
+    io.inputShape.length === 4 && c === 3 ? (typeof h === 'number' && h === w ? positiveInt(h) : symbolic(h) && symbolic(w) ? positiveIntText(metadata['effnet.resolution']) : undefined) : undefined;
   const shape = `[${io.inputShape.map((d) => d ?? '?').join(',')}]`;
   if (resolution === undefined) throw new Error(`${io.source}: input '${io.inputName}' is ${shape}; expected an image input [N,3,R,R] with R a positive integer`);
   if (resolution > MAX_RESOLUTION)
@@ -117,8 +111,7 @@ export function describeImageModel(metadata: Readonly<Record<string, string>>, i
     throw new Error(`${io.source}: input '${io.inputName}' ${shape} declares a batch size of ${n}; expected 1..${MAX_FIXED_BATCH} or a symbolic batch`);
   const last = io.outputShape[io.outputShape.length - 1];
   const numClasses = positiveInt(last) ?? (typeof last === 'number' ? undefined : positiveIntText(metadata['effnet.num_classes']));
-  if (numClasses !== undefined && numClasses > MAX_CLASSES)
-    throw new Error(`${io.source}: output declares ${numClasses} classes; effnet reads classifiers with up to ${MAX_CLASSES}`);
+  if (numClasses !== undefined && numClasses > MAX_CLASSES) throw new Error(`${io.source}: output declares ${numClasses} classes; effnet reads classifiers with up to ${MAX_CLASSES}`);
   return {
     name: metadata['effnet.model'] ?? baseName(io.source),
     resolution,

@@ -73,7 +73,14 @@ requires(sharedData('imagenette/val'), pythonModules('PIL')).describe('same pixe
   it('bicubic and bilinear, shrinking and enlarging, equal PIL exactly', async () => {
     for (const file of sampleImages(2)) {
       const img = decode(file);
-      for (const [w, h, interp] of [[182, 182, 'bicubic'], [256, 256, 'bicubic'], [182, 150, 'bicubic'], [256, 300, 'bicubic'], [100, 257, 'bilinear'], [37, 41, 'bicubic']] as const) {
+      for (const [w, h, interp] of [
+        [182, 182, 'bicubic'],
+        [256, 256, 'bicubic'],
+        [182, 150, 'bicubic'],
+        [256, 300, 'bicubic'],
+        [100, 257, 'bilinear'],
+        [37, 41, 'bicubic'],
+      ] as const) {
         const ours = resizePixels(img, w, h, interp);
         const code = `import sys; from PIL import Image; im = Image.frombytes('RGB', (${img.width}, ${img.height}), sys.stdin.buffer.read()); sys.stdout.buffer.write(im.resize((${w}, ${h}), Image.${interp.toUpperCase()}).tobytes())`;
         const r = spawnSync(python, ['-c', code], { input: Buffer.from(img.data), maxBuffer: 1 << 26 });

@@ -107,8 +107,7 @@ export interface Pixels {
  */
 export function resizePixels(src: Pixels, width: number, height: number, interpolation: Interpolation = 'bicubic'): Pixels {
   const { width: W, height: H, channels: C } = src;
-  if (!(Number.isInteger(width) && width > 0 && Number.isInteger(height) && height > 0))
-    throw new RangeError(`resize target ${width}x${height}: expected positive integers`);
+  if (!(Number.isInteger(width) && width > 0 && Number.isInteger(height) && height > 0)) throw new RangeError(`resize target ${width}x${height}: expected positive integers`);
   if (src.data.length < W * H * C) throw new RangeError(`pixels: ${src.data.length} values, expected ${W}x${H}x${C} = ${W * H * C}`);
   const filter = FILTERS[interpolation];
   if (!filter) throw new RangeError(`interpolation '${interpolation}': expected bicubic or bilinear`);

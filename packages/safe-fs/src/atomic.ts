@@ -175,8 +175,7 @@ export function checkOutputFile(path: string, o: AtomicOptions = {}): void {
 function checkTarget(path: string, overwrite: boolean): void {
   if (path === '') throw new Error('output file: empty path');
   // A dangling symlink: the rename would replace the link, not write where it points.
-  if (lstatIfAny(path)?.isSymbolicLink() && !statIfAny(path))
-    throw new Error(`${path}: is a symbolic link to a missing file; remove it or give another output path`);
+  if (lstatIfAny(path)?.isSymbolicLink() && !statIfAny(path)) throw new Error(`${path}: is a symbolic link to a missing file; remove it or give another output path`);
   const st = statIfAny(path);
   if (st?.isDirectory()) throw new Error(`${path}: is a directory; give a file path for the output`);
   if (st && !st.isFile()) throw new Error(`${path}: exists and is not a regular file; outputs are written by renaming a temporary file, give a file path`);
@@ -222,7 +221,10 @@ export class AtomicFile {
   private position = 0;
   private readonly overwrite: boolean;
 
-  constructor(readonly path: string, o: AtomicOptions = {}) {
+  constructor(
+    readonly path: string,
+    o: AtomicOptions = {},
+  ) {
     this.overwrite = !!o.overwrite;
     checkTarget(path, this.overwrite);
     const dir = dirname(path);

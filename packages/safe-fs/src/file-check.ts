@@ -22,7 +22,7 @@ function kind(st: Stats): string {
 
 function openError(path: string, e: unknown): FileTypeError {
   const code = (e as NodeJS.ErrnoException).code;
-  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : code === 'ELOOP' ? 'symlink loop' : code ?? String(e);
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : code === 'ELOOP' ? 'symlink loop' : (code ?? String(e));
   return new FileTypeError(`${path}: cannot open (${why})`);
 }
 

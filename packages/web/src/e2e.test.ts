@@ -52,8 +52,7 @@ ready.describe('browser demo end to end (effnet export → effnet serve → head
   let cpu: ort.InferenceSession;
 
   beforeAll(async () => {
-    for (const f of [join(repo, 'packages/cli/dist/main.js'), join(repo, 'packages/web/dist/index.html')])
-      if (!existsSync(f)) throw new Error(`${f} missing: build first (npm run build)`);
+    for (const f of [join(repo, 'packages/cli/dist/main.js'), join(repo, 'packages/web/dist/index.html')]) if (!existsSync(f)) throw new Error(`${f} missing: build first (npm run build)`);
     dir = mkdtempSync(join(tmpdir(), 'effnet-web-e2e-'));
     model = join(dir, 'imagenette.onnx');
     const exp = spawnSync(process.execPath, [bin, 'export', 'efficientnet-b0', '--weights', weights, '--resolution', String(RESOLUTION), '-o', model], { encoding: 'utf8' });
@@ -133,7 +132,9 @@ ready.describe('browser demo end to end (effnet export → effnet serve → head
     expect(CLASSES[state.top5[0]!.index]).toBe(wnid);
     const ref = await reference(image);
     const diff = await inputDiff(state, image);
-    console.log(`web-webgpu (${state.adapter}): ${state.top5[0]!.label} ${(100 * state.top5[0]!.probability).toFixed(2)}% (node cpu on sharp input ${(100 * ref[6]!).toFixed(2)}%), page input vs Node resampler max ${diff.toExponential(2)}, ${(ms / 1000).toFixed(1)} s`);
+    console.log(
+      `web-webgpu (${state.adapter}): ${state.top5[0]!.label} ${(100 * state.top5[0]!.probability).toFixed(2)}% (node cpu on sharp input ${(100 * ref[6]!).toFixed(2)}%), page input vs Node resampler max ${diff.toExponential(2)}, ${(ms / 1000).toFixed(1)} s`,
+    );
     expect(diff).toBeLessThanOrEqual(2 / 255 / 0.224); // JPEG decoders (Chromium vs libvips) within 2 grey levels
     expect(Math.abs(state.top5[0]!.probability - ref[6]!)).toBeLessThan(0.03);
     await page.close();

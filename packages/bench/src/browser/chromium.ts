@@ -14,8 +14,7 @@ export function chromiumPath(): string {
   return process.env['EFFNET_CHROMIUM'] || '/usr/bin/chromium';
 }
 
-export const CHROMIUM_HELP =
-  'install Debian\'s chromium (`apt-get install chromium`) or point EFFNET_CHROMIUM at a Chromium/Chrome binary (effnet never downloads a browser)';
+export const CHROMIUM_HELP = "install Debian's chromium (`apt-get install chromium`) or point EFFNET_CHROMIUM at a Chromium/Chrome binary (effnet never downloads a browser)";
 
 /**
  * Flags for a quiet, offline headless Chromium; `webgpu` adds --enable-unsafe-webgpu (the WebGPU

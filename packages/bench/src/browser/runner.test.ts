@@ -9,7 +9,6 @@ import { chromium, requires } from '../../../../test-utils/requires.js';
 /** Default weights calibrated as the CLI does: onnxruntime-node measures the BatchNorm statistics. */
 const WITH_ORT = { statistics: onnxruntimeStatistics } as const;
 
-
 // EfficientNet-B0 at 64 px: every op of the real model (Conv, depthwise Conv, SiLU, SE, Gemm), small enough for SwiftShader.
 const model = prepareModel('efficientnet-b0', { ...WITH_ORT, resolution: 64, batch: 1 }).serialize();
 const dims = [1, 3, 64, 64];
@@ -44,7 +43,9 @@ requires(chromium(chromiumPath())).describe('onnxruntime-web in headless Chromiu
         const b = await r.run(x, dims); // same input: not sent again
         const c = await r.run(y, dims); // new input: sent
         const t3 = performance.now();
-        console.log(`${ep} (${r.adapter ?? 'wasm'}): browser + session ${(t1 - t0).toFixed(0)} ms, first run ${(t2 - t1).toFixed(0)} ms, next two ${(t3 - t2).toFixed(0)} ms; max |diff| vs cpu ${maxAbsDiff(refX, a.data).toExponential(1)} (|logit| up to ${Math.max(...refX.map(Math.abs)).toFixed(1)})`);
+        console.log(
+          `${ep} (${r.adapter ?? 'wasm'}): browser + session ${(t1 - t0).toFixed(0)} ms, first run ${(t2 - t1).toFixed(0)} ms, next two ${(t3 - t2).toFixed(0)} ms; max |diff| vs cpu ${maxAbsDiff(refX, a.data).toExponential(1)} (|logit| up to ${Math.max(...refX.map(Math.abs)).toFixed(1)})`,
+        );
         expect(a.dims).toEqual([1, 1000]);
         expect(maxAbsDiff(refX, a.data)).toBeLessThan(1e-3);
         expect(maxAbsDiff(a.data, b.data)).toBeLessThan(1e-6);
@@ -57,7 +58,6 @@ requires(chromium(chromiumPath())).describe('onnxruntime-web in headless Chromiu
       await expect(r.run(x, dims)).rejects.toThrow(/released/);
     });
   }
-
 });
 
 describe('browser EP errors', () => {

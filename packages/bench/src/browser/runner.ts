@@ -88,9 +88,11 @@ export async function createBrowserRunner(model: Uint8Array | string, o: Browser
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(server.url);
-    await page.waitForFunction(() => 'effnetOrt' in globalThis, undefined, { timeout: 30_000 }).catch(() => {
-      throw new Error(`onnxruntime-web did not load in Chromium${errors.length ? `: ${errors[0]}` : ''}`);
-    });
+    await page
+      .waitForFunction(() => 'effnetOrt' in globalThis, undefined, { timeout: 30_000 })
+      .catch(() => {
+        throw new Error(`onnxruntime-web did not load in Chromium${errors.length ? `: ${errors[0]}` : ''}`);
+      });
     const info = await page
       .evaluate(
         async ({ ep, threads }): Promise<PageSession | { noAdapter: string }> => {
@@ -100,7 +102,8 @@ export async function createBrowserRunner(model: Uint8Array | string, o: Browser
           ort.env.logLevel = 'error';
           let adapter: string | null = null;
           if (ep === 'webgpu') {
-            const gpu = (globalThis as unknown as { navigator: { gpu?: { requestAdapter(): Promise<{ info?: { vendor: string; architecture: string; description: string } } | null> } } }).navigator.gpu;
+            const gpu = (globalThis as unknown as { navigator: { gpu?: { requestAdapter(): Promise<{ info?: { vendor: string; architecture: string; description: string } } | null> } } }).navigator
+              .gpu;
             if (!gpu) return { noAdapter: 'navigator.gpu is undefined (WebGPU is off in this browser)' };
             const a = await gpu.requestAdapter();
             if (!a) return { noAdapter: 'navigator.gpu.requestAdapter() returned null' };

@@ -44,8 +44,7 @@ export async function classifyImages(runner: Runner, files: readonly string[], n
     const images = await Promise.all(chunk.map((f) => loadResized(f, o)));
     images.forEach((img, i) => cropNormalizeInto(img, data, i * per, o));
     const out = await runner.run(data, [rows, 3, R, R]);
-    if (out.dims.length !== 2 || out.dims[0] !== rows || out.dims[1] !== numClasses)
-      throw new Error(`model output is [${out.dims.join(',')}], expected [${rows},${numClasses}]`);
+    if (out.dims.length !== 2 || out.dims[0] !== rows || out.dims[1] !== numClasses) throw new Error(`model output is [${out.dims.join(',')}], expected [${rows},${numClasses}]`);
     assertFiniteLogits(out.data, numClasses, chunk.length, (r) => chunk[r]!, o.model);
     chunk.forEach((file, r) => {
       const p = softmaxRow(out.data, numClasses, r);

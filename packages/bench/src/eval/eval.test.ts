@@ -103,7 +103,9 @@ describe('evaluate', () => {
   it('counts, lists and skips unreadable images: a non-image file and a truncated JPEG', async () => {
     const dir = await folder('corrupt');
     writeFileSync(join(dir, 'b_green/notes.jpg'), 'not an image at all\n');
-    const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: COLOURS.blue } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: COLOURS.blue } })
+      .jpeg()
+      .toBuffer();
     writeFileSync(join(dir, 'c_blue/0-cut.jpg'), jpeg.subarray(0, Math.floor(jpeg.length / 2)));
     const ds = listImageFolder(dir);
     expect(ds.samples).toHaveLength(9);

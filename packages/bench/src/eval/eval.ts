@@ -174,8 +174,7 @@ export async function evaluate(runner: Runner, dataset: Dataset, numClasses: num
       const out = await runner.run(rows === B ? p.data : p.data.subarray(0, rows * per), [rows, 3, R, R]);
       inferMs += performance.now() - ti;
       const classes = out.dims[out.dims.length - 1]!;
-      if (out.dims.length !== 2 || out.dims[0] !== rows || classes !== numClasses)
-        throw new Error(`model output is [${out.dims.join(',')}], expected [${rows},${numClasses}]`);
+      if (out.dims.length !== 2 || out.dims[0] !== rows || classes !== numClasses) throw new Error(`model output is [${out.dims.join(',')}], expected [${rows},${numClasses}]`);
       assertFiniteLogits(out.data, numClasses, k, (r) => p.samples[r]!.key, o.model);
       for (let r = 0; r < k; r++) {
         const s = p.samples[r]!;

@@ -83,8 +83,7 @@ export function placeLabels(
     const cy = py(p.y);
     // Candidate baselines: right of the point at several heights, then left of it.
     const spots: [number, number, 'left' | 'right'][] = [];
-    for (const dy of [-5, 9, -17, 21, -29, 33, -41, 45])
-      spots.push([cx + 6, cy + dy, 'left'], [cx - 6, cy + dy, 'right']);
+    for (const dy of [-5, 9, -17, 21, -29, 33, -41, 45]) spots.push([cx + 6, cy + dy, 'left'], [cx - 6, cy + dy, 'right']);
     let chosen = spots[0]!;
     for (const sp of spots) {
       const [bx, by, align] = sp;
@@ -144,7 +143,10 @@ function latencyChart(points: readonly LatencyPoint[], x: 'params' | 'macs', tit
   }));
   const xScale = logRoomForLabels(raw.map((d) => d.x));
   const yDomain = logPadded(raw.map((d) => d.latency));
-  const labels = placeLabels(raw.map((d) => ({ x: d.x, y: d.latency, text: d.label })), { xDomain: xScale.domain, yDomain, logX: true, logY: true });
+  const labels = placeLabels(
+    raw.map((d) => ({ x: d.x, y: d.latency, text: d.label })),
+    { xDomain: xScale.domain, yDomain, logX: true, logY: true },
+  );
   const data = raw.map((d, i) => ({ ...d, ...labels[i]! }));
   const xTitle = x === 'params' ? 'parameters (millions)' : 'MACs per image (billions of multiply-adds; the paper\'s "FLOPs")';
   const yTitle = 'p50 latency per batch (ms)';
@@ -179,7 +181,9 @@ export function latencyVsFlops(points: readonly LatencyPoint[], subtitle: string
  */
 export function accuracyVsParams(points: readonly AccuracyPoint[]): Promise<string> {
   // The paper's ImageNet panel first, then each measured data set.
-  const panels = [...new Set(points.map((p) => p.panel))].sort((a, b) => Number(points.some((p) => p.panel === b && p.source !== 'measured')) - Number(points.some((p) => p.panel === a && p.source !== 'measured')));
+  const panels = [...new Set(points.map((p) => p.panel))].sort(
+    (a, b) => Number(points.some((p) => p.panel === b && p.source !== 'measured')) - Number(points.some((p) => p.panel === a && p.source !== 'measured')),
+  );
   const color = {
     field: 'source',
     type: 'nominal',
@@ -191,7 +195,10 @@ export function accuracyVsParams(points: readonly AccuracyPoint[]): Promise<stri
     const xScale = logRoomForLabels(raw.map((d) => d.params));
     const ys = raw.map((d) => d.top1);
     const yDomain: [number, number] = [Math.floor(Math.min(...ys) - 1), Math.ceil(Math.max(...ys) + 1)];
-    const labels = placeLabels(raw.map((d) => ({ x: d.params, y: d.top1, text: d.label })), { xDomain: xScale.domain, yDomain, logX: true, width });
+    const labels = placeLabels(
+      raw.map((d) => ({ x: d.params, y: d.top1, text: d.label })),
+      { xDomain: xScale.domain, yDomain, logX: true, width },
+    );
     const data = raw.map((d, i) => ({ ...d, ...labels[i]! }));
     const yTitle = 'top-1 accuracy (%)';
     const xTitle = 'parameters (millions)';

@@ -139,14 +139,7 @@ async function materialize(h: ModelHandle, scratch?: string): Promise<{ source: 
   }
 }
 
-async function measureOpened(
-  job: BenchJob,
-  handle: ModelHandle,
-  source: Uint8Array | string,
-  modelBytes: number,
-  onProgress: (e: ProgressEvent) => void,
-  isolated: boolean,
-): Promise<ModelResult> {
+async function measureOpened(job: BenchJob, handle: ModelHandle, source: Uint8Array | string, modelBytes: number, onProgress: (e: ProgressEvent) => void, isolated: boolean): Promise<ModelResult> {
   const dims = [job.batch, 3, handle.resolution, handle.resolution];
   const input = formulaInput(dims);
   const runnerOptions = job.threads ? { threads: job.threads } : {};

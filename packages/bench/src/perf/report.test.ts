@@ -60,7 +60,10 @@ describe('markdown report', () => {
   it('has a Table 2-like row per model with ratios against ResNet-50 and the paper figures labelled', () => {
     const md = toMarkdown(buildReport(run([b0, r50])));
     const row = md.split('\n').find((l) => l.startsWith('| efficientnet-b0 |'))!;
-    const cells = row.split('|').map((c) => c.trim()).slice(1, -1);
+    const cells = row
+      .split('|')
+      .map((c) => c.trim())
+      .slice(1, -1);
     // model, resolution, batch, params, FLOPs, p50, throughput, params÷R50, FLOPs÷R50, latency÷R50, measured top-1, paper top-1, params, FLOPs, CPU latency
     expect(cells.slice(0, 7)).toEqual(['efficientnet-b0', '224', '1', '5.29M', '385.00M', '11.00', (1000 / 11.2).toPrecision(3)]);
     expect(cells[7]).toBe(`${(5_288_548 / 25_557_032).toFixed(2)}x`);
@@ -143,7 +146,7 @@ describe('results.json and charts', () => {
     expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).results).toHaveLength(1);
   });
 
-  it('accuracy chart: measured ImageNet points where given, the paper\'s otherwise, other paper models as context', () => {
+  it("accuracy chart: measured ImageNet points where given, the paper's otherwise, other paper models as context", () => {
     const acc = parseAccuracy({ model: 'efficientnet-b0', top1: 0.771, top5: 0.933, classes: 1000 }, 'e.json');
     const pts = accuracyPoints(buildReport(run([b0, r50]), { accuracy: acc }));
     expect(pts.filter((p) => p.model === 'EfficientNet-B0')).toEqual([expect.objectContaining({ source: 'measured', top1: 77.1, params: 5_288_548, panel: IMAGENET_PANEL })]);
@@ -151,7 +154,7 @@ describe('results.json and charts', () => {
     expect(pts.filter((p) => p.source === 'paper, not run')).toHaveLength(PAPER_MODELS.length - 2);
   });
 
-  it('accuracy chart: an Imagenette (10-class) top-1 gets its own panel, never the paper\'s ImageNet axis', async () => {
+  it("accuracy chart: an Imagenette (10-class) top-1 gets its own panel, never the paper's ImageNet axis", async () => {
     const evalJson = { model: 'b0', top1: 0.958, top5: 0.995, n: 3925, data: '/data/imagenette/val/', perClass: Array.from({ length: 10 }, (_, i) => ({ index: i })) };
     const acc = parseAccuracy(evalJson, 'eval.json');
     expect(acc).toEqual([{ model: 'efficientnet-b0', top1: 95.8, top5: 99.5, n: 3925, dataset: 'imagenette/val', classes: 10 }]);
@@ -164,7 +167,9 @@ describe('results.json and charts', () => {
     ]);
     expect(pts.filter((p) => p.panel !== IMAGENET_PANEL)).toHaveLength(1);
     // Unstated data set: also apart.
-    expect(accuracyPoints(buildReport(run([b0]), { accuracy: parseAccuracy({ model: 'b0', top1: 0.9 }, 'e') })).find((p) => p.source === 'measured')!.panel).toBe('data set not stated: measured by effnet eval');
+    expect(accuracyPoints(buildReport(run([b0]), { accuracy: parseAccuracy({ model: 'b0', top1: 0.9 }, 'e') })).find((p) => p.source === 'measured')!.panel).toBe(
+      'data set not stated: measured by effnet eval',
+    );
     const md = toMarkdown(report);
     expect(md).toContain('95.80% (imagenette/val, 10 classes)');
     expect(md).toContain('ImageNet top-1 *(paper)*');

@@ -116,11 +116,7 @@ export function parseAccuracy(json: unknown, file: string): AccuracyEntry[] {
       top1: pct(top1, 'top1'),
       ...(top5 !== undefined ? { top5: pct(top5, 'top5') } : {}),
       ...(typeof n === 'number' ? { n } : {}),
-      ...(typeof dataset === 'string' && dataset
-        ? { dataset }
-        : typeof data === 'string' && datasetName(data)
-          ? { dataset: datasetName(data) }
-          : {}),
+      ...(typeof dataset === 'string' && dataset ? { dataset } : typeof data === 'string' && datasetName(data) ? { dataset: datasetName(data) } : {}),
       ...(typeof classes === 'number' && Number.isInteger(classes) && classes > 0 ? { classes } : Array.isArray(perClass) && perClass.length ? { classes: perClass.length } : {}),
     };
   });
@@ -244,7 +240,23 @@ export function toMarkdown(r: BenchReport): string {
   out.push('');
   out.push(
     table(
-      ['model', 'resolution', 'batch', 'params', 'MACs per image', 'p50 latency per batch (ms)', 'throughput (img/s)', 'params ÷ R50', 'MACs ÷ R50', 'latency ÷ R50', 'top-1 measured (data set)', 'ImageNet top-1 *(paper)*', 'params *(paper)*', 'FLOPs *(paper)*', 'CPU latency *(paper)*'],
+      [
+        'model',
+        'resolution',
+        'batch',
+        'params',
+        'MACs per image',
+        'p50 latency per batch (ms)',
+        'throughput (img/s)',
+        'params ÷ R50',
+        'MACs ÷ R50',
+        'latency ÷ R50',
+        'top-1 measured (data set)',
+        'ImageNet top-1 *(paper)*',
+        'params *(paper)*',
+        'FLOPs *(paper)*',
+        'CPU latency *(paper)*',
+      ],
       rows,
     ),
   );
@@ -276,8 +288,8 @@ export function toMarkdown(r: BenchReport): string {
   out.push('Latencies in milliseconds per batch.');
   if (r.comparisons) {
     const rowsOf = (group: ComparisonResult['group']) =>
-      r.comparisons!
-        .filter((c) => c.group === group)
+      r
+        .comparisons!.filter((c) => c.group === group)
         .map((c) => [
           `${c.efficientnet} vs ${c.baseline}`,
           `${c.batch}`,
@@ -289,11 +301,23 @@ export function toMarkdown(r: BenchReport): string {
           c.paper.latencyRatio !== undefined ? paperRatio(c.paper.latencyRatio) : '— (not given)',
           points(c.paper.top1Gain),
         ]);
-    const head = (what: string) => ['comparison', 'batch', 'params ratio', `params ratio *(${what})*`, 'FLOPs ratio', `FLOPs ratio *(${what})*`, 'latency ratio', `latency ratio *(${what})*`, `top-1 gain *(${what})*`];
+    const head = (what: string) => [
+      'comparison',
+      'batch',
+      'params ratio',
+      `params ratio *(${what})*`,
+      'FLOPs ratio',
+      `FLOPs ratio *(${what})*`,
+      'latency ratio',
+      `latency ratio *(${what})*`,
+      `top-1 gain *(${what})*`,
+    ];
     out.push('');
-    out.push('## The paper\'s comparisons, measured here');
+    out.push("## The paper's comparisons, measured here");
     out.push('');
-    out.push(`Ratios are baseline ÷ EfficientNet (how many times fewer parameters / FLOPs, how many times faster at p50), on ${o.ep} with ${o.threads ?? 'the runtime default number of'} thread(s). The paper measured latency on ${PAPER_LATENCY_SETUP}.`);
+    out.push(
+      `Ratios are baseline ÷ EfficientNet (how many times fewer parameters / FLOPs, how many times faster at p50), on ${o.ep} with ${o.threads ?? 'the runtime default number of'} thread(s). The paper measured latency on ${PAPER_LATENCY_SETUP}.`,
+    );
     out.push('');
     out.push(table(head('paper'), rowsOf('paper')));
     out.push('');
@@ -301,7 +325,9 @@ export function toMarkdown(r: BenchReport): string {
     out.push('');
     out.push('## EfficientNetV2 and EfficientNet-Lite against EfficientNet, measured here');
     out.push('');
-    out.push('Ratios are the V1 model ÷ the newer one, as above (below 1: the newer model is bigger / slower). The *(published)* ratios are computed from the published figures; no source publishes a CPU latency for these pairs.');
+    out.push(
+      'Ratios are the V1 model ÷ the newer one, as above (below 1: the newer model is bigger / slower). The *(published)* ratios are computed from the published figures; no source publishes a CPU latency for these pairs.',
+    );
     out.push('');
     out.push(table(head('published'), rowsOf('family')));
     out.push('');
@@ -313,7 +339,9 @@ export function toMarkdown(r: BenchReport): string {
       `Measured top-1/top-5 from ${r.accuracy[0]!.source}: ${r.accuracy.map((a) => `${a.model} ${a.top1.toFixed(2)}%${a.top5 !== undefined ? ` / ${a.top5.toFixed(2)}%` : ''} on ${describeDataset(a)}${a.n ? `, n=${a.n}` : ''}`).join('; ')}.`,
     );
     if (r.accuracy.some((a) => accuracyPanel(a) !== IMAGENET_PANEL))
-      out.push('Accuracies on another data set than ImageNet-1k (fewer classes are easier) are not comparable with the paper\'s ImageNet figures: the accuracy chart draws them in a panel of their own.');
+      out.push(
+        "Accuracies on another data set than ImageNet-1k (fewer classes are easier) are not comparable with the paper's ImageNet figures: the accuracy chart draws them in a panel of their own.",
+      );
   }
   if (r.failures.length) {
     out.push('');
@@ -379,11 +407,7 @@ export const REPORT_FILES = ['results.json', 'results.md', ...CHARTS.map(([f]) =
 /** Writes every report into `dir` (created if needed); existing report files there are replaced. */
 export async function writeReports(r: BenchReport, dir: string): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
-  const files: [string, string][] = [
-    ['results.json', `${JSON.stringify(r, null, 2)}\n`],
-    ['results.md', toMarkdown(r)],
-    ...Object.entries(await renderCharts(r)),
-  ];
+  const files: [string, string][] = [['results.json', `${JSON.stringify(r, null, 2)}\n`], ['results.md', toMarkdown(r)], ...Object.entries(await renderCharts(r))];
   const written: string[] = [];
   for (const [name, text] of files) {
     const path = join(dir, name);

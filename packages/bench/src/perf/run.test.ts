@@ -109,12 +109,15 @@ describe('webgpu', () => {
 
   // CI installs Debian's chromium, whose SwiftShader Vulkan driver gives Dawn an adapter without a GPU.
   const icd = process.env.VK_ICD_FILENAMES ?? (existsSync(SWIFTSHADER) ? SWIFTSHADER : undefined);
-  requires(need(!!icd, `a Vulkan driver (VK_ICD_FILENAMES, or ${SWIFTSHADER})`, "apt-get install chromium libvulkan1 (Debian's chromium has SwiftShader)")).it('runs efficientnet-b0 on WebGPU and matches cpu within 1e-3', async () => {
-    process.env.VK_ICD_FILENAMES = icd!;
-    process.env.XDG_RUNTIME_DIR ??= '/tmp';
-    const run = await runBench({ models: ['efficientnet-b0'], ep: 'webgpu', batches: [1], timing: { warmup: 0, iterations: 1, minTimeMs: 0, maxTimeMs: 60_000 }, model: { resolution: 64 } });
-    expect(run.failures).toEqual([]);
-    expect(run.results[0]!.ep).toBe('webgpu');
-    expect(run.results[0]!.maxAbsDiffVsCpu).toBeLessThanOrEqual(1e-3);
-  });
+  requires(need(!!icd, `a Vulkan driver (VK_ICD_FILENAMES, or ${SWIFTSHADER})`, "apt-get install chromium libvulkan1 (Debian's chromium has SwiftShader)")).it(
+    'runs efficientnet-b0 on WebGPU and matches cpu within 1e-3',
+    async () => {
+      process.env.VK_ICD_FILENAMES = icd!;
+      process.env.XDG_RUNTIME_DIR ??= '/tmp';
+      const run = await runBench({ models: ['efficientnet-b0'], ep: 'webgpu', batches: [1], timing: { warmup: 0, iterations: 1, minTimeMs: 0, maxTimeMs: 60_000 }, model: { resolution: 64 } });
+      expect(run.failures).toEqual([]);
+      expect(run.results[0]!.ep).toBe('webgpu');
+      expect(run.results[0]!.maxAbsDiffVsCpu).toBeLessThanOrEqual(1e-3);
+    },
+  );
 });

@@ -81,8 +81,8 @@ export function workerPath(): string {
 }
 
 const CRASH_HINT: Partial<Record<NodeEp, string>> = {
-  webgpu: 'a crash inside onnxruntime\'s WebGPU EP (Dawn/Vulkan driver); try another Vulkan driver, or --ep cpu',
-  cuda: 'a crash inside onnxruntime\'s CUDA EP; check that CUDA 12 and cuDNN 9 match the installed provider',
+  webgpu: "a crash inside onnxruntime's WebGPU EP (Dawn/Vulkan driver); try another Vulkan driver, or --ep cpu",
+  cuda: "a crash inside onnxruntime's CUDA EP; check that CUDA 12 and cuDNN 9 match the installed provider",
 };
 
 /** Runs one job in a child process; resolves with its result, rejects with a one-line error. */
@@ -155,8 +155,7 @@ export async function runBench(o: BenchOptions, onEvent: (e: RunEvent) => void =
   const started = performance.now();
   const createdAt = new Date().toISOString();
   const jobs: BenchJob[] = [];
-  for (const ref of o.models)
-    for (const batch of o.batches) jobs.push({ ref, model: o.model ?? {}, ep: o.ep, batch, ...(o.threads ? { threads: o.threads } : {}), timing: o.timing });
+  for (const ref of o.models) for (const batch of o.batches) jobs.push({ ref, model: o.model ?? {}, ep: o.ep, batch, ...(o.threads ? { threads: o.threads } : {}), timing: o.timing });
   const results: ModelResult[] = [];
   const failures: FailedResult[] = [];
   for (const [index, job] of jobs.entries()) {

@@ -36,7 +36,7 @@ describe('measureLatency', () => {
   it('warms up, then runs at least `iterations` times and at least minTimeMs', async () => {
     let calls = 0;
     let warm = 0;
-    const r = await measureLatency(() => ((calls++), spin(2)), { warmup: 2, iterations: 3, minTimeMs: 60, onWarmup: (n) => (warm = n) });
+    const r = await measureLatency(() => (calls++, spin(2)), { warmup: 2, iterations: 3, minTimeMs: 60, onWarmup: (n) => (warm = n) });
     expect(warm).toBe(2);
     expect(r.latency.samples).toBeGreaterThanOrEqual(3);
     expect(r.latency.samples * r.latency.mean).toBeGreaterThanOrEqual(50);

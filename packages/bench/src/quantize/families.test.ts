@@ -27,13 +27,7 @@ const dir = mkdtempSync(join(tmpdir(), 'effnet-int8-families-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const R = 64;
-const CASES = [
-  { id: 'efficientnet-b0', weightsPath: WEIGHTS },
-  { id: 'tf-efficientnet-b0' },
-  { id: 'resnet50' },
-  { id: 'tf-efficientnetv2-b0' },
-  { id: 'efficientnet-lite0' },
-] as const;
+const CASES = [{ id: 'efficientnet-b0', weightsPath: WEIGHTS }, { id: 'tf-efficientnet-b0' }, { id: 'resnet50' }, { id: 'tf-efficientnetv2-b0' }, { id: 'efficientnet-lite0' }] as const;
 
 const written: { name: string; path: string; checker: boolean; shapes: boolean }[] = [];
 
@@ -87,7 +81,9 @@ DATA.describe('int8 on every family (64 px, 6 Imagenette calibration images)', (
         try {
           const a = (await f.run(batch!.data, batch!.dims)).data as Float32Array;
           const b = (await i8.run(batch!.data, batch!.dims)).data as Float32Array;
-          let ab = 0, aa = 0, bb = 0;
+          let ab = 0,
+            aa = 0,
+            bb = 0;
           a.forEach((v, k) => ((ab += v * b[k]!), (aa += v * v), (bb += b[k]! * b[k]!)));
           expect(ab / Math.sqrt(aa * bb)).toBeGreaterThan(0.95);
           expect(b.length).toBe(17 * q.numClasses);
@@ -104,18 +100,22 @@ DATA.describe('int8 on every family (64 px, 6 Imagenette calibration images)', (
     expect(q.metadata).toMatchObject({ 'effnet.int8.calibration_source': BUILTIN_CALIBRATION_SOURCE, 'effnet.int8.calibration_method': 'minmax', 'effnet.int8.calibration_images': '8' });
   }, 120_000);
 
-  ONNX.it('every file passes the onnx checker (full check) and strict shape inference', () => {
-    expect(written.length).toBe(CASES.length);
-    const job = join(dir, 'job.json');
-    writeFileSync(job, JSON.stringify({ outDir: dir, models: written }));
-    const r = spawnSync(PYTHON, [CHECK, job], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 300_000 });
-    expect(r.status, r.stderr).toBe(0);
-    const result = JSON.parse(r.stdout) as { models: { name: string; error?: string; checker?: { ok?: boolean }; shapes?: unknown }[] };
-    for (const m of result.models) {
-      expect(m.error, m.name).toBeUndefined();
-      expect(m.checker, m.name).toMatchObject({ ok: true });
-      const sh = m.shapes as { missing: string[]; mismatches: unknown[] };
-      expect(sh, `${m.name}: ${JSON.stringify(m.shapes)}`).toMatchObject({ missing: [], mismatches: [] });
-    }
-  }, 300_000);
+  ONNX.it(
+    'every file passes the onnx checker (full check) and strict shape inference',
+    () => {
+      expect(written.length).toBe(CASES.length);
+      const job = join(dir, 'job.json');
+      writeFileSync(job, JSON.stringify({ outDir: dir, models: written }));
+      const r = spawnSync(PYTHON, [CHECK, job], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 300_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const result = JSON.parse(r.stdout) as { models: { name: string; error?: string; checker?: { ok?: boolean }; shapes?: unknown }[] };
+      for (const m of result.models) {
+        expect(m.error, m.name).toBeUndefined();
+        expect(m.checker, m.name).toMatchObject({ ok: true });
+        const sh = m.shapes as { missing: string[]; mismatches: unknown[] };
+        expect(sh, `${m.name}: ${JSON.stringify(m.shapes)}`).toMatchObject({ missing: [], mismatches: [] });
+      }
+    },
+    300_000,
+  );
 });

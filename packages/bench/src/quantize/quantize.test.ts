@@ -144,7 +144,18 @@ requires(pythonModules('onnx', 'cv2', 'numpy')).describe('onnx checker (full che
       }
     }
     const tinyPath = join(dir, 'tiny.onnx');
-    writeFileSync(tinyPath, serializeModel(quantizeQdq(tiny(), { ranges: new Map([['input', { min: -1, max: 1 }], ['c.relu', { min: 0, max: 1 }]]) }), { opset: 13 }));
+    writeFileSync(
+      tinyPath,
+      serializeModel(
+        quantizeQdq(tiny(), {
+          ranges: new Map([
+            ['input', { min: -1, max: 1 }],
+            ['c.relu', { min: 0, max: 1 }],
+          ]),
+        }),
+        { opset: 13 },
+      ),
+    );
     models.push({ name: 'tiny', path: tinyPath, checker: true, shapes: true });
     const job = join(dir, 'job.json');
     writeFileSync(job, JSON.stringify({ outDir: dir, models }));

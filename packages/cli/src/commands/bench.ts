@@ -57,18 +57,31 @@ export function register(program: Command): void {
     .option('--iterations <N>', `timed runs per model, at least, 1..${LIMITS.iterations} (fast models run more to fill --time)`, intInRange('--iterations', 1, LIMITS.iterations), 10)
     .option('--warmup <N>', `untimed runs per model before timing, 0..${LIMITS.warmup}`, intInRange('--warmup', 0, LIMITS.warmup), 2)
     .option('--time <ms>', `measuring time per model, at least, 0..${LIMITS.timeMs} ms`, intInRange('--time', 0, LIMITS.timeMs), 3000)
-    .option('--max-time <ms>', `stop timing a model after this long, even before --iterations runs (slow models such as amoebanet-b), 1..${LIMITS.timeMs} ms`, intInRange('--max-time', 1, LIMITS.timeMs), 60000)
+    .option(
+      '--max-time <ms>',
+      `stop timing a model after this long, even before --iterations runs (slow models such as amoebanet-b), 1..${LIMITS.timeMs} ms`,
+      intInRange('--max-time', 1, LIMITS.timeMs),
+      60000,
+    )
     .option('--threads <N>', `intra-op threads (cpu, cuda, webgpu) / wasm threads, 1..${LIMITS.threads} (default: the runtime's choice)`, intInRange('--threads', 1, LIMITS.threads))
     .option('--json', 'print results.json to stdout instead of the table')
     .option('--out <dir>', 'report directory; results.json, results.md and the .svg charts there are regenerated (replaced) on every run', 'bench-results')
-    .addOption(new Option('--compare <what>', "'paper': also measure the paper's comparisons (B7 vs AmoebaNet-B, B1 vs ResNet-152, B4 vs ResNet-50) and report the ratios beside the paper's").choices(['paper']))
+    .addOption(
+      new Option('--compare <what>', "'paper': also measure the paper's comparisons (B7 vs AmoebaNet-B, B1 vs ResNet-152, B4 vs ResNet-50) and report the ratios beside the paper's").choices([
+        'paper',
+      ]),
+    )
     .option('--accuracy-from <file>', 'measured accuracies (`effnet eval --json` output: { model, top1, top5, n } or a list) for the reports and the accuracy chart')
     .option('--no-isolate', 'measure in this process instead of one child process per model (a native crash then ends the command)')
     .option('--fold-bn', 'fold BatchNorm into the preceding conv before running')
     .option('--fp16', 'float16 weights and compute')
     .option('--opset <N>', `ONNX opset of built models, ${MIN_OPSET}..${MAX_OPSET}`, intInRange('--opset', MIN_OPSET, MAX_OPSET));
   addModelOptions(cmd, { batch: false });
-  cmd.option('--precision <list>', 'build each model id in these precisions (fp32,fp16,int8) and measure them side by side: speed-up over fp32, file size; int8 without --calibration-data is calibrated on the built-in input (latency only)', precisionList);
+  cmd.option(
+    '--precision <list>',
+    'build each model id in these precisions (fp32,fp16,int8) and measure them side by side: speed-up over fp32, file size; int8 without --calibration-data is calibrated on the built-in input (latency only)',
+    precisionList,
+  );
   addInt8Options(cmd, { withInt8Flag: false });
   // Speed does not depend on weight values: the shared --weights flag is refused here (see the action).
   cmd.options.find((opt) => opt.long === '--weights')?.hideHelp();
@@ -125,8 +138,7 @@ Examples:
       built?.cleanup();
     });
     // Nothing measured: no report (empty tables would look like a result).
-    if (measured.results.length === 0 && measured.failures.length)
-      throw new Error(`every measurement failed, no report written: ${measured.failures.map((x) => x.error).join('; ')}`);
+    if (measured.results.length === 0 && measured.failures.length) throw new Error(`every measurement failed, no report written: ${measured.failures.map((x) => x.error).join('; ')}`);
     const side = built ? precisionResults(measured.results, built) : undefined;
     const run = side ? { ...measured, results: side.results } : measured;
     const base = buildReport(run, { ...(accuracy ? { accuracy, accuracySource: f.accuracyFrom! } : {}), comparePaper: f.compare === 'paper' });
@@ -140,8 +152,7 @@ Examples:
       if (report.comparisons) printComparisons(report.comparisons);
       console.log(`reports: ${files.join(', ')}`);
     }
-    if (run.failures.length)
-      throw new Error(`${run.failures.length} of ${run.failures.length + run.results.length} measurements failed: ${run.failures.map((x) => x.error).join('; ')}`);
+    if (run.failures.length) throw new Error(`${run.failures.length} of ${run.failures.length + run.results.length} measurements failed: ${run.failures.map((x) => x.error).join('; ')}`);
   });
 }
 
@@ -173,7 +184,23 @@ const paperParams = (n: number) => `${+(n / 1e6).toFixed(1)}M`;
 const paperMacs = (n: number) => (n < 1e9 ? `${(n / 1e9).toFixed(2)}B` : `${+(n / 1e9).toFixed(1)}B`);
 
 function printTable(results: readonly ModelResult[], ep: NodeEp): void {
-  const head = ['model', 'res', 'batch', 'params', 'MACs/image', 'p50 ms/batch', 'p90 ms/batch', 'img/s', 'create ms', 'peak RSS', ...(ep !== 'cpu' ? ['max |Δ| vs cpu'] : []), 'paper params', 'paper FLOPs', 'paper top-1', 'paper CPU lat.'];
+  const head = [
+    'model',
+    'res',
+    'batch',
+    'params',
+    'MACs/image',
+    'p50 ms/batch',
+    'p90 ms/batch',
+    'img/s',
+    'create ms',
+    'peak RSS',
+    ...(ep !== 'cpu' ? ['max |Δ| vs cpu'] : []),
+    'paper params',
+    'paper FLOPs',
+    'paper top-1',
+    'paper CPU lat.',
+  ];
   const rows = results.map((r) => {
     const p = paperModel(r.model);
     return [
@@ -204,14 +231,16 @@ function printComparisons(cs: NonNullable<ReturnType<typeof buildReport>['compar
   const head = ['A vs B', 'batch', '× fewer params: B ÷ A (published)', '× fewer MACs: B ÷ A (published)', '× faster: B ÷ A latency (published)'];
   const x = (v: number | undefined) => (v === undefined ? '—' : `${v < 1 ? v.toFixed(2) : v.toFixed(1)}x`);
   const rows = cs.map((c) => [
-      `${c.efficientnet} vs ${c.baseline}${c.group === 'family' ? ' (family)' : ' (paper)'}`,
-      c.batch,
-      c.measured ? `${x(c.measured.paramsRatio)} (${x(c.paper.paramsRatio)})` : `not measured (${x(c.paper.paramsRatio)})`,
-      c.measured ? `${x(c.measured.macsRatio)} (${x(c.paper.macsRatio)})` : `— (${x(c.paper.macsRatio)})`,
-      c.measured ? `${x(c.measured.latencyRatio)} (${x(c.paper.latencyRatio)})` : `— (${x(c.paper.latencyRatio)})`,
-    ]);
+    `${c.efficientnet} vs ${c.baseline}${c.group === 'family' ? ' (family)' : ' (paper)'}`,
+    c.batch,
+    c.measured ? `${x(c.measured.paramsRatio)} (${x(c.paper.paramsRatio)})` : `not measured (${x(c.paper.paramsRatio)})`,
+    c.measured ? `${x(c.measured.macsRatio)} (${x(c.paper.macsRatio)})` : `— (${x(c.paper.macsRatio)})`,
+    c.measured ? `${x(c.measured.latencyRatio)} (${x(c.paper.latencyRatio)})` : `— (${x(c.paper.latencyRatio)})`,
+  ]);
   console.log(renderTable(head, rows));
-  console.log('A is the newer model, B the baseline: a ratio B ÷ A above 1x means A is smaller or faster by that factor. (paper): Tan & Le (2019) prints them; (family): computed from the published figures of V2/Lite and B0/B4.');
+  console.log(
+    'A is the newer model, B the baseline: a ratio B ÷ A above 1x means A is smaller or faster by that factor. (paper): Tan & Le (2019) prints them; (family): computed from the published figures of V2/Lite and B0/B4.',
+  );
 }
 
 const runs = (n: number) => `${n} run${n === 1 ? '' : 's'}`;

@@ -23,7 +23,10 @@ export function register(program: Command): void {
     .description('top-K classes with probabilities for image files')
     .argument('<model>', "model id (see 'effnet list') or an .onnx file")
     .argument('<image...>', 'image files (JPEG, PNG, WebP, ...)')
-    .option('--labels <spec>', "class names: 'imagenet', a JSON list, a text file (one per line) or an ImageFolder directory; WordNet ids print as ImageNet names (default: the class list the model's weights carry, else imagenet for 1000-class models)")
+    .option(
+      '--labels <spec>',
+      "class names: 'imagenet', a JSON list, a text file (one per line) or an ImageFolder directory; WordNet ids print as ImageNet names (default: the class list the model's weights carry, else imagenet for 1000-class models)",
+    )
     .option('--top <K>', `classes per image, 1..${LIMITS.top} (default 5)`, intInRange('--top', 1, LIMITS.top))
     .option('--json', 'machine-readable output');
   addModelOptions(cmd, { batch: false });
@@ -35,8 +38,7 @@ export function register(program: Command): void {
     if (f.labels) labels = readLabels(f.labels);
     else if (model.metadata['effnet.labels']) labels = metadataLabels(model.metadata, model.label, model.numClasses);
     else if (model.numClasses === 1000) labels = imagenetClasses().map((c) => c.wnid);
-    if (labels && labels.length !== model.numClasses)
-      throw new UsageError(`--labels ${f.labels ?? 'imagenet'}: ${labels.length} labels but ${model.label} has ${model.numClasses} classes`);
+    if (labels && labels.length !== model.numClasses) throw new UsageError(`--labels ${f.labels ?? 'imagenet'}: ${labels.length} labels but ${model.label} has ${model.numClasses} classes`);
     const name = (i: number) => (labels ? displayLabel(labels[i]!) : `class ${i}`);
     // Class names and file names come from files and folders: escaped before they reach the terminal.
     const runner = await createRunner(model.source(), { ep: f.ep, ...(f.threads ? { threads: f.threads } : {}) });

@@ -30,7 +30,12 @@ beforeAll(async () => {
   data = join(dir, 'val');
   const put = async (f: string, colour: string) => {
     mkdirSync(join(data, f, '..'), { recursive: true });
-    writeFileSync(join(data, f), await sharp({ create: { width: 30, height: 20, channels: 3, background: colour } }).jpeg().toBuffer());
+    writeFileSync(
+      join(data, f),
+      await sharp({ create: { width: 30, height: 20, channels: 3, background: colour } })
+        .jpeg()
+        .toBuffer(),
+    );
   };
   await put('0_red/a.jpg', '#f01010');
   await put('0_red/b.jpg', '#e02020');
@@ -152,15 +157,21 @@ requires(needImagenette).describe('effnet classify (real Imagenette images, trai
  */
 (process.env['EFFNET_SLOW'] ? requires(needImagenette).describe : describe.skip)('accuracy on Imagenette val vs timm reference (slow)', () => {
   const reference = () => JSON.parse(readFileSync(join(imagenette, 'reference.json'), 'utf8')).reference as Record<string, { top1: number; top5: number; n: number }>;
-  it.each([160, 224])('efficientnet-b0 at %d px: top-1 and top-5 within one point of the reference', async (R) => {
-    const ref = reference()[String(R)]!;
-    const r = await run(['eval', 'efficientnet-b0', '--weights', WEIGHTS, '--data', join(imagenette, 'val'), '--resolution', String(R), '--batch', '32', '--json']);
-    expect(r.code).toBe(0);
-    const report = JSON.parse(r.out);
-    expect(report.n).toBe(ref.n);
-    expect(report.failed).toEqual([]);
-    expect(Math.abs(report.top1 - ref.top1)).toBeLessThanOrEqual(0.01);
-    expect(Math.abs(report.top5 - ref.top5)).toBeLessThanOrEqual(0.01);
-    console.error(`Imagenette ${R} px: top-1 ${report.top1.toFixed(4)} (timm ${ref.top1.toFixed(4)}), top-5 ${report.top5.toFixed(4)} (timm ${ref.top5.toFixed(4)}), ${report.imagesPerSecond.toFixed(1)} img/s`);
-  }, 900_000);
+  it.each([160, 224])(
+    'efficientnet-b0 at %d px: top-1 and top-5 within one point of the reference',
+    async (R) => {
+      const ref = reference()[String(R)]!;
+      const r = await run(['eval', 'efficientnet-b0', '--weights', WEIGHTS, '--data', join(imagenette, 'val'), '--resolution', String(R), '--batch', '32', '--json']);
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.out);
+      expect(report.n).toBe(ref.n);
+      expect(report.failed).toEqual([]);
+      expect(Math.abs(report.top1 - ref.top1)).toBeLessThanOrEqual(0.01);
+      expect(Math.abs(report.top5 - ref.top5)).toBeLessThanOrEqual(0.01);
+      console.error(
+        `Imagenette ${R} px: top-1 ${report.top1.toFixed(4)} (timm ${ref.top1.toFixed(4)}), top-5 ${report.top5.toFixed(4)} (timm ${ref.top5.toFixed(4)}), ${report.imagesPerSecond.toFixed(1)} img/s`,
+      );
+    },
+    900_000,
+  );
 });

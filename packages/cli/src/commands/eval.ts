@@ -1,13 +1,6 @@
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
-import {
-  createRunner,
-  evaluate,
-  NODE_EPS,
-  type EvalProgress,
-  type EvalResult,
-  type NodeEp,
-} from '@effnet/bench';
+import { createRunner, evaluate, NODE_EPS, type EvalProgress, type EvalResult, type NodeEp } from '@effnet/bench';
 import { openModel, type FileModel, type ModelHandle } from '@effnet/pipeline';
 import { AtomicFile, writeFileAtomic } from '@effnet/safe-fs';
 import { checkOutputs } from '../check-outputs.js';
@@ -32,7 +25,11 @@ export interface PreprocessFlags {
 
 export function addPreprocessOptions(cmd: Command): Command {
   return cmd
-    .option('--crop-pct <P>', `resize the shorter side to floor(R / P) before the R×R center crop, ${LIMITS.cropPct.min}..${LIMITS.cropPct.max} (default: the model's, 0.875)`, numberInRange('--crop-pct', LIMITS.cropPct.min, LIMITS.cropPct.max))
+    .option(
+      '--crop-pct <P>',
+      `resize the shorter side to floor(R / P) before the R×R center crop, ${LIMITS.cropPct.min}..${LIMITS.cropPct.max} (default: the model's, 0.875)`,
+      numberInRange('--crop-pct', LIMITS.cropPct.min, LIMITS.cropPct.max),
+    )
     .addOption(new Option('--interpolation <mode>', "resize filter (default: the model's)").argParser(choice('--interpolation', ['bicubic', 'bilinear'] as const)))
     .option('--mean <r,g,b>', "normalization mean (default: the model's, ImageNet's)", numberList('--mean', 3))
     .option('--std <r,g,b>', "normalization std (default: the model's, ImageNet's)", numberList('--std', 3))
@@ -110,10 +107,15 @@ Examples:
     .action(async (ref: string, f: EvalFlags) => {
       const t0 = performance.now();
       // Refuse existing outputs before doing any work.
-      checkOutputs([{ flag: '--json', path: typeof f.json === 'string' ? f.json : undefined }, { flag: '--predictions', path: f.predictions }], { force: !!f.force });
+      checkOutputs(
+        [
+          { flag: '--json', path: typeof f.json === 'string' ? f.json : undefined },
+          { flag: '--predictions', path: f.predictions },
+        ],
+        { force: !!f.force },
+      );
       const { model, preprocess, fixedBatch } = openForImages(ref, f);
-      if (fixedBatch !== undefined && f.batch !== undefined && f.batch !== fixedBatch)
-        throw new UsageError(`--batch ${f.batch}: ${ref} has a fixed batch size of ${fixedBatch}`);
+      if (fixedBatch !== undefined && f.batch !== undefined && f.batch !== fixedBatch) throw new UsageError(`--batch ${f.batch}: ${ref} has a fixed batch size of ${fixedBatch}`);
       const batch = fixedBatch ?? f.batch ?? 16;
 
       let ds: Dataset = listDataset(f.data, f.labels ? { labels: f.labels } : {});
@@ -122,8 +124,7 @@ Examples:
       if (f.limit !== undefined) ds = { ...ds, samples: spreadSubset(ds.samples, f.limit) };
 
       const reference = f.compare !== undefined ? openForImages(f.compare, f) : undefined;
-      if (reference && reference.model.numClasses !== model.numClasses)
-        throw new UsageError(`--compare ${f.compare}: ${reference.model.numClasses} classes; ${ref} has ${model.numClasses}`);
+      if (reference && reference.model.numClasses !== model.numClasses) throw new UsageError(`--compare ${f.compare}: ${reference.model.numClasses} classes; ${ref} has ${model.numClasses}`);
       const top1Of = reference ? new Map<string, number>() : undefined;
       const runner = await createRunner(model.source(), { ep: f.ep, ...(f.threads ? { threads: f.threads } : {}) });
       const predictions = f.predictions ? new PredictionsWriter(f.predictions, !!f.force) : undefined;
@@ -234,7 +235,10 @@ class PredictionsWriter {
 class ProgressDisplay {
   private readonly bar: cliProgress.SingleBar | undefined;
   private nextLine = 0.1;
-  constructor(private readonly total: number, tty: boolean) {
+  constructor(
+    private readonly total: number,
+    tty: boolean,
+  ) {
     if (tty) {
       this.bar = new cliProgress.SingleBar(
         { format: 'eval [{bar}] {value}/{total} | {ips} img/s | top-1 {top1} | {failed} unreadable | ETA {eta_formatted}', hideCursor: true, stream: process.stderr, etaBuffer: 50 },

@@ -29,7 +29,10 @@ function weightsFile(name: string, tensors: Iterable<readonly [string, TensorToW
   return p;
 }
 
-const good = weightsFile('good.safetensors', params.map(([n, s]) => [n, { dtype: 'F32', shape: s, data: () => fill(n, s) }]));
+const good = weightsFile(
+  'good.safetensors',
+  params.map(([n, s]) => [n, { dtype: 'F32', shape: s, data: () => fill(n, s) }]),
+);
 
 async function expectFailure(args: string[], message: RegExp | string, code = 1): Promise<void> {
   const out = join(dir, `out-${Math.random().toString(36).slice(2)}.onnx`);
@@ -57,12 +60,25 @@ describe('effnet export --weights', () => {
   });
 
   it('refuses non-finite weights (NaN, Inf), naming the tensor', async () => {
-    for (const [bad, shown] of [[NaN, 'NaN'], [Infinity, 'Infinity']] as const) {
-      const file = weightsFile(`nan-${shown}.safetensors`, params.map(([n, s]) => [n, { dtype: 'F32', shape: s, data: () => {
-        const d = fill(n, s);
-        if (n === 'conv_stem.weight') d[5] = bad;
-        return d;
-      } }]));
+    for (const [bad, shown] of [
+      [NaN, 'NaN'],
+      [Infinity, 'Infinity'],
+    ] as const) {
+      const file = weightsFile(
+        `nan-${shown}.safetensors`,
+        params.map(([n, s]) => [
+          n,
+          {
+            dtype: 'F32',
+            shape: s,
+            data: () => {
+              const d = fill(n, s);
+              if (n === 'conv_stem.weight') d[5] = bad;
+              return d;
+            },
+          },
+        ]),
+      );
       await expectFailure([...MODEL, '--weights', file], `nan-${shown}.safetensors: tensor 'conv_stem.weight' holds a non-finite value (${shown}) at element 5; weights must be finite numbers`);
     }
   });

@@ -79,8 +79,7 @@ function forbiddenIn(l: Loaded): string[] {
 
 describe('effnet export / info load nothing of @effnet/bench', () => {
   it('export (default weights, calibrated in a child process) and info: no bench, sharp, vega, playwright, onnxruntime', () => {
-    for (const f of ['commands/export.js', 'commands/info.js', 'commands/common.js'])
-      if (!existsSync(dist(f))) throw new Error(`${dist(f)} is missing: run npm run build (npm test does)`);
+    for (const f of ['commands/export.js', 'commands/info.js', 'commands/common.js']) if (!existsSync(dist(f))) throw new Error(`${dist(f)} is missing: run npm run build (npm test does)`);
     const out = join(dir, 'b0.onnx');
     const loaded = record(
       'export-info',

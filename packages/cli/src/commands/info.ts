@@ -38,10 +38,17 @@ export function register(program: Command): void {
     console.log(`  MACs        ${formatCount(info.macs)} (${human(info.macs)} multiply-adds per image; the paper's "FLOPS")`);
     console.log(`  resolution  ${info.resolution}x${info.resolution}, ${info.numClasses} classes, ${info.nodes} ONNX nodes`);
     const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
-    console.log(`  file        about ${mb(info.file.bytes)} exported (${size.external ? `${mb(size.bytes)} .onnx + ${mb(size.dataBytes)} .data: over protobuf's 2 GiB, weights go to external data` : 'one .onnx file, weights inline'})`);
+    console.log(
+      `  file        about ${mb(info.file.bytes)} exported (${size.external ? `${mb(size.bytes)} .onnx + ${mb(size.dataBytes)} .data: over protobuf's 2 GiB, weights go to external data` : 'one .onnx file, weights inline'})`,
+    );
     console.log(`  family      ${info.family}${info.scaling ? `: ${info.scaling}` : ''}`);
     if (p.built.stages) {
-      console.log(renderTable(['stage', 'operator', 'resolution', 'channels', 'layers'], p.built.stages.map((s) => [s.stage, s.operator, `${s.resolution[0]}x${s.resolution[1]}`, s.channels, s.layers])));
+      console.log(
+        renderTable(
+          ['stage', 'operator', 'resolution', 'channels', 'layers'],
+          p.built.stages.map((s) => [s.stage, s.operator, `${s.resolution[0]}x${s.resolution[1]}`, s.channels, s.layers]),
+        ),
+      );
     }
   });
 }

@@ -26,9 +26,7 @@ function foreignFile(before?: string): string {
       name: 'torch_jit',
       input: [vi_('pixel_values', ['batch_size', 3, 4, 4])],
       output: [vi_('scores', ['batch_size', 2])],
-      initializer: [
-        { name: 'onnx::Conv_1', dims: [2, 3, 1, 1], dataType: T.FLOAT, rawData: new Uint8Array(new Float32Array([1, 0, 0, 0, 1, 0]).buffer) },
-      ],
+      initializer: [{ name: 'onnx::Conv_1', dims: [2, 3, 1, 1], dataType: T.FLOAT, rawData: new Uint8Array(new Float32Array([1, 0, 0, 0, 1, 0]).buffer) }],
       node: [
         ...(before ? [{ name: '/pre', opType: before, input: ['pixel_values'], output: ['/pre_output_0'] }] : []),
         { name: '/conv/Conv', opType: 'Conv', input: [before ? '/pre_output_0' : 'pixel_values', 'onnx::Conv_1'], output: ['/conv/Conv_output_0'] },
@@ -72,7 +70,7 @@ describe('effnet inspect', () => {
     expect(JSON.parse((await run(['inspect', path, '--json'])).out)).toMatchObject({ macs: 0, macsComplete: false });
   });
 
-  it("counts a torch-style EfficientNet-B0 (no value_info, auto_pad SAME_UPPER, opset-18 ReduceMean axes input) as bench does: 385,814,752 MACs", async () => {
+  it('counts a torch-style EfficientNet-B0 (no value_info, auto_pad SAME_UPPER, opset-18 ReduceMean axes input) as bench does: 385,814,752 MACs', async () => {
     const path = join(dir, 'b0-effnet.onnx');
     expect((await run(['export', 'efficientnet-b0', '--opset', '18', '-o', path])).code).toBe(0);
     const m = onnx.ModelProto.decode(readFileSync(path));

@@ -35,7 +35,14 @@ export function formatSummary(s: ModelSummary): string {
   row('weights', s.weights.length ? s.weights.map((w) => `${w.dtype} ${formatCount(w.bytes)} bytes`).join(', ') : '(none)');
   row('MACs', `${formatCount(s.macs)} (${human(s.macs)}) per image${s.macsComplete ? '' : ', a lower bound: some shapes are not recorded in the file'}`);
   row('nodes', formatCount(s.nodes));
-  if (s.ops.length) lines.push(renderTable(['op', 'count'], s.ops.map((o) => [o.op, o.count]), { compact: true, colAligns: ['left', 'right'] }));
+  if (s.ops.length)
+    lines.push(
+      renderTable(
+        ['op', 'count'],
+        s.ops.map((o) => [o.op, o.count]),
+        { compact: true, colAligns: ['left', 'right'] },
+      ),
+    );
   const meta = Object.entries(s.metadata);
   if (meta.length) {
     lines.push('  metadata');

@@ -70,33 +70,41 @@ describe('export --int8 --calibration-data builtin, eval --compare, bench --prec
     expect((await run(['export', ...MODEL, '-o', fp32])).code).toBe(0);
   }, 120_000);
 
-  DATA.it('export --calibration-data DIR records the folder and image count', async () => {
-    const out = join(dir, 'lite0-real.onnx');
-    const r = await run(['export', ...MODEL, '--int8', '--calibration-data', VAL, '--calibration-images', '5', '--json', '-o', out]);
-    expect(r.code, r.err).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ precision: 'int8', int8: { method: 'entropy', images: 5, latencyOnly: false } });
-    expect(readModel(out).metadata).toMatchObject({ 'effnet.int8.calibration_source': VAL, 'effnet.int8.calibration_images': '5', 'effnet.int8.calibration_method': 'entropy' });
-  }, 120_000);
+  DATA.it(
+    'export --calibration-data DIR records the folder and image count',
+    async () => {
+      const out = join(dir, 'lite0-real.onnx');
+      const r = await run(['export', ...MODEL, '--int8', '--calibration-data', VAL, '--calibration-images', '5', '--json', '-o', out]);
+      expect(r.code, r.err).toBe(0);
+      expect(JSON.parse(r.out)).toMatchObject({ precision: 'int8', int8: { method: 'entropy', images: 5, latencyOnly: false } });
+      expect(readModel(out).metadata).toMatchObject({ 'effnet.int8.calibration_source': VAL, 'effnet.int8.calibration_images': '5', 'effnet.int8.calibration_method': 'entropy' });
+    },
+    120_000,
+  );
 
-  DATA.it('eval --compare: top-1 change and per-image agreement; the latency-only warning', async () => {
-    const json = join(dir, 'eval.json');
-    const r = await run(['eval', int8, '--data', VAL, '--limit', '20', '--compare', fp32, '--json', json]);
-    expect(r.code, r.err).toBe(0);
-    const e = JSON.parse(readFileSync(json, 'utf8'));
-    expect(e.precision).toBe('int8');
-    expect(e.warning).toBe('int8 calibrated on the built-in input: latency only, accuracy meaningless');
-    expect(e.compare).toMatchObject({ model: fp32, precision: 'float32', n: 20 });
-    expect(e.compare.agree).toBe(Math.round(e.compare.agreement * 20));
-    expect(e.compare.top1Change).toBeCloseTo(e.top1 - e.compare.top1, 12);
-    expect(r.out).toMatch(/compare .*lite0-fp32\.onnx \(float32\): top-1 [\d.]+%, change [+-][\d.]+ pp; per-image top-1 agreement [\d.]+% \(\d+\/20\)/);
-    expect(r.out).toMatch(/warning: int8 calibrated on the built-in input/);
-    // The same file against itself agrees everywhere.
-    const cls = await run(['classify', int8, join(VAL, 'n01440764', readdirSync(join(VAL, 'n01440764'))[0]!)]);
-    expect(cls.code, cls.err).toBe(0);
-    expect(cls.err).toMatch(/warning: int8 calibrated on the built-in input: latency only, accuracy meaningless/);
-    const self = await run(['eval', fp32, '--data', VAL, '--limit', '8', '--compare', fp32, '--json']);
-    expect(JSON.parse(self.out).compare).toMatchObject({ agreement: 1, top1Change: 0, n: 8 });
-  }, 180_000);
+  DATA.it(
+    'eval --compare: top-1 change and per-image agreement; the latency-only warning',
+    async () => {
+      const json = join(dir, 'eval.json');
+      const r = await run(['eval', int8, '--data', VAL, '--limit', '20', '--compare', fp32, '--json', json]);
+      expect(r.code, r.err).toBe(0);
+      const e = JSON.parse(readFileSync(json, 'utf8'));
+      expect(e.precision).toBe('int8');
+      expect(e.warning).toBe('int8 calibrated on the built-in input: latency only, accuracy meaningless');
+      expect(e.compare).toMatchObject({ model: fp32, precision: 'float32', n: 20 });
+      expect(e.compare.agree).toBe(Math.round(e.compare.agreement * 20));
+      expect(e.compare.top1Change).toBeCloseTo(e.top1 - e.compare.top1, 12);
+      expect(r.out).toMatch(/compare .*lite0-fp32\.onnx \(float32\): top-1 [\d.]+%, change [+-][\d.]+ pp; per-image top-1 agreement [\d.]+% \(\d+\/20\)/);
+      expect(r.out).toMatch(/warning: int8 calibrated on the built-in input/);
+      // The same file against itself agrees everywhere.
+      const cls = await run(['classify', int8, join(VAL, 'n01440764', readdirSync(join(VAL, 'n01440764'))[0]!)]);
+      expect(cls.code, cls.err).toBe(0);
+      expect(cls.err).toMatch(/warning: int8 calibrated on the built-in input: latency only, accuracy meaningless/);
+      const self = await run(['eval', fp32, '--data', VAL, '--limit', '8', '--compare', fp32, '--json']);
+      expect(JSON.parse(self.out).compare).toMatchObject({ agreement: 1, top1Change: 0, n: 8 });
+    },
+    180_000,
+  );
 
   it('bench --precision fp32,int8: rows side by side, int8 labelled latency only', async () => {
     const out = join(dir, 'bench');

@@ -34,8 +34,15 @@ export interface Int8Flags {
 export function addInt8Options(cmd: Command, o: { withInt8Flag?: boolean } = {}): Command {
   if (o.withInt8Flag !== false) cmd.option('--int8', 'static int8 quantization (QDQ, per-channel int8 weights, uint8 activations); needs --calibration-data');
   return cmd
-    .option('--calibration-data <dir|builtin>', `int8: images to calibrate activation ranges on (ImageFolder or a flat folder, read like 'eval'); '${BUILTIN}': the built-in input, for latency measurements only (accuracy meaningless)`)
-    .option('--calibration-images <N>', `int8: calibration images, spread across the classes (1..${MAX_CALIBRATION_IMAGES}, default ${DEFAULT_CALIBRATION_IMAGES})`, intInRange('--calibration-images', 1, MAX_CALIBRATION_IMAGES))
+    .option(
+      '--calibration-data <dir|builtin>',
+      `int8: images to calibrate activation ranges on (ImageFolder or a flat folder, read like 'eval'); '${BUILTIN}': the built-in input, for latency measurements only (accuracy meaningless)`,
+    )
+    .option(
+      '--calibration-images <N>',
+      `int8: calibration images, spread across the classes (1..${MAX_CALIBRATION_IMAGES}, default ${DEFAULT_CALIBRATION_IMAGES})`,
+      intInRange('--calibration-images', 1, MAX_CALIBRATION_IMAGES),
+    )
     .addOption(
       new Option('--calibration-method <m>', `int8: activation range method (default ${DEFAULT_CALIBRATION_METHOD}: best Imagenette B0 accuracy and agreement)`).argParser(
         choice('--calibration-method', CALIBRATION_METHODS),
@@ -64,7 +71,8 @@ export function int8Options(f: Int8Flags, wanted: boolean, o: { latencyDefault?:
       );
     data = BUILTIN;
   }
-  if (data === BUILTIN && f.calibrationImages !== undefined) throw new UsageError(`--calibration-images: the built-in input has a fixed size; give --calibration-data <dir> to choose a number of images`);
+  if (data === BUILTIN && f.calibrationImages !== undefined)
+    throw new UsageError(`--calibration-images: the built-in input has a fixed size; give --calibration-data <dir> to choose a number of images`);
   return {
     calibration: data === BUILTIN ? { kind: 'builtin' } : { kind: 'images', dir: data, ...(f.calibrationImages !== undefined ? { count: f.calibrationImages } : {}) },
     ...(f.calibrationMethod ? { method: f.calibrationMethod } : {}),

@@ -10,6 +10,11 @@ export function register(program: Command): void {
     .action((o: { json?: boolean }) => {
       const rows = MODELS.map((m) => ({ id: m.id, aliases: m.aliases, family: m.family, resolution: m.resolution, numClasses: m.numClasses, description: m.description }));
       if (o.json) return printJson(rows);
-      console.log(renderTable(['model', 'aliases', 'res', 'description'], rows.map((r) => [r.id, r.aliases.join(', '), r.resolution, r.description])));
+      console.log(
+        renderTable(
+          ['model', 'aliases', 'res', 'description'],
+          rows.map((r) => [r.id, r.aliases.join(', '), r.resolution, r.description]),
+        ),
+      );
     });
 }

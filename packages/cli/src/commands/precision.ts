@@ -117,11 +117,10 @@ function cells(r: PrecisionRow): string[] {
   return [r.model, r.precision + (r.note ? ' *' : ''), String(r.batch), r.p50Ms.toFixed(2), r.throughput.toFixed(1), MB(r.fileBytes), x(r.speedupVsFp32), x(r.sizeVsFp32)];
 }
 const HEAD = ['model', 'precision', 'batch', 'p50 ms', 'img/s', 'file', 'speed-up vs fp32', 'size vs fp32'];
-const FOOT = (rows: readonly PrecisionRow[]) =>
-  [
-    'Speed-up = fp32 p50 latency ÷ this p50, measured one after the other in this run (BatchNorm folded in every precision).',
-    ...(rows.some((r) => r.note) ? [`* ${LATENCY_ONLY_NOTE} (give --calibration-data <dir> for a real calibration).`] : []),
-  ];
+const FOOT = (rows: readonly PrecisionRow[]) => [
+  'Speed-up = fp32 p50 latency ÷ this p50, measured one after the other in this run (BatchNorm folded in every precision).',
+  ...(rows.some((r) => r.note) ? [`* ${LATENCY_ONLY_NOTE} (give --calibration-data <dir> for a real calibration).`] : []),
+];
 
 export function printPrecisionTable(rows: readonly PrecisionRow[]): void {
   const t = new Table({ head: HEAD, style: { head: [] } });

@@ -5,17 +5,7 @@ import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { formulaInput } from '@effnet/efficientnet';
 import { makeTempDir, type TempDir } from '@effnet/safe-fs';
-import {
-  coefficientGrid,
-  createRunner,
-  measureLatency,
-  NODE_EPS,
-  scaleSearch,
-  writeSearchReports,
-  type CandidateModel,
-  type NodeEp,
-  type SearchReport,
-} from '@effnet/bench';
+import { coefficientGrid, createRunner, measureLatency, NODE_EPS, scaleSearch, writeSearchReports, type CandidateModel, type NodeEp, type SearchReport } from '@effnet/bench';
 import { onnxruntimeStatistics, prepareModel } from '@effnet/pipeline';
 import { UsageError } from '../errors.js';
 import { checkOutputs } from '../check-outputs.js';
@@ -44,7 +34,15 @@ const MAX_GRID_VALUES = 200;
 function gridOption(v: string): { min: number; max: number; step: number } {
   const parts = v.split(':').map(Number);
   // At most MAX_GRID_VALUES values per coefficient: the search visits every (α, β, γ) triple.
-  if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x)) || parts[0]! < 1 || parts[1]! < parts[0]! || parts[1]! > 10 || parts[2]! <= 0 || (parts[1]! - parts[0]!) / parts[2]! >= MAX_GRID_VALUES)
+  if (
+    parts.length !== 3 ||
+    parts.some((x) => !Number.isFinite(x)) ||
+    parts[0]! < 1 ||
+    parts[1]! < parts[0]! ||
+    parts[1]! > 10 ||
+    parts[2]! <= 0 ||
+    (parts[1]! - parts[0]!) / parts[2]! >= MAX_GRID_VALUES
+  )
     throw new UsageError(`--grid expects MIN:MAX:STEP with 1 <= MIN <= MAX <= 10, STEP > 0 and at most ${MAX_GRID_VALUES} values (e.g. 1:1.5:0.05), got '${v}'`);
   return { min: parts[0]!, max: parts[1]!, step: parts[2]! };
 }
@@ -57,7 +55,10 @@ const NUMBER = String.raw`[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?`;
  * picking "the last number" out of free text scored candidates by digits of their own file names.
  */
 export function parseScore(stdout: string): number | string {
-  const lines = stdout.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+  const lines = stdout
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   const tagged = lines.filter((l) => new RegExp(String.raw`^score\s*:\s*${NUMBER}$`, 'i').test(l));
   if (tagged.length) return Number(tagged[tagged.length - 1]!.replace(/^score\s*:\s*/i, ''));
   const last = lines[lines.length - 1];
@@ -69,7 +70,13 @@ export function parseScore(stdout: string): number | string {
 export function substituteOnnx(cmd: string, path: string): { cmd: string; quoted: boolean } {
   const q = `'${path.replaceAll("'", "'\\''")}'`;
   const quoted = /"\{onnx\}"|'\{onnx\}'/.test(cmd);
-  return { cmd: cmd.replace(/"\{onnx\}"|'\{onnx\}'/g, '{onnx}').split('{onnx}').join(q), quoted };
+  return {
+    cmd: cmd
+      .replace(/"\{onnx\}"|'\{onnx\}'/g, '{onnx}')
+      .split('{onnx}')
+      .join(q),
+    quoted,
+  };
 }
 
 export function register(program: Command): void {
@@ -78,12 +85,19 @@ export function register(program: Command): void {
     .description('grid-search compound scaling coefficients (α, β, γ with α·β²·γ² ≈ 2) and φ under a latency or FLOPs budget')
     .addOption(new Option('--ep <ep>', 'execution provider for latency').argParser(choice('--ep', NODE_EPS)).default('cpu'))
     .option('--budget-ms <ms>', `p50 latency budget per image (batch 1) on --ep, > 0 and <= ${LIMITS.timeMs}`, numberInRange('--budget-ms', 0, LIMITS.timeMs, { aboveLo: true }))
-    .option('--budget-flops <N>', `FLOPs budget per image, counted as multiply-adds like the paper (e.g. 1e9), > 0 and <= ${LIMITS.flops}`, numberInRange('--budget-flops', 0, LIMITS.flops, { aboveLo: true }))
+    .option(
+      '--budget-flops <N>',
+      `FLOPs budget per image, counted as multiply-adds like the paper (e.g. 1e9), > 0 and <= ${LIMITS.flops}`,
+      numberInRange('--budget-flops', 0, LIMITS.flops, { aboveLo: true }),
+    )
     .option('--tolerance <t>', 'accept |α·β²·γ²/2 − 1| ≤ t, 0..1', numberInRange('--tolerance', 0, 1), 0.05)
     .option('--grid <min:max:step>', `values tried for each of α, β, γ: 1 <= MIN <= MAX <= 10, STEP > 0, at most ${MAX_GRID_VALUES} values`, gridOption, { min: 1, max: 1.5, step: 0.05 })
     .option('--phi-step <s>', 'φ resolution, > 0 and <= 1', numberInRange('--phi-step', 0, 1, { aboveLo: true }), 0.05)
     .option('--max-phi <p>', 'largest φ considered, up to 20', numberInRange('--max-phi', 0, 20, { aboveLo: true }), 8)
-    .option('--eval-cmd <cmd>', "score candidates by running this command (sh -c); {onnx} becomes the candidate's .onnx path, already shell-quoted (write {onnx}, not \"{onnx}\"); it prints 'score: <number>' or a number alone on its last line (higher is better)")
+    .option(
+      '--eval-cmd <cmd>',
+      "score candidates by running this command (sh -c); {onnx} becomes the candidate's .onnx path, already shell-quoted (write {onnx}, not \"{onnx}\"); it prints 'score: <number>' or a number alone on its last line (higher is better)",
+    )
     .option('--iterations <N>', `timed runs per latency measurement, at least, 1..${LIMITS.iterations}`, intInRange('--iterations', 1, LIMITS.iterations), 10)
     .option('--threads <N>', `intra-op threads, 1..${LIMITS.threads}`, intInRange('--threads', 1, LIMITS.threads))
     .option('--fold-bn', 'measure models with BatchNorm folded')
@@ -120,10 +134,13 @@ default grid, several minutes; a coarser --grid or a smaller --tolerance makes i
       }
       const triples = coefficientGrid({ grid: f.grid, tolerance: f.tolerance }).length;
       if (budget.kind === 'latency' && triples > 5)
-        process.stderr.write(`note: the latency search builds and times at least ${3 + triples} models (3 calibration points, one per (α, β, γ) triple); this takes minutes. A coarser --grid or smaller --tolerance shortens it.\n`);
+        process.stderr.write(
+          `note: the latency search builds and times at least ${3 + triples} models (3 calibration points, one per (α, β, γ) triple); this takes minutes. A coarser --grid or smaller --tolerance shortens it.\n`,
+        );
       const searchStart = performance.now();
       let estimated = false;
-      const build = (m: CandidateModel) => prepareModel('efficientnet', { statistics: onnxruntimeStatistics, width: m.width, depth: m.depth, resolution: m.resolution, ...(f.foldBn ? { foldBn: true } : {}) });
+      const build = (m: CandidateModel) =>
+        prepareModel('efficientnet', { statistics: onnxruntimeStatistics, width: m.width, depth: m.depth, resolution: m.resolution, ...(f.foldBn ? { foldBn: true } : {}) });
 
       const measure = async (m: CandidateModel): Promise<number> => {
         const runner = await createRunner(build(m).serialize(), { ep: f.ep, ...(f.threads ? { threads: f.threads } : {}) });
@@ -170,7 +187,9 @@ default grid, several minutes; a coarser --grid or a smaller --tolerance makes i
               estimated = true;
               const per = (performance.now() - searchStart) / 3;
               const min = (per * (total - 3)) / 60000;
-              process.stderr.write(`estimate: about ${min < 1 ? `${Math.max(1, Math.round(min * 60))} s` : `${min.toFixed(0)} min`} more for ${total - 3} triples (${(per / 1000).toFixed(1)} s per model measured)\n`);
+              process.stderr.write(
+                `estimate: about ${min < 1 ? `${Math.max(1, Math.round(min * 60))} s` : `${min.toFixed(0)} min`} more for ${total - 3} triples (${(per / 1000).toFixed(1)} s per model measured)\n`,
+              );
             }
             if (bar) {
               if (!started) bar.start(total, 0, { note });
@@ -185,9 +204,7 @@ default grid, several minutes; a coarser --grid or a smaller --tolerance makes i
           tool: 'effnet scale-search',
           date: new Date().toISOString(),
           ...(budget.kind === 'latency' ? { ep: f.ep } : {}),
-          note: score
-            ? `Scores from --eval-cmd: ${f.evalCmd}`
-            : 'No --eval-cmd: accuracy was not measured; the ranking is by the FLOPs proxy (the largest model under the budget).',
+          note: score ? `Scores from --eval-cmd: ${f.evalCmd}` : 'No --eval-cmd: accuracy was not measured; the ranking is by the FLOPs proxy (the largest model under the budget).',
           ...result,
         };
         const files = await writeSearchReports(report, resolve(f.out));

@@ -70,14 +70,11 @@ Examples:
     let labels: string[] | null = null;
     if (f.labels) labels = readLabels(f.labels);
     else if (model.numClasses === 1000) labels = imagenetClasses().map((c) => c.wnid);
-    if (labels && labels.length !== model.numClasses)
-      throw new UsageError(`--labels ${f.labels ?? 'imagenet'}: ${labels.length} labels but ${model.label} has ${model.numClasses} classes`);
+    if (labels && labels.length !== model.numClasses) throw new UsageError(`--labels ${f.labels ?? 'imagenet'}: ${labels.length} labels but ${model.label} has ${model.numClasses} classes`);
     // The page loads one file (onnxruntime-web needs external data passed to it explicitly).
     const external = model.kind === 'file' && 'loaded' in model ? (model as FileModel).loaded.externalData : [];
     if (external.length)
-      throw new Error(
-        `${ref}: its weights are in external data (${external.map((p) => basename(p)).join(', ')}), which the browser demo does not load: export the model without --external-data`,
-      );
+      throw new Error(`${ref}: its weights are in external data (${external.map((p) => basename(p)).join(', ')}), which the browser demo does not load: export the model without --external-data`);
     const source = model.source();
     const bytes = typeof source === 'string' ? new Uint8Array(await readFile(source)) : source;
     const name = model.kind === 'file' ? basename(ref) : `${model.label}.onnx`;
@@ -97,8 +94,7 @@ Examples:
       host: f.host ?? '127.0.0.1',
     });
     const host = f.host ?? '127.0.0.1';
-    if (!isLoopbackHost(host))
-      process.stderr.write(`effnet: warning: listening on ${host}: the page and the model are reachable from the network, over plain http\n`);
+    if (!isLoopbackHost(host)) process.stderr.write(`effnet: warning: listening on ${host}: the page and the model are reachable from the network, over plain http\n`);
     process.stdout.write(`effnet demo: ${server.url} — ${safeText(model.label)}, ${preprocess.resolution}×${preprocess.resolution}, ${model.numClasses} classes (Ctrl-C to stop)\n`);
     // Runs until Ctrl-C or SIGTERM; then closes the server and ends by that signal (exit status
     // 130 / 143 as the shell reports it), as a program without handlers would.

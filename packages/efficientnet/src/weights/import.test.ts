@@ -69,7 +69,10 @@ describe('naming detection and mapping', () => {
 
   withFixtures.it('torchvision efficientnet_b0: all 311 keys map one-to-one onto the graph with equal shapes', () => {
     const f = readFixture(join(FIXTURES, 'torchvision-efficientnet_b0'));
-    const m = mapKeys('torchvision-efficientnet', f.manifest.map((e) => e.name));
+    const m = mapKeys(
+      'torchvision-efficientnet',
+      f.manifest.map((e) => e.name),
+    );
     expect(m.unmapped).toEqual([]);
     const graph = new Map(buildModel('efficientnet-b0').ir.initializers.map((i) => [i.name, i.shape]));
     expect([...m.toFile.keys()].sort()).toEqual([...graph.keys()].sort());
@@ -86,7 +89,10 @@ describe('naming detection and mapping', () => {
       const seed = mapKeys('torchvision-efficientnet', ['features.0.0.weight']);
       const tv = names.map((n) => seed.fileKeyFor(n, names));
       expect(new Set(tv).size, id).toBe(names.length);
-      expect(tv.every((k) => /^(features|classifier)\./.test(k)), id).toBe(true);
+      expect(
+        tv.every((k) => /^(features|classifier)\./.test(k)),
+        id,
+      ).toBe(true);
       const back = mapKeys('torchvision-efficientnet', tv);
       expect(back.unmapped, id).toEqual([]);
       expect([...back.toFile.keys()].sort(), id).toEqual([...names].sort());
@@ -162,8 +168,13 @@ describe('building with a weights file', () => {
   });
 
   it('naming that does not fit the model family, unknown naming, empty file, unsupported model', () => {
-    const resnetKeys = writeFile([['conv1.weight', f32('a', [64, 3, 7, 7])], ['layer1.0.conv1.weight', f32('b', [64, 64, 1, 1])]]);
-    expect(errorOf(() => buildModelWithWeights('efficientnet-b0', resnetKeys)).message).toMatch(/has ResNet naming .* which does not fit efficientnet-b0 \(expects timm EfficientNet naming .* or torchvision EfficientNet naming/);
+    const resnetKeys = writeFile([
+      ['conv1.weight', f32('a', [64, 3, 7, 7])],
+      ['layer1.0.conv1.weight', f32('b', [64, 64, 1, 1])],
+    ]);
+    expect(errorOf(() => buildModelWithWeights('efficientnet-b0', resnetKeys)).message).toMatch(
+      /has ResNet naming .* which does not fit efficientnet-b0 \(expects timm EfficientNet naming .* or torchvision EfficientNet naming/,
+    );
     const other = writeFile([['encoder.weight', f32('a', [2])]]);
     expect(errorOf(() => buildModelWithWeights('efficientnet-b0', other)).message).toMatch(/cannot tell which naming these weights use \(1 tensors, e\.g\. encoder\.weight\)/);
     const empty = writeFile([['bn1.num_batches_tracked', { dtype: 'I64', shape: [], data: BigInt64Array.of(0n) }]]);

@@ -165,8 +165,7 @@ function classLabels(raw: string | undefined, numClasses: number): Record<string
   if (raw === undefined) return {};
   try {
     const v: unknown = JSON.parse(raw);
-    if (Array.isArray(v) && v.length === numClasses && v.every((x) => typeof x === 'string' && x.length > 0 && x.length < 200))
-      return { 'effnet.labels': JSON.stringify(v) };
+    if (Array.isArray(v) && v.length === numClasses && v.every((x) => typeof x === 'string' && x.length > 0 && x.length < 200)) return { 'effnet.labels': JSON.stringify(v) };
   } catch {
     // not JSON: not a class list
   }

@@ -118,7 +118,30 @@ function assemble(header: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
-const TOKENS = ['{', '}', '[', ']', '"', ',', ':', '-1', '0', '1e400', '9007199254740993', '"__proto__"', '"__metadata__"', '"F64"', '"I64"', 'null', '[0,0]', '"dtype"', '"shape"', '"data_offsets"', '\\u0000', '\u00ff'];
+const TOKENS = [
+  '{',
+  '}',
+  '[',
+  ']',
+  '"',
+  ',',
+  ':',
+  '-1',
+  '0',
+  '1e400',
+  '9007199254740993',
+  '"__proto__"',
+  '"__metadata__"',
+  '"F64"',
+  '"I64"',
+  'null',
+  '[0,0]',
+  '"dtype"',
+  '"shape"',
+  '"data_offsets"',
+  '\\u0000',
+  '\u00ff',
+];
 
 describe('safetensors reader fuzz (parse or reject with SafetensorsError; no crash, hang or OOM)', () => {
   it('random byte flips anywhere in a valid file', () => {
@@ -146,11 +169,17 @@ describe('safetensors reader fuzz (parse or reject with SafetensorsError; no cra
 
   it('forged header length fields (any u64)', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.integer({ min: HEADER_LEN - 64, max: HEADER_LEN + 64 }).map((v) => BigInt(Math.max(0, v)))), (n) => {
-        const b = SEED.slice();
-        new DataView(b.buffer).setBigUint64(0, n, true);
-        check(b);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+          fc.integer({ min: HEADER_LEN - 64, max: HEADER_LEN + 64 }).map((v) => BigInt(Math.max(0, v))),
+        ),
+        (n) => {
+          const b = SEED.slice();
+          new DataView(b.buffer).setBigUint64(0, n, true);
+          check(b);
+        },
+      ),
       { numRuns: RUNS },
     );
   });

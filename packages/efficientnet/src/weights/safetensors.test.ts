@@ -112,7 +112,12 @@ describe('safetensors round trip', () => {
   it('the writer refuses data whose size does not match the shape, and duplicate names', () => {
     expect(() => writeSafetensors(memorySink(), [['x', { dtype: 'F32', shape: [3], data: new Float32Array(2) }]])).toThrow(/'x'.*8 bytes.*needs 12/);
     const t: TensorToWrite = { dtype: 'F32', shape: [1], data: new Float32Array(1) };
-    expect(() => writeSafetensors(memorySink(), [['x', t], ['x', t]])).toThrow(/'x' given twice/);
+    expect(() =>
+      writeSafetensors(memorySink(), [
+        ['x', t],
+        ['x', t],
+      ]),
+    ).toThrow(/'x' given twice/);
     expect(() => writeSafetensors(memorySink(), [['__proto__', t]])).toThrow(/'__proto__' cannot be a tensor name/);
     expect(() => writeSafetensors(memorySink(), [], { metadata: JSON.parse('{"__proto__":"x"}') as Record<string, string> })).toThrow(/'__proto__' cannot be a metadata key/);
   });
@@ -160,9 +165,7 @@ describe('bad safetensors files: one-line errors naming file and tensor', () => 
   });
 
   it('offsets out of range, reversed, or leaving gaps / trailing bytes', () => {
-    expect(openError(raw({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(8)))).toMatch(
-      /tensor 'w': data_offsets \[0, 16\] run past the end of the data \(8 bytes/,
-    );
+    expect(openError(raw({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(8)))).toMatch(/tensor 'w': data_offsets \[0, 16\] run past the end of the data \(8 bytes/);
     expect(openError(raw({ w: { dtype: 'F32', shape: [1], data_offsets: [8, 4] } }, new Uint8Array(8)))).toMatch(/tensor 'w': data_offsets \[8, 4\] end before they begin/);
     expect(openError(raw({ w: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)))).toMatch(/4 bytes before tensor 'w' \[4, 8\] belong to no tensor/);
     expect(openError(raw({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(8)))).toMatch(/4 bytes after the last tensor's data belong to no tensor/);
@@ -171,9 +174,7 @@ describe('bad safetensors files: one-line errors naming file and tensor', () => 
   });
 
   it('shape and dtype inconsistent with the byte length', () => {
-    expect(openError(raw({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8)))).toMatch(
-      /tensor 'w': shape \[3\] of F32 needs 12 bytes but data_offsets \[0, 8\] hold 8/,
-    );
+    expect(openError(raw({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8)))).toMatch(/tensor 'w': shape \[3\] of F32 needs 12 bytes but data_offsets \[0, 8\] hold 8/);
     expect(openError(raw({ w: { dtype: 'F32', shape: [2 ** 40, 2 ** 40], data_offsets: [0, 8] } }, new Uint8Array(8)))).toMatch(/tensor 'w': shape .* is too large/);
     expect(openError(raw({ w: { dtype: 'F32', shape: [2.5], data_offsets: [0, 8] } }, new Uint8Array(8)))).toMatch(/tensor 'w': shape must be a list of non-negative integers/);
   });

@@ -23,10 +23,23 @@ export const MAX_HEADER_BYTES = 100_000_000;
 
 /** Element size of every dtype the format defines. */
 const DTYPE_BYTES: ReadonlyMap<string, number> = new Map([
-  ['BOOL', 1], ['U8', 1], ['I8', 1], ['F8_E5M2', 1], ['F8_E4M3', 1], ['F8_E8M0', 1],
-  ['I16', 2], ['U16', 2], ['F16', 2], ['BF16', 2],
-  ['I32', 4], ['U32', 4], ['F32', 4],
-  ['I64', 8], ['U64', 8], ['F64', 8], ['C64', 8],
+  ['BOOL', 1],
+  ['U8', 1],
+  ['I8', 1],
+  ['F8_E5M2', 1],
+  ['F8_E4M3', 1],
+  ['F8_E8M0', 1],
+  ['I16', 2],
+  ['U16', 2],
+  ['F16', 2],
+  ['BF16', 2],
+  ['I32', 4],
+  ['U32', 4],
+  ['F32', 4],
+  ['I64', 8],
+  ['U64', 8],
+  ['F64', 8],
+  ['C64', 8],
 ]);
 
 /** The dtypes whose tensors can be read as float32. */
@@ -87,7 +100,9 @@ function fileSource(path: string): ByteSource {
     closeSync(fd);
   }
   if (!st.isFile())
-    throw new SafetensorsError(`${path}: weights file is ${st.isFIFO() ? 'a FIFO (named pipe)' : st.isCharacterDevice() ? 'a character device' : st.isDirectory() ? 'a directory' : 'not a regular file'}, expected a regular file`);
+    throw new SafetensorsError(
+      `${path}: weights file is ${st.isFIFO() ? 'a FIFO (named pipe)' : st.isCharacterDevice() ? 'a character device' : st.isDirectory() ? 'a directory' : 'not a regular file'}, expected a regular file`,
+    );
   const size = st.size;
   const mtimeMs = st.mtimeMs;
   return {
@@ -177,8 +192,7 @@ function parseHeader(label: string, src: ByteSource): Header {
     const size = DTYPE_BYTES.get(dtype);
     if (size === undefined) return fail(`${where}: unknown dtype ${describe(dtype)} (safetensors dtypes: ${[...DTYPE_BYTES.keys()].join(', ')})`);
     if (!Array.isArray(shape) || !shape.every(isIndex)) return fail(`${where}: shape must be a list of non-negative integers, got ${describe(shape)}`);
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex))
-      return fail(`${where}: data_offsets must be [begin, end] with non-negative integers, got ${describe(offsets)}`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex)) return fail(`${where}: data_offsets must be [begin, end] with non-negative integers, got ${describe(offsets)}`);
     const [begin, end] = offsets as [number, number];
     let numel = 1;
     for (const d of shape as number[]) {
@@ -187,8 +201,7 @@ function parseHeader(label: string, src: ByteSource): Header {
     }
     if (end < begin) fail(`${where}: data_offsets [${begin}, ${end}] end before they begin`);
     if (end > dataBytes) fail(`${where}: data_offsets [${begin}, ${end}] run past the end of the data (${dataBytes} bytes after the header; truncated?)`);
-    if (end - begin !== numel * size)
-      fail(`${where}: shape [${(shape as number[]).join(',')}] of ${dtype} needs ${numel * size} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
+    if (end - begin !== numel * size) fail(`${where}: shape [${(shape as number[]).join(',')}] of ${dtype} needs ${numel * size} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
     tensors.set(name, { name, dtype, shape: shape as number[], numel, begin, end });
   }
 
@@ -197,8 +210,7 @@ function parseHeader(label: string, src: ByteSource): Header {
   let at = 0;
   let prev: SafetensorsTensor | undefined;
   for (const t of sorted) {
-    if (t.begin < at && prev)
-      fail(`tensors '${prev.name}' [${prev.begin}, ${prev.end}] and '${t.name}' [${t.begin}, ${t.end}] overlap`);
+    if (t.begin < at && prev) fail(`tensors '${prev.name}' [${prev.begin}, ${prev.end}] and '${t.name}' [${t.begin}, ${t.end}] overlap`);
     if (t.begin > at) fail(`${t.begin - at} bytes before tensor '${t.name}' [${t.begin}, ${t.end}] belong to no tensor (data_offsets must be contiguous)`);
     at = t.end;
     prev = t;

@@ -34,12 +34,7 @@ describe('batchNormStatsGraph', () => {
       { node: 'bn1', mean: 'bn1.running_mean', variance: 'bn1.running_var', channels: 4 },
       { node: 'bn2', mean: 'bn2.running_mean', variance: 'bn2.running_var', channels: 4 },
     ]);
-    expect(s.outputs.map((o) => `${o.name}[${o.shape.join(',')}]`)).toEqual([
-      'bn1.running_mean[4]',
-      'bn1.running_var[4]',
-      'bn2.running_mean[4]',
-      'bn2.running_var[4]',
-    ]);
+    expect(s.outputs.map((o) => `${o.name}[${o.shape.join(',')}]`)).toEqual(['bn1.running_mean[4]', 'bn1.running_var[4]', 'bn2.running_mean[4]', 'bn2.running_var[4]']);
     const names = new Set(s.initializers.map((i) => i.name));
     for (const st of stats) expect(names.has(st.mean) || names.has(st.variance)).toBe(false);
     // One shared [C] reshape target.

@@ -56,7 +56,8 @@ export function batchNormStatsGraph(ir: GraphIR): BatchNormStatsGraph {
     }
     const x = ed.value(xName);
     const channels = x.shape[1];
-    if (x.rank < 2 || typeof channels !== 'number') throw new Error(`batchNormStatsGraph: BatchNormalization '${n.name}' input '${xName}' is ${JSON.stringify(x.shape)}; expected [N,C,...] with a fixed C`);
+    if (x.rank < 2 || typeof channels !== 'number')
+      throw new Error(`batchNormStatsGraph: BatchNormalization '${n.name}' input '${xName}' is ${JSON.stringify(x.shape)}; expected [N,C,...] with a fixed C`);
     const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
     const label = (what: string) => ({ label: `${n.name}.batch_stats.${what}` });
     const m = reduceMean(x, axes, label('mean'));

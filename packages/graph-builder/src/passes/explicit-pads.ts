@@ -54,7 +54,8 @@ export function explicitPads(ir: GraphIR): GraphIR {
       const starts: number[] = [];
       const ends: number[] = [];
       for (let a = 0; a < r; a++) {
-        const b = pads[a]!, e = pads[a + r]!;
+        const b = pads[a]!,
+          e = pads[a + r]!;
         if (b >= 0 && e >= 0) continue;
         const d = x.shape[a];
         if (typeof d !== 'number') throw new Error(`explicitPads: Pad '${n.name}' crops axis ${a} of '${xName}', whose size is symbolic`);
@@ -73,13 +74,13 @@ export function explicitPads(ir: GraphIR): GraphIR {
       }
       continue;
     }
-    const movable =
-      n.op === 'Conv' || n.op === 'MaxPool' || (n.op === 'AveragePool' && n.attrs.count_include_pad?.kind === 'int' && n.attrs.count_include_pad.value === 1);
+    const movable = n.op === 'Conv' || n.op === 'MaxPool' || (n.op === 'AveragePool' && n.attrs.count_include_pad?.kind === 'int' && n.attrs.count_include_pad.value === 1);
     const attrPads = n.attrs.pads?.kind === 'ints' ? n.attrs.pads.value : undefined;
     const autoPad = n.attrs.auto_pad?.kind === 'string' ? n.attrs.auto_pad.value : 'NOTSET';
     if (movable && attrPads && autoPad === 'NOTSET') {
       const k = attrPads.length / 2;
-      const begin = attrPads.slice(0, k), end = attrPads.slice(k);
+      const begin = attrPads.slice(0, k),
+        end = attrPads.slice(k);
       if (begin.some((b, i) => b !== end[i]) && ed.has(n.inputs[0]!)) {
         changed = true;
         const x = ed.value(n.inputs[0]!);

@@ -17,15 +17,12 @@ export interface Float16Options {
 export function toFloat16(ir: GraphIR, o: Float16Options = {}): GraphIR {
   const keepIo = o.keepIoFloat32 ?? true;
   const half = (v: ValueInfo): ValueInfo => (v.dtype === 'float32' ? { ...v, dtype: 'float16' } : v);
-  const initializers: InitializerIR[] = ir.initializers.map((i) =>
-    i.dtype === 'float32' ? { ...i, dtype: 'float16', data: () => toFloat16Array(materialize(i.data) as Float32Array) } : i,
-  );
+  const initializers: InitializerIR[] = ir.initializers.map((i) => (i.dtype === 'float32' ? { ...i, dtype: 'float16', data: () => toFloat16Array(materialize(i.data) as Float32Array) } : i));
   // The source as the editor sees it: every value float16, graph inputs float32 when kept.
   const retyped: GraphIR = { ...ir, inputs: keepIo ? ir.inputs : ir.inputs.map(half), outputs: ir.outputs.map(half), values: ir.values.map(half), initializers };
   const ed = new GraphEditor(retyped);
   if (keepIo) {
-    for (const i of ir.inputs.filter((v) => v.dtype === 'float32'))
-      ed.replaceUses(i.name, cast(ed.value(i.name), 'float16', { label: `${i.name}.cast_fp16`, output: `${i.name}.fp16` }));
+    for (const i of ir.inputs.filter((v) => v.dtype === 'float32')) ed.replaceUses(i.name, cast(ed.value(i.name), 'float16', { label: `${i.name}.cast_fp16`, output: `${i.name}.fp16` }));
   }
   const outRename = new Map<string, string>();
   if (keepIo) for (const out of ir.outputs.filter((v) => v.dtype === 'float32')) outRename.set(out.name, `${out.name}.fp16`);

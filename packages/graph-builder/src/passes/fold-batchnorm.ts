@@ -56,7 +56,8 @@ export function foldBatchNorm(ir: GraphIR): GraphIR {
       for (let c = 0; c < outC; c++) f[c] = g[c]! / Math.sqrt(Math.fround(v[c]! + Math.fround(eps)));
       return f;
     };
-    const wData = w.data, bData = b?.data;
+    const wData = w.data,
+      bData = b?.data;
     ed.replaceInitializer(w.name, () => {
       const src = materialize(wData) as Float32Array;
       const f = factor();

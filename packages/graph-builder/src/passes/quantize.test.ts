@@ -8,11 +8,21 @@ import { activationParams, quantizationTargets, quantizeQdq, QuantizeError, quan
 function model(): GraphIR {
   const g = new Graph('tiny');
   const x = g.input('input', 'float32', ['N', 2, 6, 6]);
-  const w1 = g.initializer('c1.weight', 'float32', [4, 2, 3, 3], Float32Array.from({ length: 72 }, (_, i) => ((i % 7) - 3) / 10));
+  const w1 = g.initializer(
+    'c1.weight',
+    'float32',
+    [4, 2, 3, 3],
+    Float32Array.from({ length: 72 }, (_, i) => ((i % 7) - 3) / 10),
+  );
   const b1 = g.initializer('c1.bias', 'float32', [4], Float32Array.of(0.1, -0.2, 0.3, 0));
   const c1 = conv(x, w1, { bias: b1, pads: [1, 1, 1, 1], label: 'c1' });
   const s = mul(c1, sigmoid(c1, { label: 'c1.sig' }), { label: 'c1.silu' });
-  const wdw = g.initializer('dw.weight', 'float32', [4, 1, 3, 3], Float32Array.from({ length: 36 }, (_, i) => ((i % 5) - 2) / 4));
+  const wdw = g.initializer(
+    'dw.weight',
+    'float32',
+    [4, 1, 3, 3],
+    Float32Array.from({ length: 36 }, (_, i) => ((i % 5) - 2) / 4),
+  );
   const dw = conv(s, wdw, { pads: [1, 1, 1, 1], group: 4, label: 'dw' });
   const r = relu(add(dw, s, { label: 'res' }), { label: 'res.relu' });
   const f = flatten(globalAveragePool(r, { label: 'gap' }), { label: 'flat' });

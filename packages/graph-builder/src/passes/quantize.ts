@@ -89,8 +89,7 @@ const SAME_SCALE = new Set(['MaxPool', 'Flatten', 'Reshape']);
 
 function plan(ir: GraphIR, o: QuantizeOptions): Plan {
   const policy = o.policy ?? 'all';
-  if (!(QUANTIZE_POLICIES as readonly string[]).includes(policy))
-    throw new QuantizeError(`quantize: unknown policy '${String(policy)}' (expected ${QUANTIZE_POLICIES.join(', ')})`);
+  if (!(QUANTIZE_POLICIES as readonly string[]).includes(policy)) throw new QuantizeError(`quantize: unknown policy '${String(policy)}' (expected ${QUANTIZE_POLICIES.join(', ')})`);
   const ops = policyOps(policy);
   const inits = new Map(ir.initializers.map((i) => [i.name, i]));
   const dtypes = new Map<string, DType>([...ir.inputs, ...ir.values, ...ir.outputs, ...ir.initializers].map((v) => [v.name, v.dtype]));
@@ -101,8 +100,7 @@ function plan(ir: GraphIR, o: QuantizeOptions): Plan {
   for (const n of ir.nodes) {
     if (n.op !== 'BatchNormalization') continue;
     const producer = ir.nodes.find((p) => p.outputs.includes(n.inputs[0] ?? ''));
-    if (producer?.op === 'Conv')
-      throw new QuantizeError(`quantize: Conv '${producer.name}' feeds BatchNormalization '${n.name}'; fold BatchNorm first (foldBatchNorm)`);
+    if (producer?.op === 'Conv') throw new QuantizeError(`quantize: Conv '${producer.name}' feeds BatchNormalization '${n.name}'; fold BatchNorm first (foldBatchNorm)`);
   }
 
   const isActivation = (t: string) => !!t && !inits.has(t) && dtypes.get(t) === 'float32';
@@ -115,7 +113,7 @@ function plan(ir: GraphIR, o: QuantizeOptions): Plan {
       if (!w || w.dtype !== 'float32' || (n.inputs[2] && (!b || b.dtype !== 'float32'))) continue;
       if (!isActivation(n.inputs[0] ?? '')) continue;
       if (policy === 'pointwise' && !isPointwise(n, inits)) continue;
-      if (n.op === 'Gemm' && (n.attrs.transA?.kind === 'int' && n.attrs.transA.value !== 0)) continue;
+      if (n.op === 'Gemm' && n.attrs.transA?.kind === 'int' && n.attrs.transA.value !== 0) continue;
       if (n.op === 'Gemm' && ((n.attrs.alpha?.kind === 'float' && n.attrs.alpha.value !== 1) || (n.attrs.beta?.kind === 'float' && n.attrs.beta.value !== 1))) continue;
     } else if (n.op === 'Add' || n.op === 'Mul') {
       if (!n.inputs.every(isActivation)) continue;
@@ -206,16 +204,12 @@ export function quantizeWeights(w: Float32Array, shape: readonly number[], axis:
   const inner = shape.slice(axis + 1).reduce((p, d) => p * d, 1);
   const outer = shape.slice(0, axis).reduce((p, d) => p * d, 1);
   const absMax = new Float64Array(channels);
-  for (let o = 0; o < outer; o++)
-    for (let c = 0; c < channels; c++)
-      for (let i = 0, at = (o * channels + c) * inner; i < inner; i++) absMax[c] = Math.max(absMax[c]!, Math.abs(w[at + i]!));
+  for (let o = 0; o < outer; o++) for (let c = 0; c < channels; c++) for (let i = 0, at = (o * channels + c) * inner; i < inner; i++) absMax[c] = Math.max(absMax[c]!, Math.abs(w[at + i]!));
   const scales = new Float32Array(channels);
   for (let c = 0; c < channels; c++) scales[c] = absMax[c]! > 0 ? absMax[c]! / 127 : 1;
   const data = new Int8Array(w.length);
   for (let o = 0; o < outer; o++)
-    for (let c = 0; c < channels; c++)
-      for (let i = 0, at = (o * channels + c) * inner; i < inner; i++)
-        data[at + i] = Math.max(-127, Math.min(127, roundHalfEven(w[at + i]! / scales[c]!)));
+    for (let c = 0; c < channels; c++) for (let i = 0, at = (o * channels + c) * inner; i < inner; i++) data[at + i] = Math.max(-127, Math.min(127, roundHalfEven(w[at + i]! / scales[c]!)));
   return { data, scales };
 }
 
@@ -281,10 +275,7 @@ export function quantizeQdq(ir: GraphIR, o: QuantizeWithRanges): GraphIR {
     const shape = shapes.get(t);
     if (!shape) throw new QuantizeError(`quantize: tensor '${t}' has no known shape`);
     newValues.push({ name: qName, dtype: actType, shape }, { name: dqName, dtype: 'float32', shape });
-    const pair = [
-      qdqNode('QuantizeLinear', fresh(`${t}.quantize`), [t, q.scaleName, q.zpName], qName),
-      qdqNode('DequantizeLinear', fresh(`${t}.dequantize`), [qName, q.scaleName, q.zpName], dqName),
-    ];
+    const pair = [qdqNode('QuantizeLinear', fresh(`${t}.quantize`), [t, q.scaleName, q.zpName], qName), qdqNode('DequantizeLinear', fresh(`${t}.dequantize`), [qName, q.scaleName, q.zpName], dqName)];
     dqOf.set(t, dqName);
     if (ir.inputs.some((i) => i.name === t)) before.push(...pair);
     else after.set(t, pair);
@@ -337,10 +328,7 @@ export function quantizeQdq(ir: GraphIR, o: QuantizeWithRanges): GraphIR {
     };
     const qName = fresh(`${bName}.int32`);
     const sName = fresh(`${bName}.scale`);
-    newInits.push(
-      { name: qName, dtype: 'int32', shape: b.shape, data: () => get().data },
-      { name: sName, dtype: 'float32', shape: [channels], data: () => get().scales },
-    );
+    newInits.push({ name: qName, dtype: 'int32', shape: b.shape, data: () => get().data }, { name: sName, dtype: 'float32', shape: [channels], data: () => get().scales });
     weightNodes.push(qdqNode('DequantizeLinear', fresh(`${bName}.dequantize`), [qName, sName], bName, 0));
     newValues.push({ name: bName, dtype: 'float32', shape: b.shape });
     replacedInits.add(bName);
