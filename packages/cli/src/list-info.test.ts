@@ -66,10 +66,15 @@ describe('effnet list (the binary)', () => {
   it('the table: one row per id with its aliases and resolution; every alias works as a model name', async () => {
     const r = await runBin(['list'], dir);
     expect([r.code, r.stderr]).toEqual([0, '']);
-    const rows = plain(r.stdout)
+    // Rows wrap to the terminal width (80 when piped): a continuation line has an empty first cell.
+    const rows: string[][] = [];
+    for (const c of plain(r.stdout)
       .split('\n')
       .map((l) => l.split('│').map((c) => c.trim()))
-      .filter((c) => c.length > 4 && c[1] !== 'model');
+      .filter((c) => c.length > 4 && c[1] !== 'model')) {
+      if (c[1] !== '') rows.push([...c]);
+      else c.forEach((v, i) => v && (rows.at(-1)![i] = rows.at(-1)![i] ? `${rows.at(-1)![i]} ${v}` : v));
+    }
     expect(rows.map((c) => c[1]).sort()).toEqual(ALL.map(([id]) => id).sort());
     for (const [id, aliases, resolution] of ALL) {
       const row = rows.find((c) => c[1] === id)!;
