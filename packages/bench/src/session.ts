@@ -120,14 +120,14 @@ function sessionRunner<T>(ep: NodeEp, createMs: number, session: OrtSession<T>, 
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames[0]!;
   // Models exported with --fp16-io take and give float16: converted here, so callers always see float32.
-  const half = session.inputMetadata?.[0]?.type === 'float16';
+  const half = isHalfInput(session);
   return {
     ep,
     inputName,
     outputName,
     createMs,
     async run(data, dims) {
-      const input = half ? tensor('float16', toFloat16Array(data), [...dims]) : tensor('float32', data, [...dims]);
+      const input = half ? tensor('float16', feedData(data, true), [...dims]) : tensor('float32', data, [...dims]);
       const t = (await session.run({ [inputName]: input }))[outputName]!;
       return { data: asFloat32(t.data), dims: t.dims };
     },
@@ -135,8 +135,20 @@ function sessionRunner<T>(ep: NodeEp, createMs: number, session: OrtSession<T>, 
   };
 }
 
+/** Whether the session's first input is float16 (a model exported with `--fp16-io`); shared with the browser runner. */
+export function isHalfInput(session: { readonly inputMetadata?: readonly ({ readonly type?: string } | undefined)[] }): boolean {
+  return session.inputMetadata?.[0]?.type === 'float16';
+}
+
+/** The input as the model takes it: float32 as is, or narrowed to float16 bits for a `--fp16-io` model. */
+export function feedData(data: Float32Array, half: true): Uint16Array;
+export function feedData(data: Float32Array, half: boolean): Float32Array | Uint16Array;
+export function feedData(data: Float32Array, half: boolean): Float32Array | Uint16Array {
+  return half ? toFloat16Array(data) : data;
+}
+
 /** Output data as float32: float16 outputs (raw bits in a Uint16Array, or a Float16Array) widened. */
-function asFloat32(data: unknown): Float32Array {
+export function asFloat32(data: unknown): Float32Array {
   if (data instanceof Float32Array) return data;
   if (data instanceof Uint16Array) return fromFloat16Array(data);
   if (ArrayBuffer.isView(data) && (data as { constructor: { name: string } }).constructor.name === 'Float16Array') return Float32Array.from(data as unknown as ArrayLike<number>);

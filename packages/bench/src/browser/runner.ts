@@ -4,13 +4,14 @@
  * runner's life; the model is fetched by the page from a localhost server (in memory), the input
  * crosses once as base64 and is cached in the page while it does not change (a benchmark repeats
  * the same input), the output comes back as base64. Each run therefore costs one DevTools
- * round trip besides the inference.
+ * round trip besides the inference. A `--fp16-io` model is fed float16 and its float16 output
+ * widened, with the Node runners' conversions (session.ts), so callers always see float32.
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { EpUnavailableError, type Output, type Runner } from '../session.js';
+import { asFloat32, EpUnavailableError, feedData, isHalfInput, type Output, type Runner } from '../session.js';
 import { CHROMIUM_HELP, launchChromium } from './chromium.js';
 import { startServer, type RunningServer } from './server.js';
 
@@ -51,17 +52,17 @@ interface PageSession {
   inputName: string;
   outputName: string;
   adapter: string | null;
+  /** onnxruntime-web's metadata of the first input (its `type` is 'float16' for a --fp16-io model); absent when it does not say. */
+  input?: { type?: string };
 }
 
-function toBase64(a: Float32Array): string {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
-}
-
-function fromBase64(s: string): Float32Array {
+/** Output bytes from the page as float32: float32 as is, float16 bits widened (session.ts asFloat32). */
+function fromBase64(s: string, type: string): Float32Array {
   const b = Buffer.from(s, 'base64');
-  const out = new Float32Array(b.byteLength / 4);
+  if (type !== 'float32' && type !== 'float16') throw new Error(`model output has element type ${type}; expected float32 or float16`);
+  const out = type === 'float32' ? new Float32Array(b.byteLength / 4) : new Uint16Array(b.byteLength / 2);
   new Uint8Array(out.buffer).set(b);
-  return out;
+  return asFloat32(out);
 }
 
 /** Opens `model` (ONNX bytes or a path to a self-contained .onnx file) in headless Chromium. */
@@ -113,7 +114,8 @@ export async function createBrowserRunner(model: Uint8Array | string, o: Browser
           const s = await ort.InferenceSession.create('/model.onnx', { executionProviders: [ep], graphOptimizationLevel: 'all' });
           const createMs = performance.now() - t0;
           w.effnetSession = s;
-          return { createMs, inputName: s.inputNames[0]!, outputName: s.outputNames[0]!, adapter };
+          const meta = (s as unknown as { inputMetadata?: readonly ({ type?: string } | undefined)[] }).inputMetadata;
+          return { createMs, inputName: s.inputNames[0]!, outputName: s.outputNames[0]!, adapter, ...(meta?.[0] ? { input: { ...(meta[0].type ? { type: meta[0].type } : {}) } } : {}) };
         },
         { ep: o.ep === 'web-webgpu' ? 'webgpu' : 'wasm', threads: o.threads ?? 1 },
       )
@@ -133,6 +135,7 @@ export async function createBrowserRunner(model: Uint8Array | string, o: Browser
 function pageRunner(ep: BrowserEp, page: Page, info: PageSession, cleanup: () => Promise<void>): BrowserRunner {
   let last: Buffer | undefined;
   let released = false;
+  const half = isHalfInput({ inputMetadata: [info.input] });
   return {
     ep,
     inputName: info.inputName,
@@ -143,11 +146,12 @@ function pageRunner(ep: BrowserEp, page: Page, info: PageSession, cleanup: () =>
       if (released) throw new Error(`${ep}: runner already released`);
       const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       const same = last !== undefined && last.equals(bytes);
-      const input = same ? null : toBase64(data);
+      const fed = same ? undefined : feedData(data, half);
+      const input = fed ? Buffer.from(fed.buffer, fed.byteOffset, fed.byteLength).toString('base64') : null;
       if (!same) last = Buffer.from(bytes);
       const r = await page
         .evaluate(
-          async ({ input, dims }) => {
+          async ({ input, dims, half }) => {
             const w = globalThis as unknown as {
               effnetOrt: typeof import('onnxruntime-web');
               effnetSession: import('onnxruntime-web').InferenceSession;
@@ -159,23 +163,24 @@ function pageRunner(ep: BrowserEp, page: Page, info: PageSession, cleanup: () =>
               const bin = atob(input);
               const u8 = new Uint8Array(bin.length);
               for (let i = 0; i < bin.length; i++) u8[i] = bin.charCodeAt(i);
-              w.effnetInput = new ort.Tensor('float32', new Float32Array(u8.buffer), dims);
+              w.effnetInput = half ? new ort.Tensor('float16', new Uint16Array(u8.buffer), dims) : new ort.Tensor('float32', new Float32Array(u8.buffer), dims);
             }
             const out = await s.run({ [s.inputNames[0]!]: w.effnetInput! });
             const t = out[s.outputNames[0]!]!;
-            const f = t.data as Float32Array;
+            // Raw bytes: float32, or float16 bits (a Uint16Array or a Float16Array) widened in Node.
+            const f = t.data as unknown as ArrayBufferView;
             const b = new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
             let str = '';
             for (let i = 0; i < b.length; i += 0x8000) str += String.fromCharCode(...b.subarray(i, i + 0x8000));
-            return { data: btoa(str), dims: [...t.dims] };
+            return { data: btoa(str), dims: [...t.dims], type: t.type as string };
           },
-          { input, dims: [...dims] },
+          { input, dims: [...dims], half },
         )
         .catch((e: Error) => {
           last = undefined;
           throw new Error(`onnxruntime-web (${ep}) in Chromium: ${firstLine(e.message)}`);
         });
-      return { data: fromBase64(r.data), dims: r.dims };
+      return { data: fromBase64(r.data, r.type), dims: r.dims };
     },
     async release() {
       if (released) return;

@@ -139,6 +139,21 @@ async function materialize(h: ModelHandle, scratch?: string): Promise<{ source: 
   }
 }
 
+/** Non-finite outputs (NaN/Inf logits) make a latency meaningless: the job fails, naming the model and the EP. */
+function checkFinite(out: Output, job: BenchJob): void {
+  let bad = 0;
+  let first = NaN;
+  for (const v of out.data) {
+    if (!Number.isFinite(v)) {
+      if (bad++ === 0) first = v;
+    }
+  }
+  if (bad)
+    throw new Error(
+      `${job.ref} on ${job.ep}: the output has ${bad} non-finite value${bad === 1 ? '' : 's'} (first: ${first}) of ${out.data.length} on the first run; the model computes NaN/Inf on this input`,
+    );
+}
+
 async function measureOpened(job: BenchJob, handle: ModelHandle, source: Uint8Array | string, modelBytes: number, onProgress: (e: ProgressEvent) => void, isolated: boolean): Promise<ModelResult> {
   const dims = [job.batch, 3, handle.resolution, handle.resolution];
   const input = formulaInput(dims);
@@ -164,6 +179,7 @@ async function measureOpened(job: BenchJob, handle: ModelHandle, source: Uint8Ar
     onProgress({ kind: 'phase', phase: 'warmup' });
     if (reference) {
       const out = await runner.run(input, dims);
+      checkFinite(out, job);
       diff = maxAbsDiff(reference.data, out.data);
       onProgress({ kind: 'warmup', done: 1, total: warmup });
     }
@@ -176,7 +192,16 @@ async function measureOpened(job: BenchJob, handle: ModelHandle, source: Uint8Ar
       }
       onProgress({ kind: 'iteration', done: n, elapsedMs });
     };
-    timing = await measureLatency(() => runner.run(input, dims), {
+    // The first run's output (a warm-up unless --warmup 0) is checked once: NaN/Inf logits fail the job.
+    let checked = reference !== undefined;
+    const once = async () => {
+      const out = await runner.run(input, dims);
+      if (!checked) {
+        checked = true;
+        checkFinite(out, job);
+      }
+    };
+    timing = await measureLatency(once, {
       warmup: warmup - done,
       iterations: job.timing.iterations,
       minTimeMs: job.timing.minTimeMs,

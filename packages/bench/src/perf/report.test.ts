@@ -111,10 +111,11 @@ describe('markdown report', () => {
 
   it('lists failures and the diff against cpu for other EPs', () => {
     const wg = result('efficientnet-b0', 5_288_548, 385_000_000, [900], { ep: 'webgpu', maxAbsDiffVsCpu: 1.5e-8 });
-    const md = toMarkdown(buildReport({ ...run([wg], { ep: 'webgpu' }), failures: [{ ref: 'resnet50', ep: 'webgpu', batch: 1, error: 'crashed (SIGSEGV)' }] }));
+    const md = toMarkdown(buildReport({ ...run([wg], { ep: 'webgpu' }), failures: [{ model: 'resnet50', ref: 'resnet50', ep: 'webgpu', batch: 1, error: 'crashed (SIGSEGV)' }] }));
     expect(md).toContain('max abs diff vs cpu');
     expect(md).toContain('1.50e-8');
-    expect(md).toContain('- resnet50 (batch 1, webgpu): crashed (SIGSEGV)');
+    expect(md).toMatch(/^\*\*Incomplete: 1 of 2 measurements failed\*\*/m);
+    expect(md).toMatch(/## Failed\n[^]*\| resnet50 \| webgpu \| 1 \| crashed \(SIGSEGV\) \|/);
   });
 });
 

@@ -197,6 +197,13 @@ export function toMarkdown(r: BenchReport): string {
   const out: string[] = [];
   out.push(`# effnet bench — ${o.ep}, batch ${o.batches.join(', ')}`);
   out.push('');
+  if (r.failures.length) {
+    const total = r.failures.length + r.results.length;
+    out.push(
+      `**Incomplete: ${r.failures.length} of ${total} measurement${total === 1 ? '' : 's'} failed** and ${r.failures.length === 1 ? 'is' : 'are'} missing from the tables and charts — see [Failed](#failed).`,
+    );
+    out.push('');
+  }
   out.push(
     `Measured ${r.createdAt} on ${r.machine.cpu} (${r.machine.cores} logical cores, ${fmtBytes(r.machine.memoryBytes)}), ${r.machine.platform}/${r.machine.arch}; ` +
       `effnet ${r.versions.effnet}, Node ${r.versions.node}, onnxruntime-node ${r.versions['onnxruntime-node']}, onnxruntime-web ${r.versions['onnxruntime-web']}. ` +
@@ -345,9 +352,16 @@ export function toMarkdown(r: BenchReport): string {
   }
   if (r.failures.length) {
     out.push('');
-    out.push('## Failures');
+    out.push('## Failed');
     out.push('');
-    for (const f of r.failures) out.push(`- ${f.ref} (batch ${f.batch}, ${f.ep}): ${f.error}`);
+    out.push('Not measured (no row in the tables above):');
+    out.push('');
+    out.push(
+      table(
+        ['model', 'ep', 'batch', 'error'],
+        r.failures.map((f) => [f.model, f.ep, String(f.batch), f.error.replace(/\s+/g, ' ')]),
+      ),
+    );
   }
   out.push('');
   out.push('## Charts');

@@ -28,7 +28,11 @@ export interface BenchOptions {
   readonly isolate?: boolean;
 }
 
+/** A job that produced no result (results.json `failures`): the report is then partial. */
 export interface FailedResult {
+  /** Display name: the canonical model id, or the .onnx path as given. */
+  readonly model: string;
+  /** What the user named: model id or file path. */
   readonly ref: string;
   readonly ep: NodeEp;
   readonly batch: number;
@@ -168,7 +172,7 @@ export async function runBench(o: BenchOptions, onEvent: (e: RunEvent) => void =
     } catch (e) {
       if (e instanceof EpUnavailableError) throw e;
       const error = (e as Error).message;
-      failures.push({ ref: job.ref, ep: job.ep, batch: job.batch, error });
+      failures.push({ model: isOnnxPath(job.ref) ? job.ref : findModel(job.ref).id, ref: job.ref, ep: job.ep, batch: job.batch, error });
       onEvent({ kind: 'failed', index, job, error });
     }
   }

@@ -2,7 +2,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { cudaAvailable } from '@effnet/bench';
+import { chromiumPath, cudaAvailable } from '@effnet/bench';
+import { flatten, globalAveragePool, Graph, mul, toFloat16 } from '@effnet/graph-builder';
+import { writeModel } from '@effnet/onnx-export';
+import { chromium, requires } from '../../../../test-utils/requires.js';
 import { runCli as run } from '../test-utils/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'effnet-bench-cli-'));
@@ -10,6 +13,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
 
 const TINY = ['--resolution', '64', '--iterations', '3', '--time', '0', '--warmup', '1'];
+
+/** A tiny classifier file: logits = mean over each channel of x × scale ([N, 3, 16, 16] → [N, 3]). */
+function channelMean(file: string, scale: number, o: { fp16Io?: boolean; externalData?: boolean } = {}): string {
+  const g = new Graph('channel_mean');
+  const x = g.input('input', 'float32', ['N', 3, 16, 16]);
+  g.output(flatten(globalAveragePool(mul(x, g.initializer('scale', 'float32', [1], new Float32Array([scale]))))), 'logits');
+  const ir = o.fp16Io ? toFloat16(g.build(), { keepIoFloat32: false }) : g.build();
+  writeModel(ir, file, { opset: 17, ...(o.externalData ? { externalData: true } : {}) });
+  return file;
+}
 
 describe('effnet bench', () => {
   it('measures a model and writes results.json, results.md and the SVG charts', async () => {
@@ -62,5 +75,48 @@ describe('effnet bench', () => {
     const r = await run(['bench', 'b0', '--accuracy-from', join(dir, 'missing.json')]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--accuracy-from .*missing\.json: no such file/);
+  });
+
+  it('some jobs fail: the report keeps the good results, lists the failed jobs (results.json, results.md, terminal), exit 1', async () => {
+    const out = join(dir, 'partial');
+    const nan = channelMean(join(dir, 'nan.onnx'), NaN); // runs, but every logit is NaN
+    const noData = channelMean(join(dir, 'no-data.onnx'), 1, { externalData: true });
+    rmSync(`${noData}.data`); // the weights file it references is gone
+    const r = await run(['bench', 'b0', nan, noData, ...TINY, '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^effnet: error: 2 of 3 measurements failed: .*nan\.onnx on cpu: the output has 3 non-finite values/m);
+    expect(r.out).toMatch(/efficientnet-b0.*64/); // the good result is in the table
+    expect(r.out).toMatch(/FAILED: 2 of 3 measurements \(not in the table above\)/);
+    expect(r.out).toMatch(/incomplete: 2 failed measurements/);
+    const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(json.results.map((x: { model: string }) => x.model)).toEqual(['efficientnet-b0']);
+    expect(json.failures).toEqual([
+      { model: nan, ref: nan, ep: 'cpu', batch: 1, error: expect.stringMatching(/^\S*nan\.onnx on cpu: the output has 3 non-finite values \(first: NaN\) of 3 on the first run/) },
+      { model: noData, ref: noData, ep: 'cpu', batch: 1, error: expect.stringContaining('no-data.onnx') },
+    ]);
+    for (const f of json.failures) expect(f.error).not.toContain('\n');
+    const md = readFileSync(join(out, 'results.md'), 'utf8');
+    expect(md).toMatch(/\*\*Incomplete: 2 of 3 measurements failed\*\*/);
+    expect(md).toMatch(/## Failed\n[^]*\| \S*nan\.onnx \| cpu \| 1 \| [^|]*non-finite[^|]* \|\n\| \S*no-data\.onnx \| cpu \| 1 \|/);
+    expect(md).toMatch(/\| efficientnet-b0 \| 64 \| 1 \|/);
+  });
+
+  it('every job fails: no report, exit 1', async () => {
+    const out = join(dir, 'all-failed');
+    const r = await run(['bench', channelMean(join(dir, 'nan2.onnx'), NaN), ...TINY, '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^effnet: error: every measurement failed, no report written: .*nan2\.onnx on cpu: the output has 3 non-finite values/m);
+    expect(existsSync(join(out, 'results.json'))).toBe(false);
+  });
+
+  requires(chromium(chromiumPath())).it('--ep web-wasm feeds float16 to a --fp16-io file and reads its float16 logits (headless Chromium)', async () => {
+    const out = join(dir, 'half-web');
+    const half = channelMean(join(dir, 'half.onnx'), 0.5, { fp16Io: true });
+    const r = await run(['bench', half, '--ep', 'web-wasm', '--iterations', '2', '--time', '0', '--warmup', '1', '--json', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    const doc = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(doc.failures).toEqual([]);
+    expect(doc.results[0]).toMatchObject({ ep: 'web-wasm', resolution: 16 });
+    expect(doc.results[0].maxAbsDiffVsCpu).toBeLessThan(1e-2); // float16 in both, same graph
   });
 });

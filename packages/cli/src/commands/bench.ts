@@ -13,6 +13,7 @@ import {
   writeReports,
   type AccuracyEntry,
   type BenchJob,
+  type FailedResult,
   type JobModelOptions,
   type ModelResult,
   type NodeEp,
@@ -150,7 +151,10 @@ Examples:
       printTable(run.results, f.ep);
       if (side) printPrecisionTable(side.rows);
       if (report.comparisons) printComparisons(report.comparisons);
-      console.log(`reports: ${files.join(', ')}`);
+      if (run.failures.length) printFailures(run.failures, run.results.length);
+      console.log(
+        `reports: ${files.join(', ')}${run.failures.length ? ` (incomplete: ${run.failures.length} failed measurement${run.failures.length === 1 ? '' : 's'} listed there under "Failed")` : ''}`,
+      );
     }
     if (run.failures.length) throw new Error(`${run.failures.length} of ${run.failures.length + run.results.length} measurements failed: ${run.failures.map((x) => x.error).join('; ')}`);
   });
@@ -224,6 +228,18 @@ function printTable(results: readonly ModelResult[], ep: NodeEp): void {
   console.log(renderTable(head, rows));
   console.log(
     "MACs/image: multiply-adds per image counted in the graph that ran (the paper calls them FLOPs); latency is per inference of one batch. 'paper' columns are published figures, not measured here (Tan & Le 2019, ImageNet; EfficientNetV2: its paper's Table 7 and the automl release; Lite: the tensorflow/tpu release).",
+  );
+}
+
+/** The jobs without a result, below the table: a partial table must not read as a complete one. */
+function printFailures(failures: readonly FailedResult[], measured: number): void {
+  const total = failures.length + measured;
+  console.log(`FAILED: ${failures.length} of ${total} measurement${total === 1 ? '' : 's'} (not in the table above):`);
+  console.log(
+    renderTable(
+      ['model', 'ep', 'batch', 'error'],
+      failures.map((f) => [safeText(f.model), f.ep, f.batch, safeText(f.error)]),
+    ),
   );
 }
 
