@@ -134,7 +134,12 @@ describe('new ops', () => {
     expect(h.build().minOpset).toBe(13);
     expect(() => dequantizeLinear(w, ws, wz, { label: 'bad' })).toThrow(/DequantizeLinear 'bad': per-channel scale \[16\] must match input dimension 1 \(8\)/);
     expect(() => quantizeLinear(a, s, h.initializer('z16', 'int32', [], Int32Array.of(0)), { label: 'qz' })).toThrow("QuantizeLinear 'qz': zero_point must be an int8 or uint8 tensor, got int32");
-    expect(() => dequantizeLinear(a, s, undefined, { label: 'dqf' })).toThrow("DequantizeLinear 'dqf': input must be an int8 or uint8 tensor, got float32");
+    expect(() => dequantizeLinear(a, s, undefined, { label: 'dqf' })).toThrow(/DequantizeLinear 'dqf': input must be .*int8.*int32.*got float32/);
+    // int32 bias (scale input_scale·weight_scale), zero point omitted or int32, per channel along axis 0.
+    const b = h.initializer('b', 'int32', [16], new Int32Array(16));
+    expect(`${dequantizeLinear(b, ws, undefined, { axis: 0, label: 'b.dq' })}`).toBe('b.dq: float32[16]');
+    expect(`${dequantizeLinear(b, ws, h.initializer('bz', 'int32', [16], new Int32Array(16)), { axis: 0, label: 'b.dq2' })}`).toBe('b.dq2: float32[16]');
+    expect(() => dequantizeLinear(b, ws, wz, { axis: 0, label: 'bmix' })).toThrow(/DequantizeLinear 'bmix'/);
   });
 });
 

@@ -360,7 +360,8 @@ export const DequantizeLinear = defineOp({
     { name: 'scale', type: 'T2' },
     { name: 'zero_point', type: 'T1', optional: true },
   ],
-  types: { T1: 'int8', T2: ['float32'] },
+  // int32 input: a bias quantized with scale input_scale·weight_scale (zero point 0 or omitted).
+  types: { T1: ['int8', 'uint8', 'int32'], T2: ['float32'] },
   infer: (ins, attrs) => {
     quantAxis(ins, attrs);
     return [{ dtype: 'float32', shape: req(ins, 0).shape }];

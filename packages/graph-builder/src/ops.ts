@@ -438,7 +438,7 @@ export function quantizeLinear(x: Tensor, scale: Tensor, zeroPoint: Tensor | und
 }
 
 /**
- * int8/uint8 → float32: (x − zeroPoint) · scale, per tensor (scalar scale, opset 10+) or per
+ * int8/uint8/int32 → float32: (x − zeroPoint) · scale, per tensor (scalar scale, opset 10+) or per
  * channel along `axis` (1-D scale, opset 13+). ONNX `DequantizeLinear`.
  * @example dequantizeLinear(wq, wScale, wZero, { axis: 0, label: 'conv1.weight.dq' })
  */

@@ -9,8 +9,11 @@
  * Activations: uint8 (asymmetric; onnxruntime's fast x86 path is u8·s8) or int8.
  */
 import type { DType } from '../dtype.js';
-import type { AttrValue, GraphIR, InitializerIR, NodeIR, Shape, ValueInfo } from '../ir.js';
+import { GraphEditor } from '../editor.js';
+import type { Tensor } from '../graph.js';
+import type { GraphIR, InitializerIR, NodeIR } from '../ir.js';
 import { materialize, numel } from '../ir.js';
+import { dequantizeLinear, quantizeLinear } from '../ops.js';
 
 /** The range a calibrator measured (or chose) for one activation tensor. */
 export interface TensorRange {
@@ -213,12 +216,6 @@ export function quantizeWeights(w: Float32Array, shape: readonly number[], axis:
   return { data, scales };
 }
 
-/** The one place nodes are made: switch to the op registry's validated quantizeLinear/dequantizeLinear after merge. */
-function qdqNode(op: 'QuantizeLinear' | 'DequantizeLinear', name: string, inputs: readonly string[], output: string, axis?: number): NodeIR {
-  const attrs: Record<string, AttrValue> = axis === undefined ? {} : { axis: { kind: 'int', value: axis } };
-  return { op, name, inputs: [...inputs], outputs: [output], attrs };
-}
-
 /**
  * `ir` with Q/DQ pairs inserted (see the module comment). Run foldBatchNorm first, calibrate the
  * tensors {@link quantizationTargets} lists on that same graph, and pass their ranges here.
@@ -229,27 +226,25 @@ export function quantizeQdq(ir: GraphIR, o: QuantizeWithRanges): GraphIR {
   if (p.nodes.size === 0) throw noQuantizableOp(ir, o);
   const actType = o.activationType ?? 'uint8';
   const inits = new Map(ir.initializers.map((i) => [i.name, i]));
-  const shapes = new Map<string, Shape>([...ir.inputs, ...ir.values, ...ir.outputs].map((v) => [v.name, v.shape]));
+  // Names as before: `<base>`, else `<base>_2`, … avoiding every name of the source and of this pass
+  // (node and value names alike); the editor's naming authority then takes them as given.
   const used = new Set([...ir.inputs, ...ir.values, ...ir.outputs, ...ir.initializers].map((v) => v.name));
-  for (const n of ir.nodes) used.add(n.name);
+  for (const n of ir.nodes) {
+    used.add(n.name);
+    for (const out of n.outputs) used.add(out);
+  }
   const fresh = (base: string): string => {
     let name = base;
     for (let k = 2; used.has(name); k++) name = `${base}_${k}`;
     used.add(name);
     return name;
   };
-
-  const newInits: InitializerIR[] = [];
-  const newValues: ValueInfo[] = [];
-  const scalar = (base: string, dtype: DType, value: number): string => {
-    const name = fresh(base);
-    const data = dtype === 'float32' ? Float32Array.of(value) : dtype === 'uint8' ? Uint8Array.of(value) : Int8Array.of(value);
-    newInits.push({ name, dtype, shape: [], data });
-    return name;
-  };
+  const ed = new GraphEditor(ir);
+  const scalar = (base: string, dtype: 'float32' | 'uint8' | 'int8', value: number): Tensor =>
+    ed.constant(fresh(base), dtype, [], dtype === 'float32' ? Float32Array.of(value) : dtype === 'uint8' ? Uint8Array.of(value) : Int8Array.of(value));
 
   // Activation parameters.
-  const params = new Map<string, { scale: number; zeroPoint: number; scaleName: string; zpName: string }>();
+  const params = new Map<string, { scale: number; zeroPoint: number; scaleT: Tensor; zpT: Tensor }>();
   for (const [t, { rangeOf }] of p.tensors) {
     const r = o.ranges.get(rangeOf);
     if (!r) throw new QuantizeError(`quantize: no calibration range for tensor '${rangeOf}' (calibrate quantizationTargets(ir) on this graph)`);
@@ -259,31 +254,14 @@ export function quantizeQdq(ir: GraphIR, o: QuantizeWithRanges): GraphIR {
       continue;
     }
     const { scale, zeroPoint } = activationParams(r, actType);
-    const entry = { scale, zeroPoint, scaleName: scalar(`${rangeOf}.scale`, 'float32', scale), zpName: scalar(`${rangeOf}.zero_point`, actType, zeroPoint) };
+    const entry = { scale, zeroPoint, scaleT: scalar(`${rangeOf}.scale`, 'float32', scale), zpT: scalar(`${rangeOf}.zero_point`, actType, zeroPoint) };
     params.set(rangeOf, entry);
     params.set(t, entry);
   }
 
-  // Q→DQ after each quantized tensor; consumers read the DQ output.
-  const dqOf = new Map<string, string>();
-  const after = new Map<string, NodeIR[]>();
-  const before: NodeIR[] = [];
-  for (const t of p.tensors.keys()) {
-    const q = params.get(t)!;
-    const qName = fresh(`${t}.q`);
-    const dqName = fresh(`${t}.dq`);
-    const shape = shapes.get(t);
-    if (!shape) throw new QuantizeError(`quantize: tensor '${t}' has no known shape`);
-    newValues.push({ name: qName, dtype: actType, shape }, { name: dqName, dtype: 'float32', shape });
-    const pair = [qdqNode('QuantizeLinear', fresh(`${t}.quantize`), [t, q.scaleName, q.zpName], qName), qdqNode('DequantizeLinear', fresh(`${t}.dequantize`), [qName, q.scaleName, q.zpName], dqName)];
-    dqOf.set(t, dqName);
-    if (ir.inputs.some((i) => i.name === t)) before.push(...pair);
-    else after.set(t, pair);
-  }
-
-  // Weights and biases of quantized Conv/Gemm: int8/int32 initializers + DequantizeLinear whose output keeps the name.
+  // Weights and biases of quantized Conv/Gemm: int8/int32 initializers + DequantizeLinear whose
+  // output keeps the float initializer's name. These come first, before any node reads them.
   const replacedInits = new Set<string>();
-  const weightNodes: NodeIR[] = [];
   const weightScales = new Map<string, () => Float32Array>();
   const quantizeWeight = (n: NodeIR): void => {
     const w = inits.get(n.inputs[1]!)!;
@@ -292,16 +270,11 @@ export function quantizeQdq(ir: GraphIR, o: QuantizeWithRanges): GraphIR {
     const channels = w.shape[axis]!;
     let cache: { data: Int8Array; scales: Float32Array } | undefined;
     const get = () => (cache ??= quantizeWeights(materialize(w.data) as Float32Array, w.shape, axis));
-    const qName = fresh(`${w.name}.int8`);
-    const sName = fresh(`${w.name}.scale`);
-    const zName = fresh(`${w.name}.zero_point`);
-    newInits.push(
-      { name: qName, dtype: 'int8', shape: w.shape, data: () => get().data },
-      { name: sName, dtype: 'float32', shape: [channels], data: () => get().scales },
-      { name: zName, dtype: 'int8', shape: [channels], data: new Int8Array(channels) },
-    );
-    weightNodes.push(qdqNode('DequantizeLinear', fresh(`${w.name}.dequantize`), [qName, sName, zName], w.name, axis));
-    newValues.push({ name: w.name, dtype: 'float32', shape: w.shape });
+    const q = ed.constant(fresh(`${w.name}.int8`), 'int8', w.shape, () => get().data);
+    const s = ed.constant(fresh(`${w.name}.scale`), 'float32', [channels], () => get().scales);
+    const z = ed.constant(fresh(`${w.name}.zero_point`), 'int8', [channels], new Int8Array(channels));
+    ed.removeInitializer(w.name);
+    dequantizeLinear(q, s, z, { axis, label: fresh(`${w.name}.dequantize`), output: w.name });
     replacedInits.add(w.name);
     weightScales.set(w.name, () => get().scales);
   };
@@ -326,32 +299,37 @@ export function quantizeQdq(ir: GraphIR, o: QuantizeWithRanges): GraphIR {
       }
       return (cache = { data, scales });
     };
-    const qName = fresh(`${bName}.int32`);
-    const sName = fresh(`${bName}.scale`);
-    newInits.push({ name: qName, dtype: 'int32', shape: b.shape, data: () => get().data }, { name: sName, dtype: 'float32', shape: [channels], data: () => get().scales });
-    weightNodes.push(qdqNode('DequantizeLinear', fresh(`${bName}.dequantize`), [qName, sName], bName, 0));
-    newValues.push({ name: bName, dtype: 'float32', shape: b.shape });
+    const q = ed.constant(fresh(`${bName}.int32`), 'int32', b.shape, () => get().data);
+    const s = ed.constant(fresh(`${bName}.scale`), 'float32', [channels], () => get().scales);
+    ed.removeInitializer(bName);
+    dequantizeLinear(q, s, undefined, { axis: 0, label: fresh(`${bName}.dequantize`), output: bName });
     replacedInits.add(bName);
   };
-
-  const nodes: NodeIR[] = [...before];
+  // Bias needs the weight's scales and the input's scale: shared biases with different inputs are kept float.
   for (const n of ir.nodes) {
-    if (p.nodes.has(n) && (n.op === 'Conv' || n.op === 'Gemm')) {
-      // Bias needs the weight's scales and the input's scale: shared biases with different inputs are kept float.
-      quantizeWeight(n);
-      quantizeBias(n);
-    }
-    nodes.push({ ...n, inputs: n.inputs.map((i) => dqOf.get(i) ?? i) });
-    for (const out of n.outputs) {
-      const pair = after.get(out);
-      if (pair) nodes.push(...pair);
-    }
+    if (!p.nodes.has(n) || (n.op !== 'Conv' && n.op !== 'Gemm')) continue;
+    quantizeWeight(n);
+    quantizeBias(n);
   }
-  return {
-    ...ir,
-    nodes: [...weightNodes, ...nodes],
-    initializers: [...ir.initializers.filter((i) => !replacedInits.has(i.name)), ...newInits],
-    values: [...ir.values, ...newValues],
-    minOpset: Math.max(ir.minOpset, 13),
+
+  // Q→DQ after each quantized tensor (graph inputs: first of all); consumers read the DQ output.
+  const dqOf = new Map<string, string>();
+  const qdq = (t: string): void => {
+    const q = params.get(t)!;
+    if (!ed.has(t)) throw new QuantizeError(`quantize: tensor '${t}' has no known shape`);
+    const qName = fresh(`${t}.q`);
+    const dqName = fresh(`${t}.dq`);
+    const qt = quantizeLinear(ed.value(t), q.scaleT, q.zpT, { label: fresh(`${t}.quantize`), output: qName });
+    dqOf.set(t, dequantizeLinear(qt, q.scaleT, q.zpT, { label: fresh(`${t}.dequantize`), output: dqName }).name);
   };
+  const graphInputs = new Set(ir.inputs.map((i) => i.name));
+  for (const t of p.tensors.keys()) if (graphInputs.has(t)) qdq(t);
+  for (const n of ir.nodes) {
+    const inputs = n.inputs.map((i) => dqOf.get(i) ?? i);
+    if (inputs.some((i, k) => i !== n.inputs[k])) ed.keep(n, { inputs });
+    else ed.keep(n);
+    for (const out of n.outputs) if (p.tensors.has(out) && !graphInputs.has(out)) qdq(out);
+  }
+  const out = ed.build();
+  return { ...out, minOpset: Math.max(out.minOpset, 13) };
 }
