@@ -16,7 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { quantizationTargets, quantizeQdq } from '@effnet/graph-builder';
 import { serializeModel } from '@effnet/onnx-export';
-import { calibrateActivations, createRunner, evaluate, listImageFolder, loadCalibrationImages, spreadSubset } from '@effnet/bench';
+import { createRunner, evaluate } from '@effnet/bench';
+import { listImageFolder, loadCalibrationImages, spreadSubset } from '@effnet/images';
+import { calibrateActivations } from '@effnet/pipeline';
 import { floatModel } from './int8-common.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -17,7 +17,8 @@ import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { quantizationTargets, quantizeQdq } from '@effnet/graph-builder';
 import { serializeModel } from '@effnet/onnx-export';
-import { calibrateActivations, loadCalibrationImages } from '@effnet/bench';
+import { loadCalibrationImages } from '@effnet/images';
+import { calibrateActivations } from '@effnet/pipeline';
 import { floatModel, median, optimizedOps } from './int8-common.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -18,4 +18,3 @@ export {
 export { CHROMIUM_HELP, chromiumArgs, chromiumPath, launchChromium } from './browser/chromium.js';
 export { BROWSER_EPS, createBrowserRunner, type BrowserEp, type BrowserRunner, type BrowserRunnerOptions } from './browser/runner.js';
 export { hostAllowed, isLoopbackHost, ISOLATION_HEADERS, startServer, type RunningServer, type ServerOptions, type StaticRoute } from './browser/server.js';
-export * from './quantize/index.js';

@@ -4,41 +4,17 @@
  * control characters from files, and `effnet serve`'s signals, Host check, methods and warnings.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { conv, Graph, relu } from '@effnet/graph-builder';
 import { writeModel } from '@effnet/onnx-export';
-import { BIN, binFinished, runBin, startBin, type BinResult } from './test-utils/bin.js';
+import { BIN, binFinished, startBin, binScratch, expectError, lines, mkfifo } from './test-utils/bin.js';
 import { MOUNT_HOW, need, requires } from '../../../test-utils/requires.js';
 
-const root = mkdtempSync(join(tmpdir(), 'effnet-harden-cli-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-const fresh = (): string => {
-  const d = join(root, `d${n++}`);
-  mkdirSync(d);
-  return d;
-};
-const effnet = (args: readonly string[], cwd = fresh()): Promise<BinResult> => runBin(args, cwd);
-const lines = (s: string): string[] => s.split('\n').filter((l) => l !== '');
-
-function expectError(r: BinResult, code: 1 | 2, ...parts: (string | RegExp)[]): void {
-  expect(r.code, r.stderr).toBe(code);
-  expect(lines(r.stderr), r.stderr).toHaveLength(1);
-  expect(r.stderr).toMatch(/^effnet: error: /);
-  for (const p of parts) expect(r.stderr).toMatch(p);
-  expect(r.stderr).not.toMatch(/^\s+at /m);
-}
-
-function mkfifo(path: string): string {
-  const r = spawnSync('mkfifo', [path]);
-  if (r.status !== 0) throw new Error(`mkfifo ${path}: ${r.stderr}`);
-  return path;
-}
+const { fresh, effnet } = binScratch('effnet-harden-cli-');
 
 /** A w×h RGB PNG (no image library needed). */
 function png(path: string, w = 40, h = 30): string {

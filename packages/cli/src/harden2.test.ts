@@ -3,40 +3,15 @@
  * declare huge inputs, FIFOs and devices as images and labels, dangling symlinks in a data folder,
  * non-finite weights and logits, untrained-weights notices, float16 I/O and outputs checked first.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { flatten, globalAveragePool, Graph, mul, toFloat16 } from '@effnet/graph-builder';
 import { writeModel } from '@effnet/onnx-export';
-import { BIN, runBin, type BinResult } from './test-utils/bin.js';
+import { BIN, runBin, type BinResult, binScratch, expectError, mkfifo } from './test-utils/bin.js';
 
-const root = mkdtempSync(join(tmpdir(), 'effnet-harden2-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-const fresh = (): string => {
-  const d = join(root, `d${n++}`);
-  mkdirSync(d);
-  return d;
-};
-const effnet = (args: readonly string[], cwd = fresh()): Promise<BinResult> => runBin(args, cwd);
-const lines = (s: string): string[] => s.split('\n').filter((l) => l !== '');
-
-function expectError(r: BinResult, code: 1 | 2, ...parts: (string | RegExp)[]): void {
-  expect(r.code, r.stderr).toBe(code);
-  expect(lines(r.stderr), r.stderr).toHaveLength(1);
-  expect(r.stderr).toMatch(/^effnet: error: /);
-  for (const p of parts) expect(r.stderr).toMatch(p);
-  expect(r.stderr).not.toMatch(/^\s+at /m);
-}
-
-function mkfifo(path: string): string {
-  const r = spawnSync('mkfifo', [path]);
-  if (r.status !== 0) throw new Error(`mkfifo ${path}: ${r.stderr}`);
-  return path;
-}
+const { fresh, effnet } = binScratch('effnet-harden2-');
 
 /**
  * A real 3-class classifier whose answer is known (logits = per-channel mean of the normalized

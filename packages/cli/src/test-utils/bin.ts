@@ -2,10 +2,12 @@
  * The real `effnet` binary (node packages/cli/bin/effnet.js over the built dist/) as a child process,
  * for tests of what only a process shows: exit codes and signals, what reaches the terminal.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, expect } from 'vitest';
 
 export const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 export const BIN = join(REPO, 'packages/cli/bin/effnet.js');
@@ -37,3 +39,37 @@ export function binFinished(child: ChildProcess): Promise<BinResult> {
 }
 
 export const runBin = (args: readonly string[], cwd: string, command?: readonly string[]): Promise<BinResult> => binFinished(startBin(args, cwd, command));
+
+/**
+ * A test file's scratch area: `fresh()` gives a new empty folder under one temp root (removed after
+ * the file's tests), `effnet(args)` runs the binary in a fresh folder unless given one.
+ */
+export function binScratch(prefix: string): { fresh: () => string; effnet: (args: readonly string[], cwd?: string) => Promise<BinResult> } {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  let n = 0;
+  const fresh = (): string => {
+    const d = join(root, `d${n++}`);
+    mkdirSync(d);
+    return d;
+  };
+  return { fresh, effnet: (args, cwd = fresh()) => runBin(args, cwd) };
+}
+
+export const lines = (s: string): string[] => s.split('\n').filter((l) => l !== '');
+
+/** The CLI's error contract: exit `code`, one `effnet: error:` line holding every part, no stack trace. */
+export function expectError(r: BinResult, code: 1 | 2, ...parts: (string | RegExp)[]): void {
+  expect(r.code, r.stderr).toBe(code);
+  expect(lines(r.stderr), r.stderr).toHaveLength(1);
+  expect(r.stderr).toMatch(/^effnet: error: /);
+  for (const p of parts) expect(r.stderr).toMatch(p);
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+}
+
+/** A named pipe at `path` (mkfifo). */
+export function mkfifo(path: string): string {
+  const r = spawnSync('mkfifo', [path]);
+  if (r.status !== 0) throw new Error(`mkfifo ${path}: ${r.stderr}`);
+  return path;
+}
