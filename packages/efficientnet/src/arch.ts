@@ -4,7 +4,8 @@
  * `ir_r2_k3_s2_e6_c24_se0.25` = inverted residual (MBConv), 2 repeats, 3×3 depthwise kernel,
  * stride 2 on the first repeat, expansion 6, 24 output channels, squeeze-excite ratio 0.25.
  *
- * Block types: `ds` depthwise-separable (MBConv1), `ir` inverted residual (MBConv), `er` edge
+ * Block types: `ds` depthwise-separable (MBConv1), `dsa` depthwise-separable with an activation after
+ * the pointwise conv and no shortcut (MobileNetV1), `ir` inverted residual (MBConv), `er` edge
  * residual (Fused-MBConv: one k×k expansion conv instead of 1×1 expand + depthwise), `cn` conv-BN-act.
  *
  * Tokens (the table TOKENS below is the whole grammar):
@@ -14,9 +15,9 @@
  *   whenever stride is 1 and channels match);
  * - `n<act>`: the block's activation instead of the model's (`nre` ReLU, `nr6` ReLU6, `nhs`
  *   hard-swish, `nsw` SiLU/swish, as timm);
- * - SE options (effnet's, beyond timm's): `sx` = SE width from the expanded channels (timm's
- *   `se_from_exp`; default: from the block input), `sa<act>` the SE reduce activation (default the
- *   block's), `sg<gate>` the gate (`sgsig` sigmoid, default; `sghsig` hard-sigmoid as MobileNetV3).
+ * - SE options (effnet's, beyond timm's; without them the family's SE defaults apply, see
+ *   `SeDefaults`): `sx` = SE width from the expanded channels (timm's `se_from_exp`), `sa<act>` the
+ *   SE reduce activation, `sg<gate>` the gate (`sgsig` sigmoid; `sghsig` hard-sigmoid as MobileNetV3).
  */
 
 /** Activations a block string can name; the builder maps each to graph ops. */
@@ -26,14 +27,17 @@ export type Gate = 'sigmoid' | 'hardSigmoid';
 
 export type BlockType = 'ds' | 'ir' | 'er' | 'cn';
 
+/** What a block string may start with: the block types, and `dsa` (decoded as `ds` with pwAct, no skip). */
+const PREFIXES = ['ds', 'dsa', 'ir', 'er', 'cn'] as const;
+
 export interface SeSpec {
-  /** Reduced channels = round(base · ratio). */
   readonly ratio: number;
-  /** 'in': the block's input channels (EfficientNet); 'mid': its expanded channels (MobileNetV3). */
-  readonly base: 'in' | 'mid';
-  /** Activation after the reduce conv; undefined = the block's. */
+  /** 'in': width from the block's input channels (EfficientNet); 'mid': its expanded channels (MobileNetV3); undefined = the family's. */
+  readonly base?: 'in' | 'mid';
+  /** Activation after the reduce conv; undefined = the family's (else the block's). */
   readonly act?: Activation;
-  readonly gate: Gate;
+  /** Undefined = the family's. */
+  readonly gate?: Gate;
 }
 
 interface BlockCommon {
@@ -48,11 +52,12 @@ interface BlockCommon {
   readonly skip?: boolean;
 }
 
-/** Depthwise-separable: k×k depthwise → BN → act → SE → 1×1 project → BN. */
+/** Depthwise-separable: k×k depthwise → BN → act → SE → 1×1 project → BN (→ act when pwAct, `dsa`). */
 export interface DsSpec extends BlockCommon {
   readonly type: 'ds';
   readonly se?: SeSpec;
   readonly pwKernel: number;
+  readonly pwAct: boolean;
 }
 
 /** Inverted residual (MBConv): 1×1 expand → BN → act → k×k depthwise → BN → act → SE → 1×1 project → BN. */
@@ -111,21 +116,20 @@ const TOKENS: Readonly<Record<string, NumberToken>> = {
 /** Options tokens that are words, and which block types take them. */
 const SE_TYPES: readonly BlockType[] = ['ds', 'ir', 'er'];
 
-const TYPES: readonly BlockType[] = ['ds', 'ir', 'er', 'cn'];
-
 export function decodeBlock(s: string): BlockSpec {
-  const [type, ...tokens] = s.split('_');
+  const [prefix, ...tokens] = s.split('_');
   const fail = (msg: string): never => {
     throw new BlockStringError(`block '${s}': ${msg}`);
   };
-  if (!TYPES.includes(type as BlockType)) fail(`unknown block type '${type}' (expected ${TYPES.join(', ')})`);
-  const t = type as BlockType;
+  if (!PREFIXES.includes(prefix as (typeof PREFIXES)[number])) fail(`unknown block type '${prefix}' (expected ${PREFIXES.join(', ')})`);
+  const pwAct = prefix === 'dsa';
+  const t: BlockType = pwAct ? 'ds' : (prefix as BlockType);
   const v: Partial<Record<Field, number>> = {};
   let skip: boolean | undefined;
   let act: Activation | undefined;
-  let seBase: 'in' | 'mid' = 'in';
+  let seBase: 'in' | 'mid' | undefined;
   let seAct: Activation | undefined;
-  let gate: Gate = 'sigmoid';
+  let gate: Gate | undefined;
   const seOnly = (tok: string) => {
     if (!SE_TYPES.includes(t)) fail(`'${tok}' does not apply to ${t} blocks`);
   };
@@ -164,16 +168,18 @@ export function decodeBlock(s: string): BlockSpec {
   }
   if (v.channels === undefined) fail('missing output channels (c<N>)');
   if ((t === 'ds' || t === 'cn') && v.expand !== undefined && v.expand !== 1) fail(`${t} blocks have no expansion (got 'e${v.expand}')`);
+  if (pwAct && skip === true) fail("dsa blocks have no shortcut ('skip' does not apply)");
+  if (pwAct) skip = false;
   const common = { repeats: v.repeats ?? 1, kernel: v.kernel ?? 3, stride: v.stride ?? 1, channels: v.channels!, ...(act ? { act } : {}), ...(skip !== undefined ? { skip } : {}) };
   const seRatio = v.seRatio ?? 0;
   if (seRatio > 1) fail(`'se${seRatio}' must be at most 1`);
-  const hasSeOptions = seBase !== 'in' || seAct !== undefined || gate !== 'sigmoid';
+  const hasSeOptions = seBase !== undefined || seAct !== undefined || gate !== undefined;
   if (hasSeOptions && seRatio === 0) fail('SE options (sx, sa<act>, sg<gate>) need an SE ratio (se<R>)');
-  const se: SeSpec | undefined = seRatio > 0 ? { ratio: seRatio, base: seBase, ...(seAct ? { act: seAct } : {}), gate } : undefined;
+  const se: SeSpec | undefined = seRatio > 0 ? { ratio: seRatio, ...(seBase ? { base: seBase } : {}), ...(seAct ? { act: seAct } : {}), ...(gate ? { gate } : {}) } : undefined;
   const withSe = se ? { se } : {};
   switch (t) {
     case 'ds':
-      return { type: t, ...common, ...withSe, pwKernel: v.pwKernel ?? 1 };
+      return { type: t, ...common, ...withSe, pwKernel: v.pwKernel ?? 1, pwAct };
     case 'ir':
       return { type: t, ...common, expand: v.expand ?? 1, ...withSe, expKernel: v.expKernel ?? 1, pwKernel: v.pwKernel ?? 1 };
     case 'er':

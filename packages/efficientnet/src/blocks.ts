@@ -4,14 +4,18 @@
  * so timm checkpoints load by name.
  */
 import { globalAveragePool, mul, type Tensor } from '@effnet/graph-builder';
+import { roundHalfEven } from '@effnet/graph-builder';
 import type { Activation, BlockSpec, BlockType, CnSpec, DsSpec, ErSpec, IrSpec, SeSpec } from './arch.js';
+import type { SeDefaults } from './efficientnet.js';
 import type { Layers } from './layers.js';
-import { makeDivisible, pyRound } from './scaling.js';
+import { makeDivisible } from './scaling.js';
 
 export interface BlockContext {
   readonly L: Layers;
   /** The model's activation; a block's `n<act>` token overrides it. */
   readonly act: Activation;
+  /** The family's squeeze-excite defaults; a block's SE tokens override them. */
+  readonly se: SeDefaults;
 }
 
 /** One block: `x` in, `outChannels` out, `stride` on this repeat. */
@@ -31,21 +35,23 @@ function residual(ctx: BlockContext, y: Tensor, x: Tensor, name: string, spec: B
 
 /**
  * Squeeze-and-excitation: global pool → 1×1 reduce → act → 1×1 expand → gate → scale.
- * Reduced width as timm: round(mid · ratio / expansion) from the block input, round(mid · ratio) from
- * the expanded width (Python's round: halves to even).
+ * Reduced width as timm: mid · ratio / expansion from the block input, mid · ratio from the expanded
+ * width, rounded by the family's rule (Python's round, or make_divisible(·, 8) as MobileNetV3).
  */
 function squeezeExcite(ctx: BlockContext, x: Tensor, name: string, se: SeSpec, blockAct: Activation, expand: number): Tensor {
   const { L } = ctx;
+  const d = ctx.se;
   const channels = channelsOf(x);
-  const reduced = Math.max(1, pyRound(channels * (se.base === 'in' ? se.ratio / expand : se.ratio)));
+  const exact = channels * ((se.base ?? d.from) === 'in' ? se.ratio / expand : se.ratio);
+  const reduced = d.round === 'divisible' ? makeDivisible(exact) : Math.max(1, roundHalfEven(exact));
   let s = globalAveragePool(x, { label: `${name}.pool` });
   s = L.conv(s, `${name}.conv_reduce`, reduced, 1, { bias: true });
-  s = L.act(s, se.act ?? blockAct, `${name}.act`);
+  s = L.act(s, se.act ?? d.act ?? blockAct, `${name}.act`);
   s = L.conv(s, `${name}.conv_expand`, channels, 1, { bias: true });
-  return mul(x, L.gate(s, se.gate, `${name}.gate`), { label: `${name}.scale` });
+  return mul(x, L.gate(s, se.gate ?? d.gate, `${name}.gate`), { label: `${name}.scale` });
 }
 
-/** Depthwise-separable (MBConv1): k×k depthwise → BN → act → SE → 1×1 project → BN. */
+/** Depthwise-separable (MBConv1): k×k depthwise → BN → act → SE → 1×1 project → BN (→ act for `dsa`, MobileNetV1). */
 export const depthwiseSeparable: BlockFn<DsSpec> = (ctx, x, name, b, out, stride) => {
   const { L } = ctx;
   const act = b.act ?? ctx.act;
@@ -54,6 +60,7 @@ export const depthwiseSeparable: BlockFn<DsSpec> = (ctx, x, name, b, out, stride
   y = L.act(L.bn(y, `${name}.bn1`), act, `${name}.bn1`);
   if (b.se) y = squeezeExcite(ctx, y, `${name}.se`, b.se, act, 1);
   y = L.bn(L.conv(y, `${name}.conv_pw`, out, b.pwKernel), `${name}.bn2`);
+  if (b.pwAct) y = L.act(y, act, `${name}.bn2`);
   return residual(ctx, y, x, name, b, stride);
 };
 

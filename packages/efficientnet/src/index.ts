@@ -1,6 +1,22 @@
 export { decodeBlock, BlockStringError, type Activation, type BlockSpec, type BlockType, type CnSpec, type DsSpec, type ErSpec, type Gate, type IrSpec, type SeSpec } from './arch.js';
 export { BLOCKS, buildBlock, convBnAct, depthwiseSeparable, edgeResidual, invertedResidual, operatorName, type BlockContext, type BlockFn } from './blocks.js';
-export { IMAGENET_MEAN, IMAGENET_STD, INCEPTION_MEAN, INCEPTION_STD, PT, TF, type Family, type FamilyModel, type Preprocess } from './family.js';
+export {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  INCEPTION_MEAN,
+  INCEPTION_STD,
+  isBlockModel,
+  PT,
+  TF,
+  type BlockModel,
+  type BuiltGraph,
+  type Family,
+  type FamilyModel,
+  type OwnModel,
+  type Preprocess,
+} from './family.js';
+export { AMOEBANET } from './families/amoebanet.js';
+export { RESNET } from './families/resnet.js';
 export { FAMILIES } from './families/index.js';
 export { EFFICIENTNET, EFFICIENTNET_B0 } from './families/efficientnet.js';
 export { EFFICIENTNETV2, EFFICIENTNETV2_BASE, EFFICIENTNETV2_L, EFFICIENTNETV2_M, EFFICIENTNETV2_S, EFFICIENTNETV2_XL } from './families/efficientnetv2.js';
@@ -23,8 +39,39 @@ export {
   type OptionRange,
   type OptionScope,
 } from './options.js';
-export { BASE_RESOLUTION, COMPOUND, compoundScaling, flopsGrowth, makeDivisible, pyRound, VARIANTS, roundFilters, roundRepeats, type Coefficients, type Scaling, type Variant } from './scaling.js';
-export { efficientNet, type Architecture, type EfficientNetConfig, type EfficientNetGraph, type StageRow } from './efficientnet.js';
+export {
+  BASE_RESOLUTION,
+  COMPOUND,
+  compoundScaling,
+  flopsGrowth,
+  makeDivisible,
+  VARIANTS,
+  roundFilters,
+  roundRepeats,
+  scaleStageRepeats,
+  type ChannelRule,
+  type Coefficients,
+  type DepthRule,
+  type Scaling,
+  type Variant,
+} from './scaling.js';
+export {
+  efficientNet,
+  headChannels,
+  scaleChannels,
+  SE_TIMM,
+  stageBlocks,
+  stemChannels,
+  type Architecture,
+  type EfficientNetConfig,
+  type EfficientNetGraph,
+  type FeatureTap,
+  type HeadSpec,
+  type ScalingRule,
+  type SeDefaults,
+  type StageRow,
+  type StemSpec,
+} from './efficientnet.js';
 export { resNet, RESNET_DEPTHS, type ResNetConfig } from './resnet.js';
 export { amoebaNet, AMOEBANET_B_NORMAL, AMOEBANET_B_REDUCTION, factorizedReduction, reductionLayers, type AmoebaNetConfig, type AmoebaNetGraph, type CellSpec } from './amoebanet.js';
 export { padAmounts, Layers, type Padding } from './layers.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { graphStats, OptionError } from '@effnet/graph-builder';
 import { buildModel, findModel, MODELS } from './models.js';
-import { roundFilters, roundRepeats, VARIANTS } from './scaling.js';
+import { roundFilters, roundRepeats, scaleStageRepeats, VARIANTS } from './scaling.js';
 import { decodeBlock, type IrSpec } from './arch.js';
 import { padAmounts } from './layers.js';
 
@@ -140,6 +140,14 @@ describe('scaling rules', () => {
     [3, 3.1, 10],
     [2, 1.0, 2],
   ])('roundRepeats(%d, %f) = %d', (r, d, out) => expect(roundRepeats(r, d)).toBe(out));
+  // timm _scale_stage_depth: the stage total scaled, then shared out from the last block string back.
+  it.each([
+    [[1, 1, 2], 1.0, 'ceil', [1, 1, 2]],
+    [[1, 1, 2], 1.4, 'ceil', [1, 2, 3]],
+    [[1, 1, 2], 4, 'ceil', [4, 4, 8]],
+    [[1, 2], 0.5, 'round', [1, 1]],
+    [[3], 1.4, 'ceil', [5]],
+  ] as const)('scaleStageRepeats(%j, %f, %s) = %j', (r, d, trunc, out) => expect(scaleStageRepeats(r, d, trunc)).toEqual(out));
   it('has the paper table for every variant', () => expect(Object.keys(VARIANTS)).toHaveLength(8));
 });
 
@@ -152,14 +160,17 @@ describe('block strings', () => {
       stride: 2,
       expand: 6,
       channels: 24,
-      se: { ratio: 0.25, base: 'in', gate: 'sigmoid' },
+      se: { ratio: 0.25 },
       expKernel: 1,
       pwKernel: 1,
     }));
   it('decodes er, cn with skip, ds with noskip, activation and SE options', () => {
     expect(decodeBlock('er_r4_k3_s2_e4_c48')).toEqual({ type: 'er', repeats: 4, kernel: 3, stride: 2, expand: 4, channels: 48, pwKernel: 1 });
     expect(decodeBlock('cn_r1_k3_s1_e1_c16_skip')).toEqual({ type: 'cn', repeats: 1, kernel: 3, stride: 1, channels: 16, skip: true });
-    expect(decodeBlock('ds_r1_k3_s1_c16_noskip_nre')).toEqual({ type: 'ds', repeats: 1, kernel: 3, stride: 1, channels: 16, act: 'relu', skip: false, pwKernel: 1 });
+    expect(decodeBlock('ds_r1_k3_s1_c16_noskip_nre')).toEqual({ type: 'ds', repeats: 1, kernel: 3, stride: 1, channels: 16, act: 'relu', skip: false, pwKernel: 1, pwAct: false });
+    // MobileNetV1's dsa: depthwise-separable with an activation after the pointwise conv and no shortcut.
+    expect(decodeBlock('dsa_r2_k3_s2_c128')).toEqual({ type: 'ds', repeats: 2, kernel: 3, stride: 2, channels: 128, skip: false, pwKernel: 1, pwAct: true });
+    expect(() => decodeBlock('dsa_r1_k3_c64_skip')).toThrow(/dsa blocks have no shortcut/);
     expect((decodeBlock('ir_r1_k5_e6_c40_se0.25_sx_sare_sghsig_nhs') as IrSpec).se).toEqual({ ratio: 0.25, base: 'mid', act: 'relu', gate: 'hardSigmoid' });
     expect(decodeBlock('ir_r1_k3_e6_c8_nr6').act).toBe('relu6');
     expect(decodeBlock('ir_r1_k3_e6_c8_nsw').act).toBe('silu');
@@ -222,5 +233,21 @@ describe('registry', () => {
   it('every model id is unique', () => {
     const ids = MODELS.flatMap((m) => [m.id, ...m.aliases]);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe('feature taps and embedding (timm feature_info, pre_logits)', () => {
+  it('B0: one tap per stride-2 reduction where timm taps it, and the pooled embedding', () => {
+    const m = buildModel('efficientnet-b0', { resolution: 64 });
+    expect(m.features!.map((f) => [f.module, f.reduction, f.channels])).toEqual([
+      ['blocks.0', 2, 16],
+      ['blocks.1', 4, 24],
+      ['blocks.2', 8, 40],
+      ['blocks.4', 16, 112],
+      ['blocks.6', 32, 320],
+    ]);
+    for (const f of m.features!) expect(m.ir.nodes.some((n) => n.outputs.includes(f.tensor))).toBe(true);
+    const gemm = m.ir.nodes.find((n) => n.op === 'Gemm')!;
+    expect(gemm.inputs[0]).toBe(m.embedding);
   });
 });

@@ -1,38 +1,28 @@
-/** The model registry: every model id effnet knows, its defaults, and how to build it. */
-import type { Dim, GraphIR } from '@effnet/graph-builder';
-import { OptionError } from '@effnet/graph-builder';
-import { amoebaNet } from './amoebanet.js';
-import { efficientNet, type StageRow } from './efficientnet.js';
+/** The model registry: every model id effnet knows (the families of families/index.ts), its defaults, and how to build it. */
+import { OptionError, type GraphIR } from '@effnet/graph-builder';
+import { efficientNet, type FeatureTap, type StageRow } from './efficientnet.js';
 import { FAMILIES } from './families/index.js';
-import { EFFICIENTNET_B0 } from './families/efficientnet.js';
-import { IMAGENET_MEAN, IMAGENET_STD, type Family, type FamilyModel, type Preprocess } from './family.js';
+import { IMAGENET_MEAN, IMAGENET_STD, isBlockModel, type BuiltGraph, type Family, type FamilyModel, type Preprocess, type ResolvedBuildOptions } from './family.js';
 import { BUILD_OPTIONS, validateBuildOptions, type BuildOptionKey } from './options.js';
-import { RESNET_DEPTHS, resNet } from './resnet.js';
-import { compoundScaling, type Coefficients } from './scaling.js';
+import type { Coefficients } from './scaling.js';
 import { defaultWeights, type WeightSource } from './weights.js';
 
-export { IMAGENET_MEAN, IMAGENET_STD, type Preprocess };
+export { IMAGENET_MEAN, IMAGENET_STD, type Preprocess, type ResolvedBuildOptions };
 
 export interface ModelSpec {
   readonly id: string;
   readonly aliases: readonly string[];
-  /** 'efficientnet', 'efficientnetv2', 'efficientnet-lite', 'resnet', 'amoebanet'. */
+  /** The family id: 'efficientnet', 'efficientnetv2', 'efficientnet-lite', 'resnet', 'amoebanet', ... */
   readonly family: string;
   readonly description: string;
-  /** How the family's variants are scaled (families with data in families/). */
+  /** How the family's variants are scaled. */
   readonly scaling?: string;
   readonly resolution: number;
   readonly numClasses: number;
   readonly preprocess: Preprocess;
   /** The naming of the parameters in the graph (what `--weights` files are mapped onto). */
   readonly naming: 'timm' | 'torchvision' | 'tf-scopes';
-  readonly build: (o: ResolvedBuildOptions) => {
-    ir: GraphIR;
-    stages?: readonly StageRow[];
-    metadata?: Readonly<Record<string, string>>;
-    /** When the family derives its own resolution (custom EfficientNet from φ). */
-    resolution?: number;
-  };
+  readonly build: (o: ResolvedBuildOptions) => BuiltGraph;
 }
 
 /**
@@ -49,24 +39,16 @@ export interface BuildOptions extends Readonly<Partial<Record<BuildOptionKey, nu
   readonly coefficients?: Coefficients;
 }
 
-/** What a family's build function gets: every declared option (undefined when not given) and the defaults filled in. */
-export interface ResolvedBuildOptions extends Readonly<Record<Exclude<BuildOptionKey, 'resolution' | 'numClasses'>, number | undefined>> {
-  readonly resolution: number;
-  readonly numClasses: number;
-  readonly batch: Dim;
-  readonly weights: WeightSource;
-  readonly bnEps: number | undefined;
-  readonly coefficients: Coefficients | undefined;
-  /** True when the user gave --resolution (a custom model then keeps it instead of φ's). */
-  readonly resolutionGiven: boolean;
-}
-
 export interface BuiltModel {
   readonly spec: ModelSpec;
   readonly ir: GraphIR;
   readonly resolution: number;
   readonly numClasses: number;
   readonly stages?: readonly StageRow[];
+  /** timm feature_info taps, one per stride-2 reduction (block-string families). */
+  readonly features?: readonly FeatureTap[];
+  /** The pooled embedding tensor the classifier reads (block-string families). */
+  readonly embedding?: string;
   /** ONNX metadata_props describing the model and its preprocessing. */
   readonly metadata: Readonly<Record<string, string>>;
 }
@@ -75,86 +57,29 @@ export class UnknownModelError extends Error {
   override name = 'UnknownModelError';
 }
 
-/** A family model (data in families/) as a model id. */
+/** How a family model builds: a block-string Architecture through efficientNet(), or the family's own builder. */
+function buildOf(m: FamilyModel): ModelSpec['build'] {
+  if (!isBlockModel(m)) return m.build;
+  return (o) => efficientNet({ ...o, ...m.arch, name: m.id, width: m.width, depth: m.depth, padding: m.padding, bnEps: o.bnEps ?? m.bnEps });
+}
+
+/** A family model as a model id. */
 function familySpec(f: Family, m: FamilyModel): ModelSpec {
   return {
     id: m.id,
     aliases: m.aliases,
     family: f.id,
     description: m.description,
-    scaling: f.scaling,
+    scaling: m.scaling ?? f.scaling,
     resolution: m.resolution,
     numClasses: 1000,
-    naming: 'timm',
+    naming: f.naming,
     preprocess: m.preprocess,
-    build: (o) => efficientNet({ ...o, ...m.arch, name: m.id, width: m.width, depth: m.depth, padding: m.padding, bnEps: o.bnEps ?? m.bnEps }),
+    build: buildOf(m),
   };
 }
 
-const resNets: ModelSpec[] = (['resnet50', 'resnet101', 'resnet152'] as const).map((id) => ({
-  id,
-  aliases: [],
-  family: 'resnet',
-  description: `ResNet-${id.slice(6)} (torchvision layout, v1.5 strides)`,
-  resolution: 224,
-  numClasses: 1000,
-  naming: 'torchvision',
-  preprocess: { mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: 0.875, interpolation: 'bilinear' },
-  build: (o) => resNet({ name: id, layers: RESNET_DEPTHS[id], ...o }),
-}));
-
-/**
- * Any point of the family: `--phi` applies compound scaling to B0; `--width/--depth/--resolution`
- * set the multipliers directly (each overrides what φ gives). Same rounding rules as B0–B7.
- */
-const customEfficientNet: ModelSpec = {
-  id: 'efficientnet',
-  aliases: ['efficientnet-custom'],
-  family: 'efficientnet',
-  description: 'EfficientNet at any compound coefficient: --phi P, or --width W --depth D --resolution R (PyTorch-style padding)',
-  resolution: 224,
-  numClasses: 1000,
-  naming: 'timm',
-  preprocess: { mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: 0.875, interpolation: 'bicubic' },
-  scaling: 'compound from B0 at any φ (--phi), or --width/--depth/--resolution directly',
-  build: (o) => {
-    const s = compoundScaling(o.phi ?? 0, o.coefficients);
-    const width = o.width ?? s.width;
-    const depth = o.depth ?? s.depth;
-    const resolution = o.resolutionGiven ? o.resolution : s.resolution;
-    const built = efficientNet({ ...o, ...EFFICIENTNET_B0, name: 'efficientnet', width, depth, resolution, padding: 'symmetric', bnEps: o.bnEps ?? 1e-5 });
-    const meta: Record<string, string> = { 'effnet.width': String(width), 'effnet.depth': String(depth), 'effnet.resolution': String(resolution) };
-    if (o.phi !== undefined) meta['effnet.phi'] = String(o.phi);
-    return { ...built, resolution, metadata: meta };
-  },
-};
-
-/** GPipe's AmoebaNet-B(18, 512); `cells`/`filters` give the rest of the family. */
-const AMOEBANET_B_DEFAULT = { cells: 18, filters: 512 } as const;
-
-const amoebaNets: ModelSpec[] = [
-  {
-    id: 'amoebanet-b',
-    aliases: ['amoebanet_b', 'gpipe'],
-    family: 'amoebanet',
-    description: `AmoebaNet-B(N, F), default (${AMOEBANET_B_DEFAULT.cells}, ${AMOEBANET_B_DEFAULT.filters}) as trained by GPipe; --cells N --filters F (tensorflow/tpu amoeba_net rules, TF "SAME" padding, BN eps 1e-3, no aux head)`,
-    resolution: 480,
-    numClasses: 1000,
-    naming: 'tf-scopes',
-    // inception_preprocessing: central crop 0.875, bilinear resize, scaled to [-1, 1].
-    preprocess: { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], cropPct: 0.875, interpolation: 'bilinear' },
-    build: (o) => {
-      const cells = o.cells ?? AMOEBANET_B_DEFAULT.cells;
-      const filters = o.filters ?? AMOEBANET_B_DEFAULT.filters;
-      const built = amoebaNet({ ...o, name: 'amoebanet-b', cells, filters, bnEps: o.bnEps ?? 1e-3 });
-      return { ...built, metadata: { 'effnet.arch': `AmoebaNet-B(${cells}, ${filters})` } };
-    },
-  },
-];
-
-const [v1, ...others] = FAMILIES.map((f) => f.models.map((m) => familySpec(f, m)));
-
-export const MODELS: readonly ModelSpec[] = [...v1!, customEfficientNet, ...others.flat(), ...resNets, ...amoebaNets];
+export const MODELS: readonly ModelSpec[] = FAMILIES.flatMap((f) => f.models.map((m) => familySpec(f, m)));
 
 export function findModel(id: string): ModelSpec {
   const key = id.toLowerCase();
@@ -203,5 +128,14 @@ export function buildModel(id: string, o: BuildOptions = {}): BuiltModel {
     'effnet.input_layout': 'NCHW, RGB, float32 in [0,1] then normalized',
     ...(built.metadata ?? {}),
   };
-  return { spec, ir: built.ir, resolution: built.resolution ?? resolution, numClasses, metadata, ...(built.stages ? { stages: built.stages } : {}) };
+  return {
+    spec,
+    ir: built.ir,
+    resolution: built.resolution ?? resolution,
+    numClasses,
+    metadata,
+    ...(built.stages ? { stages: built.stages } : {}),
+    ...(built.features ? { features: built.features } : {}),
+    ...(built.embedding ? { embedding: built.embedding } : {}),
+  };
 }

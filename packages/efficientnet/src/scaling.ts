@@ -2,7 +2,7 @@
  * Compound scaling (Tan & Le, 2019, §3.3): depth d = α^φ, width w = β^φ, resolution r = γ^φ with
  * α·β²·γ² ≈ 2. This file holds the paper's facts as data and the only two rounding functions.
  */
-import { OptionError } from '@effnet/graph-builder';
+import { OptionError, roundHalfEven } from '@effnet/graph-builder';
 
 export const COMPOUND = { alpha: 1.2, beta: 1.1, gamma: 1.15 } as const;
 
@@ -49,16 +49,38 @@ export function roundFilters(channels: number, width: number, divisor = 8, round
 
 /** Repeats × depth, rounded up ('ceil', the default) or to nearest (at least 1). */
 export function roundRepeats(repeats: number, depth: number, trunc: 'ceil' | 'round' = 'ceil'): number {
-  return trunc === 'ceil' ? Math.ceil(repeats * depth) : Math.max(1, pyRound(repeats * depth));
+  return trunc === 'ceil' ? Math.ceil(repeats * depth) : Math.max(1, roundHalfEven(repeats * depth));
 }
 
-/** Python's round(): to nearest, halves to even. */
-export function pyRound(v: number): number {
-  const f = Math.floor(v);
-  const d = v - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
+/** How a family rounds scaled channels (timm round_channels: a multiple of `divisor`, never below roundLimit · exact). */
+export interface ChannelRule {
+  readonly divisor: number;
+  readonly roundLimit: number;
+}
+
+/** How a family scales repeats: rounding of each stage's total, and whether the first and last stage keep theirs. */
+export interface DepthRule {
+  readonly trunc: 'ceil' | 'round';
+  readonly fixed: 'none' | 'first-last';
+}
+
+/**
+ * A stage's repeats (one per block string) × depth, as timm's _scale_stage_depth: the stage total is
+ * scaled and rounded, then shared out from the last block string to the first in proportion (each at
+ * least 1, Python rounding).
+ */
+export function scaleStageRepeats(repeats: readonly number[], depth: number, trunc: 'ceil' | 'round' = 'ceil'): number[] {
+  let total = repeats.reduce((a, b) => a + b, 0);
+  let scaled = roundRepeats(total, depth, trunc);
+  const out: number[] = [];
+  for (let i = repeats.length - 1; i >= 0; i--) {
+    const r = repeats[i]!;
+    const rs = Math.max(1, roundHalfEven((r / total) * scaled));
+    out.unshift(rs);
+    total -= r;
+    scaled -= rs;
+  }
+  return out;
 }
 
 export interface Coefficients {

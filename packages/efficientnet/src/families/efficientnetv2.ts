@@ -4,61 +4,67 @@
  * S/M/L/XL each have their own stage table (not compound-scaled from one baseline).
  * As timm 1.0.29 `_gen_efficientnetv2_base` / `_gen_efficientnetv2_s/m/l/xl`.
  */
-import type { Architecture } from '../efficientnet.js';
+import { SE_TIMM, type Architecture } from '../efficientnet.js';
 import { IMAGENET_MEAN, IMAGENET_STD, INCEPTION_MEAN, INCEPTION_STD, PT, TF, type Family, type FamilyModel } from '../family.js';
 
-const V2 = { stem: 32, head: 1280, act: 'silu', scaleStem: true, scaleHead: true, roundLimit: 0.9, fixedDepth: 'none' } as const;
+const V2 = {
+  stem: { channels: 32, scale: 'scaled' },
+  head: { kind: 'conv', channels: 1280, scale: 'scaled' },
+  act: 'silu',
+  se: SE_TIMM,
+  scaling: { channels: { divisor: 8, roundLimit: 0.9 }, depth: { trunc: 'ceil', fixed: 'none' } },
+} as const satisfies Omit<Architecture, 'stages'>;
 
 /** The B0 network that B1–B3 scale (rounding channels to the nearest multiple of 8). */
 export const EFFICIENTNETV2_BASE: Architecture = {
   ...V2,
-  roundLimit: 0,
-  stages: ['cn_r1_k3_s1_e1_c16_skip', 'er_r2_k3_s2_e4_c32', 'er_r2_k3_s2_e4_c48', 'ir_r3_k3_s2_e4_c96_se0.25', 'ir_r5_k3_s1_e6_c112_se0.25', 'ir_r8_k3_s2_e6_c192_se0.25'],
+  scaling: { ...V2.scaling, channels: { divisor: 8, roundLimit: 0 } },
+  stages: [['cn_r1_k3_s1_e1_c16_skip'], ['er_r2_k3_s2_e4_c32'], ['er_r2_k3_s2_e4_c48'], ['ir_r3_k3_s2_e4_c96_se0.25'], ['ir_r5_k3_s1_e6_c112_se0.25'], ['ir_r8_k3_s2_e6_c192_se0.25']],
 };
 
 export const EFFICIENTNETV2_S: Architecture = {
   ...V2,
-  stem: 24,
-  stages: ['cn_r2_k3_s1_e1_c24_skip', 'er_r4_k3_s2_e4_c48', 'er_r4_k3_s2_e4_c64', 'ir_r6_k3_s2_e4_c128_se0.25', 'ir_r9_k3_s1_e6_c160_se0.25', 'ir_r15_k3_s2_e6_c256_se0.25'],
+  stem: { channels: 24, scale: 'scaled' },
+  stages: [['cn_r2_k3_s1_e1_c24_skip'], ['er_r4_k3_s2_e4_c48'], ['er_r4_k3_s2_e4_c64'], ['ir_r6_k3_s2_e4_c128_se0.25'], ['ir_r9_k3_s1_e6_c160_se0.25'], ['ir_r15_k3_s2_e6_c256_se0.25']],
 };
 
 export const EFFICIENTNETV2_M: Architecture = {
   ...V2,
-  stem: 24,
+  stem: { channels: 24, scale: 'scaled' },
   stages: [
-    'cn_r3_k3_s1_e1_c24_skip',
-    'er_r5_k3_s2_e4_c48',
-    'er_r5_k3_s2_e4_c80',
-    'ir_r7_k3_s2_e4_c160_se0.25',
-    'ir_r14_k3_s1_e6_c176_se0.25',
-    'ir_r18_k3_s2_e6_c304_se0.25',
-    'ir_r5_k3_s1_e6_c512_se0.25',
+    ['cn_r3_k3_s1_e1_c24_skip'],
+    ['er_r5_k3_s2_e4_c48'],
+    ['er_r5_k3_s2_e4_c80'],
+    ['ir_r7_k3_s2_e4_c160_se0.25'],
+    ['ir_r14_k3_s1_e6_c176_se0.25'],
+    ['ir_r18_k3_s2_e6_c304_se0.25'],
+    ['ir_r5_k3_s1_e6_c512_se0.25'],
   ],
 };
 
 export const EFFICIENTNETV2_L: Architecture = {
   ...V2,
   stages: [
-    'cn_r4_k3_s1_e1_c32_skip',
-    'er_r7_k3_s2_e4_c64',
-    'er_r7_k3_s2_e4_c96',
-    'ir_r10_k3_s2_e4_c192_se0.25',
-    'ir_r19_k3_s1_e6_c224_se0.25',
-    'ir_r25_k3_s2_e6_c384_se0.25',
-    'ir_r7_k3_s1_e6_c640_se0.25',
+    ['cn_r4_k3_s1_e1_c32_skip'],
+    ['er_r7_k3_s2_e4_c64'],
+    ['er_r7_k3_s2_e4_c96'],
+    ['ir_r10_k3_s2_e4_c192_se0.25'],
+    ['ir_r19_k3_s1_e6_c224_se0.25'],
+    ['ir_r25_k3_s2_e6_c384_se0.25'],
+    ['ir_r7_k3_s1_e6_c640_se0.25'],
   ],
 };
 
 export const EFFICIENTNETV2_XL: Architecture = {
   ...V2,
   stages: [
-    'cn_r4_k3_s1_e1_c32_skip',
-    'er_r8_k3_s2_e4_c64',
-    'er_r8_k3_s2_e4_c96',
-    'ir_r16_k3_s2_e4_c192_se0.25',
-    'ir_r24_k3_s1_e6_c256_se0.25',
-    'ir_r32_k3_s2_e6_c512_se0.25',
-    'ir_r8_k3_s1_e6_c640_se0.25',
+    ['cn_r4_k3_s1_e1_c32_skip'],
+    ['er_r8_k3_s2_e4_c64'],
+    ['er_r8_k3_s2_e4_c96'],
+    ['ir_r16_k3_s2_e4_c192_se0.25'],
+    ['ir_r24_k3_s1_e6_c256_se0.25'],
+    ['ir_r32_k3_s2_e6_c512_se0.25'],
+    ['ir_r8_k3_s1_e6_c640_se0.25'],
   ],
 };
 
@@ -78,6 +84,7 @@ export const EFFICIENTNETV2: Family = {
   id: 'efficientnetv2',
   title: 'EfficientNetV2 B0–B3, S/M/L/XL',
   scaling: 'B0–B3: the base network scaled in width and depth (channels to the nearest multiple of 8); S/M/L/XL: each its own stage table, not compound-scaled',
+  naming: 'timm',
   models: [
     ...Object.entries(BASE_VARIANTS).map(([v, [width, depth, resolution, cropPct]]): FamilyModel => ({
       ...TF,

@@ -1,7 +1,9 @@
 /** The family registry: one line per family. */
 import type { Family } from '../family.js';
+import { AMOEBANET } from './amoebanet.js';
 import { EFFICIENTNET } from './efficientnet.js';
 import { EFFICIENTNETV2 } from './efficientnetv2.js';
 import { EFFICIENTNET_LITE } from './lite.js';
+import { RESNET } from './resnet.js';
 
-export const FAMILIES: readonly Family[] = [EFFICIENTNET, EFFICIENTNETV2, EFFICIENTNET_LITE];
+export const FAMILIES: readonly Family[] = [EFFICIENTNET, EFFICIENTNETV2, EFFICIENTNET_LITE, RESNET, AMOEBANET];

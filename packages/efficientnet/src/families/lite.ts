@@ -3,18 +3,16 @@
  * throughout, stem (32) and head (1280) not scaled, first and last stage never deepened — the
  * int8/mobile-friendly family. As timm 1.0.29 `_gen_efficientnet_lite`.
  */
-import type { Architecture } from '../efficientnet.js';
+import { SE_TIMM, type Architecture } from '../efficientnet.js';
 import { IMAGENET_MEAN, IMAGENET_STD, INCEPTION_MEAN, INCEPTION_STD, PT, TF, type Family, type FamilyModel } from '../family.js';
 
 export const EFFICIENTNET_LITE0: Architecture = {
-  stages: ['ds_r1_k3_s1_e1_c16', 'ir_r2_k3_s2_e6_c24', 'ir_r2_k5_s2_e6_c40', 'ir_r3_k3_s2_e6_c80', 'ir_r3_k5_s1_e6_c112', 'ir_r4_k5_s2_e6_c192', 'ir_r1_k3_s1_e6_c320'],
-  stem: 32,
-  head: 1280,
+  stages: [['ds_r1_k3_s1_e1_c16'], ['ir_r2_k3_s2_e6_c24'], ['ir_r2_k5_s2_e6_c40'], ['ir_r3_k3_s2_e6_c80'], ['ir_r3_k5_s1_e6_c112'], ['ir_r4_k5_s2_e6_c192'], ['ir_r1_k3_s1_e6_c320']],
+  stem: { channels: 32, scale: 'fixed' },
+  head: { kind: 'conv', channels: 1280, scale: 'fixed' },
   act: 'relu6',
-  scaleStem: false,
-  scaleHead: false,
-  roundLimit: 0.9,
-  fixedDepth: 'first-last',
+  se: SE_TIMM,
+  scaling: { channels: { divisor: 8, roundLimit: 0.9 }, depth: { trunc: 'ceil', fixed: 'first-last' } },
 };
 
 /**
@@ -33,6 +31,7 @@ export const EFFICIENTNET_LITE: Family = {
   id: 'efficientnet-lite',
   title: 'EfficientNet-Lite0–4',
   scaling: 'width, depth and resolution as B0–B4, but the stem and head stay 32/1280 and the first and last stage keep their repeats',
+  naming: 'timm',
   models: Object.entries(VARIANTS).flatMap(([v, [width, depth, resolution, tfCrop, ptCrop, interpolation]]): FamilyModel[] => {
     const n = v.slice(4);
     const common = { arch: EFFICIENTNET_LITE0, width, depth, resolution };
