@@ -1,6 +1,7 @@
 /**
- * Numerical parity with the reference libraries (../shared/fixtures, and ../shared/fixtures-families
- * for EfficientNetV2 and EfficientNet-Lite): for every fixture, the full
+ * Numerical parity with the reference libraries (../shared/fixtures, ../shared/fixtures-families
+ * for EfficientNetV2 and EfficientNet-Lite, ../shared/fixtures-mobilenet for MobileNetV1/V2/V3 and
+ * MnasNet): for every fixture, the full
  * weight file (formula tensors + bn.safetensors, in the library's own naming) is written as
  * .safetensors, imported through `--weights`, exported as ONNX, run in onnxruntime-node on the
  * formula input (batch 2) and compared with the float64 logits timm / torchvision computed.
@@ -25,6 +26,7 @@ const needSome = (list: readonly string[], root: string) => needOf(list.length >
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const FIXTURES = join(SHARED, 'fixtures');
 const FAMILY_FIXTURES = join(SHARED, 'fixtures-families');
+const MOBILE_FIXTURES = join(SHARED, 'fixtures-mobilenet');
 const IMAGENETTE = join(SHARED, 'imagenette');
 const CLI = join(REPO, 'packages/cli/bin/effnet.js');
 const TOLERANCE = 2e-4;
@@ -37,7 +39,11 @@ function modelId(fixture: string): string {
   return findModel(fixture.split(/-(.*)/)[1]!).id;
 }
 
-const need = { [FIXTURES]: sharedData('fixtures/summary.json', 'fixtures/timm-efficientnet_b0/manifest.json'), [FAMILY_FIXTURES]: sharedData('fixtures-families/summary.json') };
+const need = {
+  [FIXTURES]: sharedData('fixtures/summary.json', 'fixtures/timm-efficientnet_b0/manifest.json'),
+  [FAMILY_FIXTURES]: sharedData('fixtures-families/summary.json'),
+  [MOBILE_FIXTURES]: sharedData('fixtures-mobilenet/summary.json'),
+};
 const listFixtures = (root: string): string[] =>
   existsSync(root)
     ? readdirSync(root)
@@ -46,10 +52,12 @@ const listFixtures = (root: string): string[] =>
     : [];
 const fixtures = listFixtures(FIXTURES);
 const familyFixtures = listFixtures(FAMILY_FIXTURES);
+/** The mobile fixtures whose family effnet has (each family's commit adds its own). */
+const mobileFixtures = listFixtures(MOBILE_FIXTURES).filter((f) => ['timm-mobilenetv1_100'].includes(f));
 /** Fixture folder → its root. */
-const ROOT = new Map([...fixtures.map((f) => [f, FIXTURES] as const), ...familyFixtures.map((f) => [f, FAMILY_FIXTURES] as const)]);
-const VIA_CLI = new Set(['timm-efficientnet_b0', 'torchvision-efficientnet_b0', 'torchvision-resnet50', 'timm-tf_efficientnetv2_b0', 'timm-efficientnet_lite0']);
-const FOLD_BN = new Set(['timm-efficientnet_b0', 'timm-tf_efficientnet_b3', 'torchvision-resnet50', 'timm-tf_efficientnetv2_s', 'timm-tf_efficientnet_lite0']);
+const ROOT = new Map([...fixtures.map((f) => [f, FIXTURES] as const), ...familyFixtures.map((f) => [f, FAMILY_FIXTURES] as const), ...mobileFixtures.map((f) => [f, MOBILE_FIXTURES] as const)]);
+const VIA_CLI = new Set(['timm-efficientnet_b0', 'torchvision-efficientnet_b0', 'torchvision-resnet50', 'timm-tf_efficientnetv2_b0', 'timm-efficientnet_lite0', 'timm-mobilenetv1_100']);
+const FOLD_BN = new Set(['timm-efficientnet_b0', 'timm-tf_efficientnet_b3', 'torchvision-resnet50', 'timm-tf_efficientnetv2_s', 'timm-tf_efficientnet_lite0', ...mobileFixtures]);
 
 function writeWeights(fixture: string): string {
   const path = join(dir, `${fixture}.safetensors`);
@@ -90,6 +98,7 @@ function effnet(args: string[]): { status: number | null; stdout: string; stderr
 for (const [root, list] of [
   [FIXTURES, fixtures],
   [FAMILY_FIXTURES, familyFixtures],
+  [MOBILE_FIXTURES, mobileFixtures],
 ] as const) {
   requires(need[root]!, needSome(list, root)).describe(`logits parity with timm / torchvision fixtures (${root})`, () => {
     for (const fixture of list) {

@@ -236,6 +236,26 @@ describe('registry', () => {
   });
 });
 
+/**
+ * timm 1.0.29 counts of the mobile baselines at 224 (reference/timm-mobile/summary.json, made by
+ * reference/timm-mobile/count.py, whose --check reproduces ../shared/fixtures-mobilenet/summary.json first).
+ */
+const MOBILE_COUNTS: Record<string, [number, number]> = {
+  'mobilenetv1-100': [4_231_976, 568_740_352],
+  'mobilenetv1-125': [6_270_840, 879_516_800],
+};
+
+describe('mobile baselines: params and MACs equal timm at 224', () => {
+  for (const [id, [params, macs]] of Object.entries(MOBILE_COUNTS)) {
+    it(id, () => {
+      const m = buildModel(id);
+      const s = graphStats(m.ir);
+      expect({ resolution: m.resolution, params: s.params, macs: s.macs }).toEqual({ resolution: 224, params, macs });
+      expect(findModel(id.replace(/-/g, '_')).id, 'the timm name is an alias').toBe(id);
+    });
+  }
+});
+
 describe('feature taps and embedding (timm feature_info, pre_logits)', () => {
   it('B0: one tap per stride-2 reduction where timm taps it, and the pooled embedding', () => {
     const m = buildModel('efficientnet-b0', { resolution: 64 });
