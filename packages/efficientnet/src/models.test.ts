@@ -243,6 +243,9 @@ describe('registry', () => {
 const MOBILE_COUNTS: Record<string, [number, number]> = {
   'mobilenetv1-100': [4_231_976, 568_740_352],
   'mobilenetv1-125': [6_270_840, 879_516_800],
+  'mobilenetv2-100': [3_504_872, 300_774_272],
+  'mobilenetv2-140': [6_108_776, 582_195_824],
+  'mobilenetv2-120d': [5_831_144, 668_857_568],
 };
 
 describe('mobile baselines: params and MACs equal timm at 224', () => {
