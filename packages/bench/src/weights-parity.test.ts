@@ -53,7 +53,7 @@ const listFixtures = (root: string): string[] =>
 const fixtures = listFixtures(FIXTURES);
 const familyFixtures = listFixtures(FAMILY_FIXTURES);
 /** The mobile fixtures whose family effnet has (each family's commit adds its own). */
-const mobileFixtures = listFixtures(MOBILE_FIXTURES).filter((f) => ['timm-mobilenetv1_100', 'timm-mobilenetv2_100'].includes(f));
+const mobileFixtures = listFixtures(MOBILE_FIXTURES).filter((f) => ['timm-mobilenetv1_100', 'timm-mobilenetv2_100', 'timm-mobilenetv3_large_100'].includes(f));
 /** Fixture folder → its root. */
 const ROOT = new Map([...fixtures.map((f) => [f, FIXTURES] as const), ...familyFixtures.map((f) => [f, FAMILY_FIXTURES] as const), ...mobileFixtures.map((f) => [f, MOBILE_FIXTURES] as const)]);
 const VIA_CLI = new Set(['timm-efficientnet_b0', 'torchvision-efficientnet_b0', 'torchvision-resnet50', 'timm-tf_efficientnetv2_b0', 'timm-efficientnet_lite0', 'timm-mobilenetv1_100']);

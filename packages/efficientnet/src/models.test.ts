@@ -246,6 +246,10 @@ const MOBILE_COUNTS: Record<string, [number, number]> = {
   'mobilenetv2-100': [3_504_872, 300_774_272],
   'mobilenetv2-140': [6_108_776, 582_195_824],
   'mobilenetv2-120d': [5_831_144, 668_857_568],
+  'mobilenetv3-large-100': [5_483_032, 216_589_760],
+  'mobilenetv3-large-075': [3_993_528, 154_560_624],
+  'mobilenetv3-small-100': [2_542_856, 56_510_400],
+  'tf-mobilenetv3-large-100': [5_483_032, 216_589_760],
 };
 
 describe('mobile baselines: params and MACs equal timm at 224', () => {
@@ -260,6 +264,22 @@ describe('mobile baselines: params and MACs equal timm at 224', () => {
 });
 
 describe('feature taps and embedding (timm feature_info, pre_logits)', () => {
+  it('MobileNetV3-Small: the first block has stride 2, so the stem is tapped (timm bn1); the embedding is after the efficient head', () => {
+    const m = buildModel('mobilenetv3-small-100', { resolution: 64 });
+    expect(m.features!.map((f) => [f.module, f.reduction, f.channels])).toEqual([
+      ['bn1', 2, 16],
+      ['blocks.0', 4, 16],
+      ['blocks.1', 8, 24],
+      ['blocks.3', 16, 48],
+      ['blocks.5', 32, 576],
+    ]);
+    const gemm = m.ir.nodes.find((n) => n.op === 'Gemm')!;
+    expect(gemm.inputs[0]).toBe(m.embedding);
+    // The efficient head: pool, then a 1×1 conv with bias and hard-swish, no BN after it.
+    const head = m.ir.nodes.find((n) => n.name === 'conv_head')!;
+    expect(head.inputs).toHaveLength(3);
+    expect(m.ir.nodes.filter((n) => n.op === 'BatchNormalization').some((n) => n.inputs.includes(head.outputs[0]!))).toBe(false);
+  });
   it('B0: one tap per stride-2 reduction where timm taps it, and the pooled embedding', () => {
     const m = buildModel('efficientnet-b0', { resolution: 64 });
     expect(m.features!.map((f) => [f.module, f.reduction, f.channels])).toEqual([

@@ -6,6 +6,7 @@ import { EFFICIENTNETV2 } from './efficientnetv2.js';
 import { EFFICIENTNET_LITE } from './lite.js';
 import { MOBILENET_V1 } from './mobilenetv1.js';
 import { MOBILENET_V2 } from './mobilenetv2.js';
+import { MOBILENET_V3 } from './mobilenetv3.js';
 import { RESNET } from './resnet.js';
 
-export const FAMILIES: readonly Family[] = [EFFICIENTNET, EFFICIENTNETV2, EFFICIENTNET_LITE, RESNET, AMOEBANET, MOBILENET_V1, MOBILENET_V2];
+export const FAMILIES: readonly Family[] = [EFFICIENTNET, EFFICIENTNETV2, EFFICIENTNET_LITE, RESNET, AMOEBANET, MOBILENET_V1, MOBILENET_V2, MOBILENET_V3];
