@@ -52,8 +52,7 @@ const listFixtures = (root: string): string[] =>
     : [];
 const fixtures = listFixtures(FIXTURES);
 const familyFixtures = listFixtures(FAMILY_FIXTURES);
-/** The mobile fixtures whose family effnet has (each family's commit adds its own). */
-const mobileFixtures = listFixtures(MOBILE_FIXTURES).filter((f) => ['timm-mobilenetv1_100', 'timm-mobilenetv2_100', 'timm-mobilenetv3_large_100'].includes(f));
+const mobileFixtures = listFixtures(MOBILE_FIXTURES);
 /** Fixture folder → its root. */
 const ROOT = new Map([...fixtures.map((f) => [f, FIXTURES] as const), ...familyFixtures.map((f) => [f, FAMILY_FIXTURES] as const), ...mobileFixtures.map((f) => [f, MOBILE_FIXTURES] as const)]);
 const VIA_CLI = new Set(['timm-efficientnet_b0', 'torchvision-efficientnet_b0', 'torchvision-resnet50', 'timm-tf_efficientnetv2_b0', 'timm-efficientnet_lite0', 'timm-mobilenetv1_100']);
@@ -151,6 +150,26 @@ requires(need[FIXTURES]!).describe('a checkpoint of another family', () => {
       );
       // Lite is B0 without squeeze-excite: everything fits but the SE tensors.
       expect(() => prepareModel('efficientnet-lite0', { weightsPath: weights })).toThrow(/do not fit efficientnet-lite0 with 1000 classes: 64 unexpected: blocks\.0\.0\.se\.conv_reduce\.weight/);
+    } finally {
+      rmSync(weights, { force: true });
+    }
+  });
+});
+
+requires(need[MOBILE_FIXTURES]!).describe('a mobile checkpoint given to another mobile id', () => {
+  it('MobileNetV2 weights for mnasnet-100 or mobilenetv3-large-100: one line naming the first mismatch', () => {
+    const weights = writeWeights('timm-mobilenetv2_100');
+    try {
+      for (const id of ['mnasnet-100', 'mobilenetv3-large-100', 'mobilenetv1-100']) {
+        let message = '';
+        try {
+          prepareModel(id, { weightsPath: weights });
+        } catch (e) {
+          message = (e as Error).message;
+        }
+        expect(message.split('\n'), message).toHaveLength(1);
+        expect(message).toMatch(new RegExp(`^${weights.replace(/[.\\/]/g, '\\$&')}: weights \\(timm EfficientNet naming\\) do not fit ${id} with 1000 classes: `));
+      }
     } finally {
       rmSync(weights, { force: true });
     }

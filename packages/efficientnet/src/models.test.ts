@@ -250,6 +250,8 @@ const MOBILE_COUNTS: Record<string, [number, number]> = {
   'mobilenetv3-large-075': [3_993_528, 154_560_624],
   'mobilenetv3-small-100': [2_542_856, 56_510_400],
   'tf-mobilenetv3-large-100': [5_483_032, 216_589_760],
+  'mnasnet-100': [4_383_312, 314_415_872],
+  'semnasnet-100': [3_887_038, 311_579_072],
 };
 
 describe('mobile baselines: params and MACs equal timm at 224', () => {
