@@ -106,10 +106,11 @@ describe.concurrent('effnet usage errors: exit 2', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it('an architecture flag on a family where it means nothing (--phi on EfficientNetV2, --width on Lite)', async () => {
+  it('an architecture flag on a family where it means nothing (--phi/--width/--depth on AmoebaNet, which declares no scaling rule)', async () => {
     const dir = fresh();
-    expectError(await effnet(['export', 'tf-efficientnetv2-s', '--phi', '1'], dir), 2, "--phi applies to the custom 'efficientnet' model only, not 'tf-efficientnetv2-s'");
-    expectError(await effnet(['info', 'efficientnet-lite0', '--width', '1.2'], dir), 2, "--width applies to the custom 'efficientnet' model only, not 'efficientnet-lite0'");
+    expectError(await effnet(['export', 'amoebanet-b', '--phi', '1'], dir), 2, "--phi applies to models whose family declares how it scales only, not 'amoebanet-b'");
+    expectError(await effnet(['info', 'amoebanet-b', '--width', '1.2'], dir), 2, "--width applies to models whose family declares how it scales only, not 'amoebanet-b'");
+    expectError(await effnet(['info', 'amoebanet-b', '--depth', '2'], dir), 2, "--depth applies to models whose family declares how it scales only, not 'amoebanet-b'");
     expect(readdirSync(dir)).toEqual([]);
   });
 

@@ -39,7 +39,23 @@ const OTHERS: [string, string[], number][] = [
   ['resnet152', [], 224],
   ['amoebanet-b', ['amoebanet_b', 'gpipe'], 480],
 ];
-const ALL = [...V1, ...V2, ...LITE, ...OTHERS];
+/** The mobile baselines: timm's names as aliases, all at 224. */
+const MOBILE: [string, string[], number][] = [
+  ...[
+    'mobilenetv1-100',
+    'mobilenetv1-125',
+    'mobilenetv2-100',
+    'mobilenetv2-140',
+    'mobilenetv2-120d',
+    'mobilenetv3-large-100',
+    'mobilenetv3-large-075',
+    'mobilenetv3-small-100',
+    'tf-mobilenetv3-large-100',
+  ].map((id): [string, string[], number] => [id, [id.replace(/-/g, '_')], 224]),
+  ['mnasnet-100', ['mnasnet_100', 'mnasnet-b1'], 224],
+  ['semnasnet-100', ['semnasnet_100', 'mnasnet-a1'], 224],
+];
+const ALL = [...V1, ...V2, ...LITE, ...OTHERS, ...MOBILE];
 
 describe('effnet list (the binary)', () => {
   it('--json: every id of every family once, with its aliases, family and default resolution', async () => {
@@ -76,9 +92,13 @@ describe('effnet list (the binary)', () => {
       else c.forEach((v, i) => v && (rows.at(-1)![i] = rows.at(-1)![i] ? `${rows.at(-1)![i]} ${v}` : v));
     }
     expect(rows.map((c) => c[1]).sort()).toEqual(ALL.map(([id]) => id).sort());
+    const timmNamed = ALL.filter(([id, aliases]) => aliases.includes(id.replace(/-/g, '_'))).length;
+    expect(r.stdout).toContain(`${timmNamed} ids also answer to timm's name, '_' for '-'`);
     for (const [id, aliases, resolution] of ALL) {
       const row = rows.find((c) => c[1] === id)!;
-      expect([row[2], row[3]], id).toEqual([aliases.join(', '), String(resolution)]);
+      // timm's name ('_' for '-') is said once below the table rather than in every row.
+      const shown = aliases.filter((a) => a !== id.replace(/-/g, '_'));
+      expect([row[2], row[3]], id).toEqual([shown.join(', '), String(resolution)]);
     }
     // An alias of each family resolves to its id (info is cheap for the small ones).
     for (const [alias, id] of [

@@ -9,7 +9,7 @@ import { flatten, globalAveragePool, Graph, type Dim, type GraphIR, type Tensor 
 import { decodeBlock, type Activation, type BlockSpec, type Gate } from './arch.js';
 import { buildBlock, operatorName } from './blocks.js';
 import { Layers, type Padding } from './layers.js';
-import { makeDivisible, scaleStageRepeats, type ChannelRule, type DepthRule } from './scaling.js';
+import { makeDivisible, scaleStageRepeats, type ChannelRule, type Coefficients, type DepthRule } from './scaling.js';
 import type { WeightSource } from './weights.js';
 
 /** How a width multiplier applies to the stem: 'scaled', 'fixed', or fixed only below a multiplier (timm MobileNetV3: fix_stem = w < 0.75). */
@@ -47,10 +47,14 @@ export interface SeDefaults {
 /** timm's SqueezeExcite defaults (EfficientNet, MnasNet). */
 export const SE_TIMM: SeDefaults = { from: 'in', round: 'round', gate: 'sigmoid' };
 
-/** How a family scales: channels (timm round_channels), depth (timm _scale_stage_depth). */
+/**
+ * How a family scales: channels (timm round_channels), depth (timm _scale_stage_depth), and the
+ * compound coefficients --phi uses (undefined: EfficientNet's α=1.2, β=1.1, γ=1.15).
+ */
 export interface ScalingRule {
   readonly channels: ChannelRule;
   readonly depth: DepthRule;
+  readonly compound?: Coefficients;
 }
 
 /** A family's network as data. */

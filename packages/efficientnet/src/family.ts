@@ -60,9 +60,13 @@ interface ModelCommon {
   readonly scaling?: string;
 }
 
-/** A model whose builder is its family's own code (ResNet, AmoebaNet, the custom EfficientNet). */
+/**
+ * A model whose builder is its family's own code (ResNet, AmoebaNet, the custom EfficientNet).
+ * `scalable`: the builder applies --phi/--width/--depth itself (with ResolvedBuildOptions.scale).
+ */
 export interface OwnModel extends ModelCommon {
   readonly build: (o: ResolvedBuildOptions) => BuiltGraph;
+  readonly scalable?: boolean;
 }
 
 /** One model id of a block-string family: a variant in one flavour (TF "SAME" padding or PyTorch-style). */

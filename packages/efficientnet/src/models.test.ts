@@ -100,22 +100,54 @@ describe('EfficientNetV2 and EfficientNet-Lite: params and MACs equal timm at th
     expect(findModel('tf_efficientnet_lite3').id).toBe('tf-efficientnet-lite3');
     expect(findModel('efficientnet_lite0').id).toBe('efficientnet-lite0');
   });
-  it('--phi/--width/--depth mean nothing for these families: an OptionError naming the option', () => {
-    for (const [id, o, flag] of [
-      ['tf-efficientnetv2-s', { phi: 1 }, 'phi'],
-      ['efficientnet-lite0', { width: 1.2 }, 'width'],
-      ['tf-efficientnetv2-b0', { depth: 2 }, 'depth'],
+  it('--phi/--width/--depth on a family that declares no scaling rule (AmoebaNet): an OptionError naming the option', () => {
+    for (const [o, flag] of [
+      [{ phi: 1 }, 'phi'],
+      [{ width: 1.2 }, 'width'],
+      [{ depth: 2 }, 'depth'],
     ] as const) {
       let err: unknown;
       try {
-        buildModel(id, o);
+        buildModel('amoebanet-b', { ...o, cells: 1, filters: 8 });
       } catch (e) {
         err = e;
       }
       expect(err).toBeInstanceOf(OptionError);
       expect((err as OptionError).option).toBe(flag);
-      expect((err as Error).message).toBe(`--${flag} applies to the custom 'efficientnet' model only, not '${id}'`);
+      expect((err as Error).message).toBe(`--${flag} applies to models whose family declares how it scales only, not 'amoebanet-b'`);
     }
+  });
+});
+
+describe('scaling every family that declares how it scales', () => {
+  const stats = (id: string, o = {}) => graphStats(buildModel(id, o).ir);
+  it('no flag: the model as published (the scaling metadata is absent)', () => {
+    expect(buildModel('mobilenetv2-100').metadata['effnet.width']).toBeUndefined();
+  });
+  it("--width multiplies the model's own width, rounding as the family rounds (MobileNetV2-100 × 1.4 = mobilenetv2-140)", () => {
+    expect(stats('mobilenetv2-100', { width: 1.4 })).toMatchObject({ params: 6_108_776, macs: 582_195_824 });
+    expect(buildModel('mobilenetv2-100', { width: 1.4 }).metadata['effnet.width']).toBe('1.4');
+  });
+  it('--depth multiplies the repeats of every stage (multi-string stages shared out as timm)', () => {
+    const rows = buildModel('mobilenetv3-large-100', { depth: 2, resolution: 64 }).stages!.map((r) => r.layers);
+    expect(rows).toEqual([1, 2, 4, 6, 8, 4, 6, 2, 1]);
+    const base = buildModel('mobilenetv3-large-100', { resolution: 64 }).stages!.map((r) => r.layers);
+    expect(base).toEqual([1, 1, 2, 3, 4, 2, 3, 1, 1]);
+  });
+  it('--phi: width β^φ, depth α^φ, resolution 224·γ^φ rounded to 8 (unless --resolution is given)', () => {
+    const m = buildModel('resnet50', { phi: 2 });
+    expect(m.resolution).toBe(296);
+    expect(m.metadata).toMatchObject({ 'effnet.phi': '2', 'effnet.resolution': '296' });
+    expect(buildModel('resnet50', { phi: 2, resolution: 224 }).resolution).toBe(224);
+  });
+  it('ResNet-50: depth × 4 and width × 2 as the family declares (blocks of each stage rounded up, channels to a multiple of 8)', () => {
+    expect(stats('resnet50', { depth: 4 })).toMatchObject({ macs: 14_570_749_952 });
+    expect(stats('resnet50', { width: 2 })).toMatchObject({ macs: 16_116_613_120 });
+    expect(buildModel('resnet50', { depth: 4, resolution: 32 }).ir.nodes.filter((n) => /^layer1\.\d+\.conv1$/.test(n.name))).toHaveLength(12);
+  });
+  it('the smallest widths and depths still give at least one block and 8 channels per stage', () => {
+    const m = buildModel('mobilenetv1-100', { width: 1e-6, depth: 1e-6, resolution: 32 });
+    expect(m.stages!.slice(1, -1).every((r) => r.layers === 1 && r.channels === 8)).toBe(true);
   });
 });
 

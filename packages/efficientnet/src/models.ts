@@ -4,7 +4,7 @@ import { efficientNet, type FeatureTap, type StageRow } from './efficientnet.js'
 import { FAMILIES } from './families/index.js';
 import { IMAGENET_MEAN, IMAGENET_STD, isBlockModel, type BuiltGraph, type Family, type FamilyModel, type Preprocess, type ResolvedBuildOptions } from './family.js';
 import { BUILD_OPTIONS, validateBuildOptions, type BuildOptionKey } from './options.js';
-import type { Coefficients } from './scaling.js';
+import { scaleModel, type Coefficients } from './scaling.js';
 import { defaultWeights, type WeightSource } from './weights.js';
 
 export { IMAGENET_MEAN, IMAGENET_STD, type Preprocess, type ResolvedBuildOptions };
@@ -22,6 +22,8 @@ export interface ModelSpec {
   readonly preprocess: Preprocess;
   /** The naming of the parameters in the graph (what `--weights` files are mapped onto). */
   readonly naming: 'timm' | 'torchvision' | 'tf-scopes';
+  /** Whether the family declares how it scales (then --phi/--width/--depth apply). */
+  readonly scalable: boolean;
   readonly build: (o: ResolvedBuildOptions) => BuiltGraph;
 }
 
@@ -35,7 +37,7 @@ export interface BuildOptions extends Readonly<Partial<Record<BuildOptionKey, nu
   readonly weights?: WeightSource;
   /** Override the model's BatchNorm epsilon (torchvision's B5–B7 use 1e-3). */
   readonly bnEps?: number;
-  /** Custom EfficientNet: compound coefficients (default the paper's α=1.2, β=1.1, γ=1.15). */
+  /** Compound coefficients for --phi (default the family's, else the paper's α=1.2, β=1.1, γ=1.15). */
   readonly coefficients?: Coefficients;
 }
 
@@ -60,7 +62,11 @@ export class UnknownModelError extends Error {
 /** How a family model builds: a block-string Architecture through efficientNet(), or the family's own builder. */
 function buildOf(m: FamilyModel): ModelSpec['build'] {
   if (!isBlockModel(m)) return m.build;
-  return (o) => efficientNet({ ...o, ...m.arch, name: m.id, width: m.width, depth: m.depth, padding: m.padding, bnEps: o.bnEps ?? m.bnEps });
+  return (o) => {
+    const s = scaleModel(m, o, m.arch.scaling.compound);
+    const built = efficientNet({ ...o, ...m.arch, name: m.id, width: s.width, depth: s.depth, resolution: s.resolution, padding: m.padding, bnEps: o.bnEps ?? m.bnEps });
+    return Object.keys(s.metadata).length > 0 ? { ...built, resolution: s.resolution, metadata: s.metadata } : built;
+  };
 }
 
 /** A family model as a model id. */
@@ -75,6 +81,7 @@ function familySpec(f: Family, m: FamilyModel): ModelSpec {
     numClasses: 1000,
     naming: f.naming,
     preprocess: m.preprocess,
+    scalable: isBlockModel(m) || m.scalable === true,
     build: buildOf(m),
   };
 }

@@ -15,10 +15,11 @@ export interface OptionRange {
   readonly max?: number;
 }
 
-/** Which models an option applies to: every model, or the listed model ids / families. */
+/** Which models an option applies to: every model, the listed model ids / families, or the models whose family declares a scaling rule. */
 export interface OptionScope {
   readonly models?: readonly string[];
   readonly families?: readonly string[];
+  readonly scalable?: boolean;
   /** How errors name the scope ("AmoebaNet models"). */
   readonly describe: string;
 }
@@ -50,7 +51,7 @@ export const MAX_RESOLUTION = 4096;
 export const MAX_NUM_CLASSES = 100000;
 
 const AMOEBANET: OptionScope = { families: ['amoebanet'], describe: 'AmoebaNet models' };
-const CUSTOM_EFFICIENTNET: OptionScope = { models: ['efficientnet'], describe: "the custom 'efficientnet' model" };
+const SCALABLE: OptionScope = { scalable: true, describe: 'models whose family declares how it scales' };
 
 export type BuildOptionKey = 'resolution' | 'numClasses' | 'cells' | 'filters' | 'phi' | 'width' | 'depth';
 
@@ -84,24 +85,24 @@ export const BUILD_OPTIONS: readonly BuildOptionDef[] = [
     flag: '--phi',
     valueName: 'P',
     range: { kind: 'number', min: 0, max: MAX_PHI },
-    help: `model 'efficientnet': compound coefficient φ, 0..${MAX_PHI} (α=1.2, β=1.1, γ=1.15)`,
-    scope: CUSTOM_EFFICIENTNET,
+    help: `compound coefficient φ, 0..${MAX_PHI}: width × β^φ, depth × α^φ, resolution × γ^φ (α=1.2, β=1.1, γ=1.15)`,
+    scope: SCALABLE,
   },
   {
     key: 'width',
     flag: '--width',
     valueName: 'W',
     range: { kind: 'number', min: 0, minExclusive: true, max: MAX_MULTIPLIER },
-    help: `model 'efficientnet': width multiplier, up to ${MAX_MULTIPLIER} (overrides φ's)`,
-    scope: CUSTOM_EFFICIENTNET,
+    help: `width multiplier on the model's channels, up to ${MAX_MULTIPLIER} (overrides φ's)`,
+    scope: SCALABLE,
   },
   {
     key: 'depth',
     flag: '--depth',
     valueName: 'D',
     range: { kind: 'number', min: 0, minExclusive: true, max: MAX_MULTIPLIER },
-    help: `model 'efficientnet': depth multiplier, up to ${MAX_MULTIPLIER} (overrides φ's)`,
-    scope: CUSTOM_EFFICIENTNET,
+    help: `depth multiplier on the model's stage repeats, up to ${MAX_MULTIPLIER} (overrides φ's)`,
+    scope: SCALABLE,
   },
 ];
 
@@ -124,13 +125,13 @@ export function rangeProblem(v: number, r: OptionRange): string | undefined {
 }
 
 /** Whether a model takes the option. */
-export function appliesTo(d: BuildOptionDef, model: { readonly id: string; readonly family: string }): boolean {
+export function appliesTo(d: BuildOptionDef, model: { readonly id: string; readonly family: string; readonly scalable?: boolean }): boolean {
   const s = d.scope;
-  return !s || Boolean(s.models?.includes(model.id) || s.families?.includes(model.family));
+  return !s || Boolean(s.models?.includes(model.id) || s.families?.includes(model.family) || (s.scalable && model.scalable));
 }
 
 /** Checks every given option's range and scope; throws OptionError naming the option. */
-export function validateBuildOptions(model: { readonly id: string; readonly family: string }, o: Partial<Record<BuildOptionKey, number>>): void {
+export function validateBuildOptions(model: { readonly id: string; readonly family: string; readonly scalable?: boolean }, o: Partial<Record<BuildOptionKey, number>>): void {
   for (const d of BUILD_OPTIONS) {
     const v = o[d.key];
     if (v === undefined) continue;

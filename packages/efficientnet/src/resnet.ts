@@ -4,6 +4,7 @@
  */
 import { flatten, globalAveragePool, Graph, maxPool, type Dim, type GraphIR, type Tensor } from '@effnet/graph-builder';
 import { Layers } from './layers.js';
+import { makeDivisible, roundRepeats } from './scaling.js';
 import type { WeightSource } from './weights.js';
 
 export const RESNET_DEPTHS = {
@@ -15,6 +16,10 @@ export const RESNET_DEPTHS = {
 export interface ResNetConfig {
   readonly name: string;
   readonly layers: readonly number[];
+  /** Width multiplier on every channel count (stem, bottleneck, expansion), rounded to a multiple of 8 (default 1). */
+  readonly width?: number;
+  /** Depth multiplier on the blocks of each stage, rounded up (default 1). */
+  readonly depth?: number;
   readonly resolution: number;
   readonly numClasses: number;
   readonly batch: Dim;
@@ -23,9 +28,8 @@ export interface ResNetConfig {
 
 const EXPANSION = 4;
 
-function bottleneck(L: Layers, x: Tensor, name: string, width: number, stride: number): Tensor {
+function bottleneck(L: Layers, x: Tensor, name: string, width: number, out: number, stride: number): Tensor {
   const inChannels = x.shape[1] as number;
-  const out = width * EXPANSION;
   let y = L.relu(L.bn(L.conv(x, `${name}.conv1`, width, 1), `${name}.bn1`), `${name}.bn1`);
   y = L.relu(L.bn(L.conv(y, `${name}.conv2`, width, 3, { stride }), `${name}.bn2`), `${name}.bn2`);
   y = L.bn(L.conv(y, `${name}.conv3`, out, 1), `${name}.bn3`);
@@ -37,11 +41,14 @@ export function resNet(c: ResNetConfig): { ir: GraphIR } {
   const g = new Graph(c.name);
   const L = new Layers(g, c.weights, { padding: 'symmetric', bnEps: 1e-5 });
   let x = g.input('input', 'float32', [c.batch, 3, c.resolution, c.resolution]);
-  x = L.relu(L.bn(L.conv(x, 'conv1', 64, 7, { stride: 2 }), 'bn1'), 'bn1');
+  const channels = (n: number) => makeDivisible(n * (c.width ?? 1));
+  x = L.relu(L.bn(L.conv(x, 'conv1', channels(64), 7, { stride: 2 }), 'bn1'), 'bn1');
   x = maxPool(x, { kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], label: 'maxpool' });
   c.layers.forEach((blocks, i) => {
-    const width = 64 * 2 ** i;
-    for (let j = 0; j < blocks; j++) x = bottleneck(L, x, `layer${i + 1}.${j}`, width, j === 0 && i > 0 ? 2 : 1);
+    const width = channels(64 * 2 ** i);
+    const out = channels(64 * 2 ** i * EXPANSION);
+    const repeats = roundRepeats(blocks, c.depth ?? 1);
+    for (let j = 0; j < repeats; j++) x = bottleneck(L, x, `layer${i + 1}.${j}`, width, out, j === 0 && i > 0 ? 2 : 1);
   });
   x = flatten(globalAveragePool(x, { label: 'avgpool' }), { label: 'flatten' });
   g.output(L.linear(x, 'fc', c.numClasses), 'logits');

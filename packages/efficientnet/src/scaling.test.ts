@@ -63,7 +63,7 @@ describe('compound scaling for any φ', () => {
   it('rejects bad values and options on the wrong model', () => {
     expect(() => buildModel('efficientnet', { phi: -1 })).toThrow(/phi must be a non-negative number, got -1/);
     expect(() => buildModel('efficientnet', { width: 0 })).toThrow(/width must be a positive number, got 0/);
-    expect(() => buildModel('efficientnet-b0', { phi: 1 })).toThrow(/--phi applies to the custom 'efficientnet' model only, not 'efficientnet-b0'/);
+    expect(() => buildModel('amoebanet-b', { phi: 1 })).toThrow(/--phi applies to models whose family declares how it scales only, not 'amoebanet-b'/);
     expect(() => compoundScaling(1, { alpha: 0.9, beta: 1.1, gamma: 1.1 })).toThrow(/alpha must be >= 1/);
   });
 });

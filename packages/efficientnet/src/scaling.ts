@@ -96,18 +96,53 @@ export const BASE_RESOLUTION = 224;
 export const RESOLUTION_MULTIPLE = 8;
 
 /**
- * Compound scaling for any φ: depth α^φ, width β^φ, resolution 224·γ^φ rounded to a multiple of 8.
+ * Compound scaling for any φ: depth α^φ, width β^φ, resolution base·γ^φ (base 224) rounded to a multiple of 8.
  * The published B1–B7 do not follow this exactly (e.g. B7 is 600 px where 224·1.15^7 ≈ 596 and
  * its depth is 3.1 where 1.2^7 ≈ 3.58): the paper fixed them by hand per model.
  */
-export function compoundScaling(phi: number, c: Coefficients = COMPOUND): Omit<Scaling, 'dropout'> {
+export function compoundScaling(phi: number, c: Coefficients = COMPOUND, baseResolution = BASE_RESOLUTION): Omit<Scaling, 'dropout'> {
   if (!Number.isFinite(phi) || phi < 0) throw new OptionError('phi', `phi must be a non-negative number, got ${phi}`);
   for (const [k, v] of Object.entries(c)) if (!(v >= 1)) throw new OptionError('coefficients', `${k} must be >= 1, got ${v}`);
-  const resolution = Math.max(RESOLUTION_MULTIPLE, Math.round((BASE_RESOLUTION * c.gamma ** phi) / RESOLUTION_MULTIPLE) * RESOLUTION_MULTIPLE);
+  const resolution = Math.max(RESOLUTION_MULTIPLE, Math.round((baseResolution * c.gamma ** phi) / RESOLUTION_MULTIPLE) * RESOLUTION_MULTIPLE);
   return { depth: c.alpha ** phi, width: c.beta ** phi, resolution };
 }
 
 /** α·β²·γ²: how much FLOPs grow per unit of φ (the paper constrains it to ≈ 2). */
 export function flopsGrowth(c: Coefficients): number {
   return c.alpha * c.beta ** 2 * c.gamma ** 2;
+}
+
+/** What --phi/--width/--depth/--resolution ask of a model (ResolvedBuildOptions' fields). */
+export interface ScaleRequest {
+  readonly phi: number | undefined;
+  readonly width: number | undefined;
+  readonly depth: number | undefined;
+  readonly resolution: number;
+  readonly resolutionGiven: boolean;
+  readonly coefficients: Coefficients | undefined;
+}
+
+export interface ScaledModel {
+  readonly width: number;
+  readonly depth: number;
+  readonly resolution: number;
+  /** ONNX metadata recording the scaling (empty when nothing was asked). */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/**
+ * A model scaled as asked: `--width W` / `--depth D` multiply the model's own multipliers; `--phi P`
+ * multiplies them by β^φ / α^φ (each overridden by an explicit --width/--depth) and sets the
+ * resolution to base·γ^φ unless --resolution was given; the coefficients are the request's, else the
+ * family's, else EfficientNet's.
+ */
+export function scaleModel(base: { readonly width: number; readonly depth: number; readonly resolution: number }, o: ScaleRequest, family?: Coefficients): ScaledModel {
+  if (o.phi === undefined && o.width === undefined && o.depth === undefined) return { width: base.width, depth: base.depth, resolution: o.resolution, metadata: {} };
+  const k = o.phi !== undefined ? compoundScaling(o.phi, o.coefficients ?? family ?? COMPOUND, base.resolution) : undefined;
+  const width = base.width * (o.width ?? k?.width ?? 1);
+  const depth = base.depth * (o.depth ?? k?.depth ?? 1);
+  const resolution = o.resolutionGiven || !k ? o.resolution : k.resolution;
+  const metadata: Record<string, string> = { 'effnet.width': String(width), 'effnet.depth': String(depth), 'effnet.resolution': String(resolution) };
+  if (o.phi !== undefined) metadata['effnet.phi'] = String(o.phi);
+  return { width, depth, resolution, metadata };
 }

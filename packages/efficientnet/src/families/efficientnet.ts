@@ -35,6 +35,7 @@ const CUSTOM: OwnModel = {
   resolution: 224,
   preprocess: { mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: 0.875, interpolation: 'bicubic' },
   scaling: 'compound from B0 at any φ (--phi), or --width/--depth/--resolution directly',
+  scalable: true,
   build: (o) => {
     const s = compoundScaling(o.phi ?? 0, o.coefficients);
     const width = o.width ?? s.width;
