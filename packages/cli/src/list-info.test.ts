@@ -199,3 +199,31 @@ describe('effnet info --json (the binary)', () => {
     expect(info.macs).toBeGreaterThan(385_814_752 * 1.7);
   });
 });
+
+describe("the paper's Table 3 through the binary (counts only)", () => {
+  it('effnet bench --compare table3 prints the 14 rows with MACs beside the paper, and --json gives them', async () => {
+    const r = await runBin(['bench', '--compare', 'table3'], dir);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const out = plain(r.stdout);
+    for (const [net, macs, paper] of [
+      ['MobileNetV1', '2.22B', '2.2B'],
+      ['MobileNetV2', '1.22B', '1.2B'],
+      ['ResNet-50', '16.35B', '16.4B'],
+    ] as const)
+      expect(out).toMatch(new RegExp(`│ ${net} +│[^\\n]*│ +${macs.replace('.', '\\.')} │ +${paper.replace('.', '\\.')} │`));
+    const json = JSON.parse((await runBin(['bench', '--compare', 'table3', '--json'], dir)).stdout) as { network: string; macs: number; paperFlops: number }[];
+    expect(json).toHaveLength(14);
+    expect(json.filter((x) => x.network === 'ResNet-50').map((x) => x.paperFlops / 1e9)).toEqual([4.1, 16.2, 14.7, 16.4, 16.7]);
+  });
+  it('effnet info scales MobileNetV1, MobileNetV2 and ResNet-50 as the table does', async () => {
+    const macs = async (args: string[]) => (JSON.parse((await runBin(['info', ...args, '--json'], dir)).stdout) as { macs: number }).macs;
+    expect(await macs(['mobilenetv1-100', '--width', '2'])).toBe(2_216_465_408);
+    expect(await macs(['mobilenetv2-100', '--depth', '4'])).toBe(1_219_587_776);
+    expect(await macs(['resnet50', '--width', '2', '--depth', '1', '--resolution', '224'])).toBe(16_116_613_120);
+  });
+  it('models next to --compare table3 are a usage error', async () => {
+    const r = await runBin(['bench', 'resnet50', '--compare', 'table3'], dir);
+    expect(r.code).toBe(2);
+    expect(plain(r.stderr)).toContain('--compare table3 builds its own models; leave out resnet50');
+  });
+});

@@ -31,3 +31,4 @@ export {
   type Series,
 } from './paper.js';
 export { machineInfo, versions, type MachineInfo, type Versions } from './machine.js';
+export { table3, TABLE3, TABLE3_CITATION, type Table3Result, type Table3Row } from './table3.js';

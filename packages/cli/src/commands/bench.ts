@@ -23,6 +23,7 @@ import { MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
 import { UsageError } from '../errors.js';
 import { checkOutputs } from '../check-outputs.js';
 import { human, printJson, renderTable } from '../output.js';
+import { printTable3 } from './table3.js';
 import { safeText } from '../text.js';
 import { choice, intInRange, intList, LIMITS } from '../parse.js';
 import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
@@ -43,7 +44,7 @@ interface BenchFlags extends Omit<ModelFlags, 'batch'>, Int8Flags {
   threads?: number;
   json?: boolean;
   out: string;
-  compare?: 'paper';
+  compare?: 'paper' | 'table3';
   accuracyFrom?: string;
   isolate: boolean;
 }
@@ -68,9 +69,10 @@ export function register(program: Command): void {
     .option('--json', 'print results.json to stdout instead of the table')
     .option('--out <dir>', 'report directory; results.json, results.md and the .svg charts there are regenerated (replaced) on every run', 'bench-results')
     .addOption(
-      new Option('--compare <what>', "'paper': also measure the paper's comparisons (B7 vs AmoebaNet-B, B1 vs ResNet-152, B4 vs ResNet-50) and report the ratios beside the paper's").choices([
-        'paper',
-      ]),
+      new Option(
+        '--compare <what>',
+        "'paper': also measure the paper's comparisons (B7 vs AmoebaNet-B, B1 vs ResNet-152, B4 vs ResNet-50) and report the ratios beside the paper's; 'table3': print the paper's Table 3 (MobileNetV1/V2 and ResNet-50 scaled by depth, width, resolution, compound) with effnet's MACs and params beside the paper's FLOPS and top-1 (counts only, nothing is run)",
+      ).choices(['paper', 'table3']),
     )
     .option('--accuracy-from <file>', 'measured accuracies (`effnet eval --json` output: { model, top1, top5, n } or a list) for the reports and the accuracy chart')
     .option('--no-isolate', 'measure in this process instead of one child process per model (a native crash then ends the command)')
@@ -102,11 +104,13 @@ Examples:
   effnet bench b0 b3 --batch 1,8 --threads 2
   effnet bench efficientnet-b0 --ep webgpu --json
   effnet bench --compare paper --max-time 30000
+  effnet bench --compare table3                  the paper's Table 3, counted (no timing)
   effnet bench model.onnx other.onnx --iterations 50
   effnet bench efficientnet-lite0 resnet50 --precision fp32,int8 --threads 2 --calibration-data val/`,
   );
   cmd.action(async (models: string[], f: BenchFlags) => {
     if (f.weights) throw new UsageError('--weights: bench measures speed, which does not depend on weight values; leave it out');
+    if (f.compare === 'table3') return printTable3(models, f);
     checkOutputs([{ flag: '--out', path: f.out, dir: true, files: ['results.json', 'results.md'] }]); // before measuring, not after
     const requested = models.length ? models : f.compare ? [] : DEFAULT_MODELS;
     const compareModels = f.compare ? [...PAPER_COMPARISONS, ...FAMILY_COMPARISONS].flatMap((c) => [c.efficientnet, c.baseline]) : [];
