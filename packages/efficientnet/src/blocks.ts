@@ -4,7 +4,7 @@
  * so timm checkpoints load by name.
  */
 import { globalAveragePool, mul, type Tensor } from '@effnet/graph-builder';
-import { roundHalfEven } from '@effnet/graph-builder';
+import { roundHalfEven } from '@effnet/preprocess';
 import type { Activation, BlockSpec, BlockType, CnSpec, DsSpec, ErSpec, IrSpec, SeSpec } from './arch.js';
 import type { SeDefaults } from './efficientnet.js';
 import type { Layers } from './layers.js';

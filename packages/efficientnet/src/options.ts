@@ -4,6 +4,7 @@
  * job options are all derived from this table, so a new option is one entry here.
  */
 import { OptionError } from '@effnet/graph-builder';
+import { MAX_RESOLUTION } from '@effnet/preprocess';
 
 export interface OptionRange {
   /** 'int': an integer; 'number': any finite number. */
@@ -45,8 +46,8 @@ export const MAX_PHI = 20;
 export const MAX_MULTIPLIER = 50;
 export const MAX_CELLS = 1000;
 export const MAX_FILTERS = 16384;
-/** Input side, pixels: B7 is 600, V2-L 480; 4096² × 3 floats is already 200 MB per image. */
-export const MAX_RESOLUTION = 4096;
+/** Input side, pixels (declared once, in @effnet/preprocess: the largest image model effnet reads). */
+export { MAX_RESOLUTION };
 /** Classifier outputs: ImageNet-21k has 21843; 100000 × 2560 (B7) is a 1 GB classifier. */
 export const MAX_NUM_CLASSES = 100000;
 

@@ -2,7 +2,8 @@
  * Compound scaling (Tan & Le, 2019, §3.3): depth d = α^φ, width w = β^φ, resolution r = γ^φ with
  * α·β²·γ² ≈ 2. This file holds the paper's facts as data and the only two rounding functions.
  */
-import { OptionError, roundHalfEven } from '@effnet/graph-builder';
+import { OptionError } from '@effnet/graph-builder';
+import { roundHalfEven } from '@effnet/preprocess';
 
 export const COMPOUND = { alpha: 1.2, beta: 1.1, gamma: 1.15 } as const;
 

@@ -25,7 +25,6 @@ export {
   quantizeQdq,
   QuantizeError,
   quantizeWeights,
-  roundHalfEven,
   type QuantizableOp,
   type QuantizeOptions,
   type QuantizePolicy,

@@ -31,7 +31,7 @@ export interface EvalGeometry {
   readonly pad: { readonly left: number; readonly top: number };
 }
 
-/** Python 3 round(): round half to even. */
+/** Python 3 round(): round half to even (also ONNX QuantizeLinear's rounding). effnet's one such function: graph-builder's int8 pass and the model builders use it too. */
 export function roundHalfEven(x: number): number {
   const f = Math.floor(x);
   const d = x - f;

@@ -26,7 +26,10 @@ export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
 /** timm's default eval crop fraction. */
 export const DEFAULT_CROP_PCT = 0.875;
 
-/** Largest input side accepted (pixels): 4096 (EfficientNet-B7 uses 600). */
+/**
+ * Largest input side (pixels), declared once for effnet: models read here and models built by
+ * @effnet/efficientnet (--resolution). B7 is 600, V2-L 480; 4096² × 3 floats is already 200 MB per image.
+ */
 export const MAX_RESOLUTION = 4096;
 /** Largest fixed batch size accepted in a file's input. */
 export const MAX_FIXED_BATCH = 1024;

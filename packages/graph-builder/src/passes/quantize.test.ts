@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Graph } from '../graph.js';
 import { materialize, type GraphIR, type NodeIR } from '../ir.js';
 import { add, batchNorm, conv, flatten, gemm, globalAveragePool, mul, relu, sigmoid } from '../ops.js';
-import { activationParams, quantizationTargets, quantizeQdq, QuantizeError, quantizeWeights, roundHalfEven, type TensorRange } from './quantize.js';
+import { roundHalfEven } from '@effnet/preprocess';
+import { activationParams, quantizationTargets, quantizeQdq, QuantizeError, quantizeWeights, type TensorRange } from './quantize.js';
 
 /** x → Conv 3×3 → SiLU → depthwise Conv → Add(residual) → Relu → GAP → Flatten → Gemm. */
 function model(): GraphIR {
@@ -151,7 +152,7 @@ describe('quantization arithmetic', () => {
   });
 
   it('rounds half to even as QuantizeLinear', () => {
-    expect([0.5, 1.5, 2.5, -0.5, -1.5, 2.4, -2.6].map(roundHalfEven)).toEqual([0, 2, 2, -0, -2, 2, -3]);
+    expect([0.5, 1.5, 2.5, -0.5, -1.5, 2.4, -2.6].map(roundHalfEven)).toEqual([0, 2, 2, 0, -2, 2, -3]);
   });
 
   it('quantizes weights symmetrically per channel', () => {

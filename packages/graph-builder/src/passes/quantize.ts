@@ -8,6 +8,7 @@
  * biases: int32 with scale input_scale·weight_scale[c], as onnxruntime's fused kernels need.
  * Activations: uint8 (asymmetric; onnxruntime's fast x86 path is u8·s8) or int8.
  */
+import { roundHalfEven } from '@effnet/preprocess';
 import type { DType } from '../dtype.js';
 import { GraphEditor } from '../editor.js';
 import type { Tensor } from '../graph.js';
@@ -193,12 +194,6 @@ export function activationParams(r: TensorRange, type: 'uint8' | 'int8' = 'uint8
   if (!(scale > 0)) scale = 1;
   const zeroPoint = Math.min(qmax, Math.max(qmin, roundHalfEven(qmin - min / scale)));
   return { scale, zeroPoint: zeroPoint + 0 }; // never -0
-}
-
-/** Round half to even, as ONNX QuantizeLinear. */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** Symmetric per-channel int8 weights along `axis` ([-127, 127], zero point 0). */
