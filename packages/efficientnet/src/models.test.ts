@@ -145,6 +145,13 @@ describe('scaling every family that declares how it scales', () => {
     expect(stats('resnet50', { width: 2 })).toMatchObject({ macs: 16_116_613_120 });
     expect(buildModel('resnet50', { depth: 4, resolution: 32 }).ir.nodes.filter((n) => /^layer1\.\d+\.conv1$/.test(n.name))).toHaveLength(12);
   });
+  // timm's own channel_multiplier / depth_multiplier builds (reference/timm-mobile/scaled.py → scaled.json).
+  it.each([
+    ['mobilenetv3-large-100', { depth: 2 }, 9_826_600, 473_066_464],
+    ['mobilenetv2-100', { width: 2 }, 11_258_088, 1_137_428_224],
+    ['mobilenetv2-100', { depth: 4 }, 12_051_800, 1_219_587_776],
+    ['mobilenetv1-100', { width: 1.2, depth: 1.4, resolution: 288 }, 8_677_512, 2_242_960_136],
+  ] as const)('%s %j equals timm scaling it itself', (id, o, params, macs) => expect(stats(id, o)).toMatchObject({ params, macs }));
   it('the smallest widths and depths still give at least one block and 8 channels per stage', () => {
     const m = buildModel('mobilenetv1-100', { width: 1e-6, depth: 1e-6, resolution: 32 });
     expect(m.stages!.slice(1, -1).every((r) => r.layers === 1 && r.channels === 8)).toBe(true);
