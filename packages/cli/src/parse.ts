@@ -1,5 +1,6 @@
 /** Flag value parsers: each error names the flag and what was expected. */
 import { InvalidArgumentError } from 'commander';
+import { MAX_FIXED_BATCH } from '@effnet/preprocess';
 
 /**
  * The documented ranges of the numeric flags (README "CLI"; each flag's --help says its range).
@@ -9,8 +10,8 @@ import { InvalidArgumentError } from 'commander';
 export const LIMITS = {
   /** --threads: intra-op threads; 256 is far above any CPU effnet runs on, yet spawns in milliseconds. */
   threads: 256,
-  /** --batch (export, eval, bench): images per inference. */
-  batch: 1024,
+  /** --batch (export, eval, bench): images per inference; the largest fixed batch effnet reads in a file. */
+  batch: MAX_FIXED_BATCH,
   /** --prefetch: batches decoded ahead. */
   prefetch: 64,
   /** --iterations: timed runs. */

@@ -305,6 +305,17 @@ describe('mobile baselines: params and MACs equal timm at 224', () => {
 });
 
 describe('feature taps and embedding (timm feature_info, pre_logits)', () => {
+  it('ResNet-50: act1, layer1…layer4 as timm taps them, and the pooled embedding', () => {
+    const m = buildModel('resnet50', { resolution: 64 });
+    expect(m.features!.map((f) => [f.module, f.reduction, f.channels])).toEqual([
+      ['act1', 2, 64],
+      ['layer1', 4, 256],
+      ['layer2', 8, 512],
+      ['layer3', 16, 1024],
+      ['layer4', 32, 2048],
+    ]);
+    expect(m.ir.nodes.find((n) => n.op === 'Gemm')!.inputs[0]).toBe(m.embedding);
+  });
   it('MobileNetV3-Small: the first block has stride 2, so the stem is tapped (timm bn1); the embedding is after the efficient head', () => {
     const m = buildModel('mobilenetv3-small-100', { resolution: 64 });
     expect(m.features!.map((f) => [f.module, f.reduction, f.channels])).toEqual([

@@ -3,6 +3,7 @@
  * conv). Parameter names follow torchvision (`conv1`, `layer1.0.conv1`, `fc`).
  */
 import { flatten, globalAveragePool, Graph, maxPool, type Dim, type GraphIR, type Tensor } from '@effnet/graph-builder';
+import type { FeatureTap } from './efficientnet.js';
 import { Layers } from './layers.js';
 import { makeDivisible, roundRepeats } from './scaling.js';
 import type { WeightSource } from './weights.js';
@@ -37,20 +38,27 @@ function bottleneck(L: Layers, x: Tensor, name: string, width: number, out: numb
   return L.relu(L.add(y, shortcut, `${name}.residual`), name);
 }
 
-export function resNet(c: ResNetConfig): { ir: GraphIR } {
+/**
+ * The graph, with the tensors timm's `features_only` ResNet returns (feature_info: the stem's ReLU
+ * `act1` at stride 2, then `layer1`…`layer4`) and the pooled embedding the classifier reads.
+ */
+export function resNet(c: ResNetConfig): { ir: GraphIR; features: FeatureTap[]; embedding: string } {
   const g = new Graph(c.name);
   const L = new Layers(g, c.weights, { padding: 'symmetric', bnEps: 1e-5 });
   let x = g.input('input', 'float32', [c.batch, 3, c.resolution, c.resolution]);
   const channels = (n: number) => makeDivisible(n * (c.width ?? 1));
   x = L.relu(L.bn(L.conv(x, 'conv1', channels(64), 7, { stride: 2 }), 'bn1'), 'bn1');
+  const features: FeatureTap[] = [{ module: 'act1', tensor: x.name, channels: x.shape[1] as number, reduction: 2, stage: 0 }];
   x = maxPool(x, { kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], label: 'maxpool' });
   c.layers.forEach((blocks, i) => {
     const width = channels(64 * 2 ** i);
     const out = channels(64 * 2 ** i * EXPANSION);
     const repeats = roundRepeats(blocks, c.depth ?? 1);
     for (let j = 0; j < repeats; j++) x = bottleneck(L, x, `layer${i + 1}.${j}`, width, out, j === 0 && i > 0 ? 2 : 1);
+    features.push({ module: `layer${i + 1}`, tensor: x.name, channels: out, reduction: 4 * 2 ** i, stage: i + 1 });
   });
   x = flatten(globalAveragePool(x, { label: 'avgpool' }), { label: 'flatten' });
+  const embedding = x.name;
   g.output(L.linear(x, 'fc', c.numClasses), 'logits');
-  return { ir: g.build() };
+  return { ir: g.build(), features, embedding };
 }

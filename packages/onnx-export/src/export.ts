@@ -14,6 +14,8 @@ export const MIN_OPSET = 13;
 export const MAX_OPSET = 21;
 /** Protobuf messages cannot exceed 2 GiB; leave room for the graph itself. */
 export const INLINE_LIMIT_BYTES = 2 ** 31 - 64 * 2 ** 20;
+/** In external-data mode, tensors smaller than this (bytes) stay inline. */
+const EXTERNAL_THRESHOLD_BYTES = 1024;
 
 /** IR version that each opset first shipped with (onnx/helper.py VERSION_TABLE). */
 function irVersionFor(opset: number): number {
@@ -245,7 +247,7 @@ export function initializerBytes(ir: GraphIR): number {
 export interface WriteOptions extends ExportOptions, AtomicOptions {
   /** 'auto' (default): external only when the weights exceed the 2 GiB protobuf limit. */
   readonly externalData?: boolean | 'auto';
-  /** Tensors smaller than this stay inline in external-data mode (default 1024 bytes). */
+  /** Tensors smaller than this stay inline in external-data mode (default EXTERNAL_THRESHOLD_BYTES, 1024). */
   readonly externalThreshold?: number;
   /**
    * Compare the size to be written with the target file system's free space first and fail,
@@ -281,7 +283,7 @@ export function estimateModelSize(ir: GraphIR, o: WriteOptions = {}): { external
   const external = o.externalData === true || ((o.externalData ?? 'auto') === 'auto' && weights > INLINE_LIMIT_BYTES);
   const graph = 64 * 1024 + ir.nodes.length * 256 + ir.values.length * 128;
   if (!external) return { external, bytes: weights + graph + ir.initializers.length * 128, dataBytes: 0 };
-  const threshold = o.externalThreshold ?? 1024;
+  const threshold = o.externalThreshold ?? EXTERNAL_THRESHOLD_BYTES;
   let dataBytes = 0;
   let inline = 0;
   for (const i of ir.initializers) {
@@ -333,7 +335,7 @@ function* writeSteps(ir: GraphIR, path: string, o: WriteOptions): Generator<void
   }
   const dataPath = `${path}.data`;
   const location = basename(dataPath);
-  const threshold = o.externalThreshold ?? 1024;
+  const threshold = o.externalThreshold ?? EXTERNAL_THRESHOLD_BYTES;
   const parts = modelParts(ir, o);
   checkFreeSpace(path, estimate.bytes + estimate.dataBytes, o);
   const model = new AtomicFile(path, o);
