@@ -9,11 +9,13 @@
  *    histogram loses the least information (smallest KL divergence; TensorRT's calibration).
  * Histogram methods run the batches twice (first the ranges, then the histograms).
  *
- * onnxruntime-node is imported on the first call only, so importing the pipeline never loads it.
+ * The graph runs through @effnet/runtime (onnxruntime-node on the CPU, imported on the first call
+ * only, so importing the pipeline never loads it).
  */
 import type { GraphIR, TensorRange, ValueInfo } from '@effnet/graph-builder';
 import type { CalibrationBatch } from '@effnet/images';
 import { serializeModel } from '@effnet/onnx-export';
+import { openSession, tensor } from '@effnet/runtime';
 
 export type { CalibrationBatch };
 
@@ -65,19 +67,13 @@ export async function calibrateActivations(ir: GraphIR, tensors: readonly string
     outputs,
     values: [],
   };
-  const ort = (await import('onnxruntime-node')).default;
-  const session = await ort.InferenceSession.create(serializeModel(graph, { opset: Math.max(13, ir.minOpset) }), {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
-    ...(o.threads ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
-  });
+  const session = await openSession(serializeModel(graph, { opset: Math.max(13, ir.minOpset) }), { ep: 'cpu', quiet: true, ...(o.threads ? { threads: o.threads } : {}) });
   const passes = method === 'minmax' ? 1 : 2;
   const total = passes * batches.length;
   let done = 0;
   const each = async (visit: (name: string, data: Float32Array) => void) => {
     for (const b of batches) {
-      const result = await session.run({ [input.name]: new ort.Tensor('float32', b.data, [...b.dims]) });
+      const result = await session.run({ [input.name]: tensor('float32', b.data, b.dims) }, tensors);
       for (const t of tensors) visit(t, result[t]!.data as Float32Array);
       o.onProgress?.(++done, total);
     }

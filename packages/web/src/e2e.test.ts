@@ -15,7 +15,7 @@ import sharp from 'sharp';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 // The test, like the CLI it runs, comes from the workspace (vitest aliases); the page itself needs only @effnet/preprocess.
-import { chromiumPath, launchChromium } from '@effnet/bench';
+import { chromiumPath, launchChromium } from '@effnet/runtime';
 import { preprocessImage } from '@effnet/images';
 import { preprocessPixels } from '@effnet/preprocess';
 import { chromium, requires, SHARED, sharedData } from '../../../test-utils/requires.js';

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
+import { runtimeVersions } from '@effnet/runtime';
 
 export interface MachineInfo {
   readonly cpu: string;
@@ -60,8 +61,7 @@ export function versions(): Versions {
   return {
     effnet: own.version,
     node: process.versions.node,
-    'onnxruntime-node': packageVersion('onnxruntime-node'),
-    'onnxruntime-web': packageVersion('onnxruntime-web'),
+    ...runtimeVersions(),
     tinybench: packageVersion('tinybench'),
   };
 }

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { conv, flatten, foldBatchNorm, gemm, Graph, quantizationTargets, quantizeQdq, relu, type GraphIR } from '@effnet/graph-builder';
 import { formulaInput } from '@effnet/efficientnet';
 import { serializeModel } from '@effnet/onnx-export';
-import { createRunner } from '../session.js';
+import { createRunner } from '@effnet/runtime';
 import { calibrateActivations, entropyRange, histogramInto, percentileRange, prepareModel } from '@effnet/pipeline';
 import { loadCalibrationImages } from '@effnet/images';
 import { pythonModules, requires, SHARED, sharedData } from '../../../../test-utils/requires.js';
