@@ -24,7 +24,7 @@ export {
 export { elementCount, fromFloat32, isTensorType, TENSOR_TYPES, tensor, tensorBytes, tensorFromBytes, toFloat32, type TensorArrays, type TensorData, type Tensors, type TensorType } from './tensor.js';
 export { type IoInfo, type ModelSession, type SessionOptions } from './model-session.js';
 export { openSession } from './session.js';
-export { runtimeVersions } from './versions.js';
+export { packageVersion, runtimeVersions } from './versions.js';
 export { runInChildProcess, type ChildRunOptions } from './child.js';
 export { createRunner, maxAbsDiff, runnerOf, type Output, type Runner, type RunnerOptions } from './runner.js';
 export { chromiumArgs, chromiumPath, launchChromium } from './browser/chromium.js';

@@ -3,12 +3,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-const require = createRequire(import.meta.url);
-
-/** Version of an installed package (found from its entry point: not every package exports package.json). */
-function packageVersion(name: string): string {
+/**
+ * Version of an installed package as resolved from the module at `from` (default: this package),
+ * found from its entry point: not every package exports its package.json. 'unknown' when not found.
+ */
+export function packageVersion(name: string, from: string = import.meta.url): string {
   try {
-    let dir = dirname(require.resolve(name));
+    let dir = dirname(createRequire(from).resolve(name));
     for (;;) {
       const file = join(dir, 'package.json');
       if (existsSync(file)) {

@@ -164,6 +164,7 @@ function pageSession(ep: BrowserEp, page: Page, info: PageSession, cleanup: () =
             };
             const ort = w.effnetOrt;
             const s = w.effnetSession;
+            // tensor.ts's table of typed arrays, again: this function runs in the page, which cannot import it.
             const arrays: Record<string, new (b: ArrayBuffer) => ArrayBufferView> = {
               float32: Float32Array,
               float16: Uint16Array,
