@@ -12,7 +12,7 @@
  * The graph runs through @effnet/runtime (onnxruntime-node on the CPU, imported on the first call
  * only, so importing the pipeline never loads it).
  */
-import type { GraphIR, TensorRange, ValueInfo } from '@effnet/graph-builder';
+import { OptionError, type GraphIR, type TensorRange, type ValueInfo } from '@effnet/graph-builder';
 import type { CalibrationBatch } from '@effnet/images';
 import { serializeModel } from '@effnet/onnx-export';
 import { openSession, tensor } from '@effnet/runtime';
@@ -21,6 +21,12 @@ export type { CalibrationBatch };
 
 export const CALIBRATION_METHODS = ['minmax', 'percentile', 'entropy'] as const;
 export type CalibrationMethod = (typeof CALIBRATION_METHODS)[number];
+
+/** The method, checked (the one check of it: quantizeModel and calibrateActivations both call it); OptionError('method') otherwise. */
+export function calibrationMethod(method: unknown): CalibrationMethod {
+  if (!(CALIBRATION_METHODS as readonly unknown[]).includes(method)) throw new OptionError('method', `calibration method '${String(method)}': expected ${CALIBRATION_METHODS.join(', ')}`);
+  return method as CalibrationMethod;
+}
 
 export interface ActivationCalibrationOptions {
   readonly method?: CalibrationMethod;
@@ -42,8 +48,7 @@ export type ActivationStatistics = (ir: GraphIR, tensors: readonly string[]) => 
  * The graph is the one to be quantized (BatchNorm already folded), with a dynamic or matching batch.
  */
 export async function calibrateActivations(ir: GraphIR, tensors: readonly string[], batches: readonly CalibrationBatch[], o: ActivationCalibrationOptions = {}): Promise<Map<string, TensorRange>> {
-  const method = o.method ?? 'minmax';
-  if (!(CALIBRATION_METHODS as readonly string[]).includes(method)) throw new RangeError(`calibration method '${String(method)}': expected ${CALIBRATION_METHODS.join(', ')}`);
+  const method = calibrationMethod(o.method ?? 'minmax');
   const percentile = o.percentile ?? 99.999;
   if (!(percentile > 50 && percentile <= 100)) throw new RangeError(`percentile ${percentile}: expected a number in (50, 100]`);
   const bins = o.bins ?? 2048;

@@ -19,6 +19,7 @@ export { batchNormStatistics, onnxruntimeStatistics } from './onnxruntime-statis
 export {
   CALIBRATION_METHODS,
   calibrateActivations,
+  calibrationMethod,
   entropyRange,
   histogramInto,
   klThreshold,

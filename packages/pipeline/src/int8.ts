@@ -16,7 +16,7 @@ import { quantizationTargets, quantizeQdq, type GraphIR, type QuantizePolicy, ty
 import { formulaInput } from '@effnet/efficientnet';
 import { loadCalibrationImages, type CalibrationBatch } from '@effnet/images';
 import { serializeModel, writeModel, writeModelAsync } from '@effnet/onnx-export';
-import { calibrateActivations, CALIBRATION_METHODS, type CalibrationMethod } from './activations.js';
+import { calibrateActivations, calibrationMethod, type CalibrationMethod } from './activations.js';
 import { PASSES, resolvePasses } from './passes.js';
 import { prepareModel, type PrepareOptions, type PreparedModel } from './prepare.js';
 
@@ -92,15 +92,14 @@ export async function prepareInt8Model(ref: string, o: PrepareOptions & { readon
   return quantizeModel(p, int8);
 }
 
-/** A bad int8 option (unknown method, a model that is not float32); the CLI maps it to a usage error. */
+/** A model int8 cannot quantize (not float32); the CLI maps it to a usage error. */
 export class Int8OptionError extends Error {
   override name = 'Int8OptionError';
 }
 
 /** The int8 step on a prepared float32 model (BatchNorm folded: prepareModel with foldBn). */
 export async function quantizeModel(p: PreparedModel, o: Int8Options): Promise<Int8Model> {
-  const method = o.method ?? DEFAULT_CALIBRATION_METHOD;
-  if (!(CALIBRATION_METHODS as readonly string[]).includes(method)) throw new Int8OptionError(`calibration method '${String(method)}': expected ${CALIBRATION_METHODS.join(', ')}`);
+  const method = calibrationMethod(o.method ?? DEFAULT_CALIBRATION_METHOD);
   const policy = o.policy ?? 'all';
   if (p.metadata['effnet.precision'] !== 'float32') throw new Int8OptionError(`${p.label}: int8 quantizes a float32 model; this one is ${p.metadata['effnet.precision']}`);
   const t0 = performance.now();
