@@ -43,8 +43,16 @@ export interface PassRecord {
   readonly stage: PassStage;
   /** Default value of a valued option. */
   readonly default?: string | number;
-  /** Integer range of a numeric option. */
+  /** Integer range of a numeric option (the CLI parses the flag in it). */
   readonly range?: { readonly min: number; readonly max: number };
+  /** The values a valued option takes (`--layout nchw|nhwc`); the CLI offers them and refuses others. */
+  readonly choices?: readonly string[];
+  /**
+   * Parses a valued option from its text (`--features 2,3,4` → [2, 3, 4]); throws OptionError
+   * naming the flag. The CLI uses it for the flag, so the rule is written once. Without it (and
+   * without range or choices) the value is a tensor name.
+   */
+  readonly parse?: (text: string) => unknown;
   /** Runs whether its option is given or not (the renames: default names). */
   readonly always?: boolean;
   /** Passes turned on with this one. */

@@ -1,8 +1,9 @@
 /** Options shared by the commands that build a model. */
-import type { Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { OptionError } from '@effnet/graph-builder';
 import { flagName, onnxruntimeStatistics, PASSES, type PassRecord, type PrepareOptions } from '@effnet/pipeline';
 import { BUILD_OPTIONS, type BuildOptionDef, type BuildOptionKey } from '@effnet/efficientnet';
-import { batchOption, intInRange, LIMITS, numberInRange, positiveInt, tensorName } from '../parse.js';
+import { batchOption, choice, intInRange, LIMITS, numberInRange, positiveInt, tensorName } from '../parse.js';
 
 /** The parsed flags: the declared build options (BUILD_OPTIONS: resolution, numClasses, cells, ...) and the rest. */
 export interface ModelFlags extends Partial<Record<BuildOptionKey, number>> {
@@ -38,10 +39,23 @@ export function addModelOptions(cmd: Command, o: { batch?: boolean; export?: boo
   return cmd;
 }
 
-/** A pass's flag as the table declares it: a switch, or a value parsed in its range / as a tensor name. */
+/** A pass's flag as the table declares it: a switch, or a value parsed by the record's parser, in its range, among its choices, or as a tensor name. */
 export function addPassOption(cmd: Command, r: PassRecord): Command {
   const flag = flagName(r);
   if (r.flag === flag) return cmd.option(r.flag, r.help);
+  if (r.parse) {
+    const parse = r.parse;
+    const parser = (v: string): unknown => {
+      try {
+        return parse(v);
+      } catch (e) {
+        if (e instanceof OptionError) throw new InvalidArgumentError(e.message);
+        throw e;
+      }
+    };
+    return cmd.addOption(new Option(r.flag, r.help).argParser(parser).default(r.default));
+  }
+  if (r.choices) return cmd.addOption(new Option(r.flag, r.help).argParser(choice(flag, r.choices)).default(r.default));
   if (r.range) return cmd.option(r.flag, r.help, intInRange(flag, r.range.min, r.range.max), typeof r.default === 'number' ? r.default : undefined);
   return cmd.option(r.flag, r.help, tensorName(flag), typeof r.default === 'string' ? r.default : undefined);
 }
