@@ -26,6 +26,7 @@ export {
   percentileRange,
   type ActivationCalibrationOptions,
   type ActivationStatistics,
+  type CalibrationSource,
   type CalibrationMethod,
 } from './activations.js';
 export {
