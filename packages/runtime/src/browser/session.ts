@@ -48,6 +48,8 @@ interface PageSession {
 interface WireTensor {
   name: string;
   type: string;
+  /** The typed array holding the data (Float32Array, BigInt64Array, …). */
+  array: string;
   dims: number[];
   data: string | null;
 }
@@ -152,7 +154,7 @@ function pageSession(ep: BrowserEp, page: Page, info: PageSession, cleanup: () =
         const h = held.get(name);
         const same = h !== undefined && h.type === t.type && h.dims === dims && h.bytes.equals(bytes);
         if (!same) held.set(name, { type: t.type, dims, bytes });
-        return { name, type: t.type, dims: [...t.dims], data: same ? null : bytes.toString('base64') };
+        return { name, type: t.type, array: t.data.constructor.name, dims: [...t.dims], data: same ? null : bytes.toString('base64') };
       });
       const r = await page
         .evaluate(
@@ -164,23 +166,14 @@ function pageSession(ep: BrowserEp, page: Page, info: PageSession, cleanup: () =
             };
             const ort = w.effnetOrt;
             const s = w.effnetSession;
-            // tensor.ts's table of typed arrays, again: this function runs in the page, which cannot import it.
-            const arrays: Record<string, new (b: ArrayBuffer) => ArrayBufferView> = {
-              float32: Float32Array,
-              float16: Uint16Array,
-              uint8: Uint8Array,
-              int8: Int8Array,
-              int32: Int32Array,
-              int64: BigInt64Array,
-              bool: Uint8Array,
-            };
             for (const t of wire) {
               if (t.data === null) continue;
               const bin = atob(t.data);
               const u8 = new Uint8Array(bin.length);
               for (let i = 0; i < bin.length; i++) u8[i] = bin.charCodeAt(i);
-              const Ctor = arrays[t.type];
-              if (!Ctor) throw new Error(`input '${t.name}': element type ${t.type} is not handled`);
+              // The typed array Node holds the tensor in (tensor.ts), by name: the page cannot import that table.
+              const Ctor = (globalThis as unknown as Record<string, (new (b: ArrayBuffer) => ArrayBufferView) | undefined>)[t.array];
+              if (!/^(Big)?(Int|Uint|Float)\d+Array$/.test(t.array) || !Ctor) throw new Error(`input '${t.name}': ${t.array} is not a typed array`);
               w.effnetInputs[t.name] = new ort.Tensor(t.type as 'float32', new Ctor(u8.buffer) as Float32Array, t.dims);
             }
             const feeds: Record<string, import('onnxruntime-web').Tensor> = {};
