@@ -14,6 +14,7 @@ export default defineConfig({
       '@effnet/preprocess': src('preprocess'),
       '@effnet/images': src('images'),
       '@effnet/bench': src('bench'),
+      '@effnet/runtime': src('runtime'),
     },
   },
   test: {

@@ -26,7 +26,8 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createRunner, measureLatency, summarize } from '../packages/bench/dist/index.js';
+import { measureLatency, summarize } from '../packages/bench/dist/index.js';
+import { createRunner } from '../packages/runtime/dist/index.js';
 import { onnxruntimeStatistics, openModel } from '../packages/pipeline/dist/index.js';
 import { formulaInput } from '../packages/efficientnet/dist/index.js';
 

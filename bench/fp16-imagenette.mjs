@@ -18,7 +18,8 @@ import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createRunner, listImageFolder, preprocessImage } from '@effnet/bench';
+import { listImageFolder, preprocessImage } from '@effnet/bench';
+import { createRunner } from '@effnet/runtime';
 import { prepareModel } from '@effnet/pipeline';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -16,7 +16,8 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createRunner, evaluate, listImageFolder } from '../packages/bench/dist/index.js';
+import { evaluate, listImageFolder } from '../packages/bench/dist/index.js';
+import { createRunner } from '../packages/runtime/dist/index.js';
 import { onnxruntimeStatistics, prepareModel } from '../packages/pipeline/dist/index.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');

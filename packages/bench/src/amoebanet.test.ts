@@ -2,12 +2,11 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import ort from 'onnxruntime-node';
+import { createRunner, openSession, tensor, type TensorData } from '@effnet/runtime';
 import { Graph } from '@effnet/graph-builder';
 import { defaultWeights, factorizedReduction, formulaInput, Layers, type WeightSource } from '@effnet/efficientnet';
 import { serializeModel } from '@effnet/onnx-export';
 import { onnxruntimeStatistics, prepareModel } from '@effnet/pipeline';
-import { createRunner } from './session.js';
 
 /** Default weights calibrated as the CLI does: onnxruntime-node measures the BatchNorm statistics. */
 const WITH_ORT = { statistics: onnxruntimeStatistics } as const;
@@ -16,8 +15,8 @@ const SLOW = !!process.env.EFFNET_SLOW;
 const dir = mkdtempSync(join(tmpdir(), 'effnet-amoeba-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(model: Uint8Array | string, x: ort.Tensor, output = 'logits'): Promise<ort.Tensor> {
-  const s = await ort.InferenceSession.create(model as never);
+async function run(model: Uint8Array | string, x: TensorData, output = 'logits'): Promise<TensorData> {
+  const s = await openSession(model as never);
   try {
     return (await s.run({ input: x }))[output]!;
   } finally {
@@ -41,7 +40,7 @@ describe('factorized reduction in onnxruntime', () => {
       const x = g.input('input', 'float32', [1, 2, size, size]);
       g.output(factorizedReduction(L, x, 'fr', 4, 2), 'y');
       const data = Float32Array.from({ length: 2 * size * size }, (_, i) => i + 1);
-      const y = await run(serializeModel(g.build()), new ort.Tensor('float32', data, [1, 2, size, size]), 'y');
+      const y = await run(serializeModel(g.build()), tensor('float32', data, [1, 2, size, size]), 'y');
       const o = Math.ceil(size / 2);
       const at = (c: number, r: number, k: number) => (r < size && k < size ? data[c * size * size + r * size + k]! : 0);
       const expected: number[] = [];
@@ -55,7 +54,7 @@ describe('factorized reduction in onnxruntime', () => {
 
 describe('AmoebaNet-B exported to ONNX', () => {
   const p = prepareModel('amoebanet-b', { ...WITH_ORT, cells: 3, filters: 32, resolution: 96, numClasses: 10 });
-  const x = new ort.Tensor('float32', formulaInput([2, 3, 96, 96]), [2, 3, 96, 96]);
+  const x = tensor('float32', formulaInput([2, 3, 96, 96]), [2, 3, 96, 96]);
 
   it('AmoebaNet-B(3, 32) at 96x96 runs in onnxruntime-node: finite [2,10] logits, inline and with external data alike', async () => {
     const inline = await run(p.serialize(), x);
@@ -94,7 +93,7 @@ describe('AmoebaNet-B exported to ONNX', () => {
       const r = big.write(path, { externalData: 'auto' });
       expect(r.dataPath).toBe(`${path}.data`);
       expect(r.dataBytes!).toBeGreaterThan(2 ** 31);
-      const y = await run(path, new ort.Tensor('float32', formulaInput([1, 3, 480, 480]), [1, 3, 480, 480]));
+      const y = await run(path, tensor('float32', formulaInput([1, 3, 480, 480]), [1, 3, 480, 480]));
       expect(y.dims).toEqual([1, 1000]);
       expect((y.data as Float32Array).every(Number.isFinite)).toBe(true);
     },

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import ort from 'onnxruntime-node';
+import { openSession, tensor } from '@effnet/runtime';
 import type { GraphIR, NodeIR } from '@effnet/graph-builder';
 import { DEFAULT_OPSET, serializeModel } from '@effnet/onnx-export';
 import { fixtureTensors, formulaInput, readFixture, type Fixture, type WeightSource } from '@effnet/efficientnet';
@@ -202,9 +202,9 @@ NEEDS.describe('conformance with onnx (checker, shape inference) and OpenCV DNN'
         expect(m.opencv?.error).toBeUndefined();
         const cv = m.opencv!;
         const { data, dims, reference } = inputs.get(c.name)!;
-        const session = await ort.InferenceSession.create(cv.probeModel);
+        const session = await openSession(cv.probeModel);
         try {
-          const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', data, dims) });
+          const out = await session.run({ [session.inputs[0]!.name]: tensor('float32', data, dims) });
           const report: string[] = [];
           for (const [i, o] of cv.outputs.entries()) {
             const ref = out[o.name]!;

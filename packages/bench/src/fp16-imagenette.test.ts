@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { listImageFolder, preprocessImage, spreadSubset } from '@effnet/images';
 import { prepareModel } from '@effnet/pipeline';
-import { createRunner } from './session.js';
+import { createRunner } from '@effnet/runtime';
 import { requires, SHARED, sharedData } from '../../../test-utils/requires.js';
 
 const DATA = join(SHARED, 'imagenette');

@@ -1,4 +1,3 @@
-export { createRunner, cudaAvailable, CUDA_HELP, EpUnavailableError, maxAbsDiff, NODE_EPS, WEBGPU_HELP, type NodeEp, type Output, type Runner, type RunnerOptions } from './session.js';
 export { classifyImages, softmaxRow, type Classification, type ClassifyOptions } from './eval/classify.js';
 export { assertFiniteLogits, evaluate, NonFiniteLogitsError, topK, type ClassAccuracy, type EvalOptions, type EvalProgress, type EvalResult } from './eval/eval.js';
 export * from './perf/index.js';
@@ -15,6 +14,3 @@ export {
   type SearchReport,
   type SearchResult,
 } from './scale-search.js';
-export { CHROMIUM_HELP, chromiumArgs, chromiumPath, launchChromium } from './browser/chromium.js';
-export { BROWSER_EPS, createBrowserRunner, type BrowserEp, type BrowserRunner, type BrowserRunnerOptions } from './browser/runner.js';
-export { hostAllowed, isLoopbackHost, ISOLATION_HEADERS, startServer, type RunningServer, type ServerOptions, type StaticRoute } from './browser/server.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import ort from 'onnxruntime-node';
+import { openSession, tensor } from '@effnet/runtime';
 import { formulaInput } from '@effnet/efficientnet';
 import { Graph, conv, reduceMean, relu } from '@effnet/graph-builder';
 import { decodeModel, MAX_OPSET, MIN_OPSET, serializeModel } from '@effnet/onnx-export';
@@ -58,10 +58,10 @@ const MODELS = [
 ];
 
 async function run(bytes: Uint8Array, r: number): Promise<Float32Array> {
-  const s = await ort.InferenceSession.create(bytes);
+  const s = await openSession(bytes);
   try {
     const dims = [2, 3, r, r];
-    const y = await s.run({ input: new ort.Tensor('float32', formulaInput(dims), dims) });
+    const y = await s.run({ input: tensor('float32', formulaInput(dims), dims) });
     return y.logits!.data as Float32Array;
   } finally {
     await s.release();

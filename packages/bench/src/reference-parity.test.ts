@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import ort from 'onnxruntime-node';
+import { openSession, tensor } from '@effnet/runtime';
 import { buildModel, fill, formulaInput, mapKeys, writeSafetensors, type TensorToWrite } from '@effnet/efficientnet';
 import { prepareModel } from '@effnet/pipeline';
 
@@ -84,9 +84,9 @@ describe('parity with PyTorch/torchvision references: all variants, tv layout an
         expect(p.metadata['effnet.weights_naming']).toBe('torchvision-efficientnet');
         const eps = p.ir.nodes.filter((n) => n.op === 'BatchNormalization').map((n) => (n.attrs.epsilon?.kind === 'float' ? n.attrs.epsilon.value : NaN));
         expect(new Set(eps.map((e) => Math.fround(e)))).toEqual(new Set([Math.fround(ref.bn_eps)]));
-        const s = await ort.InferenceSession.create(p.serialize());
+        const s = await openSession(p.serialize());
         try {
-          const y = (await s.run({ input: new ort.Tensor('float32', formulaInput(ref.input.shape), ref.input.shape) })).logits!;
+          const y = (await s.run({ input: tensor('float32', formulaInput(ref.input.shape), ref.input.shape) })).logits!;
           const got = y.data as Float32Array;
           expect(got.length).toBe(ref.logits.length);
           let diff = 0;

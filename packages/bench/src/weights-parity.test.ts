@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
-import ort from 'onnxruntime-node';
+import { openSession, tensor } from '@effnet/runtime';
 import sharp from 'sharp';
 import { findModel, fixtureTensors, formulaInput, IMAGENET_MEAN, IMAGENET_STD, readFixture, writeSafetensors } from '@effnet/efficientnet';
 import { openModel, prepareModel } from '@effnet/pipeline';
@@ -70,10 +70,10 @@ function writeWeights(fixture: string): string {
 }
 
 async function run(model: Uint8Array | string, x: Float32Array, shape: readonly number[]): Promise<{ data: Float32Array; dims: readonly number[] }> {
-  const s = typeof model === 'string' ? await ort.InferenceSession.create(model) : await ort.InferenceSession.create(model);
+  const s = typeof model === 'string' ? await openSession(model) : await openSession(model);
   try {
-    const out = await s.run({ [s.inputNames[0]!]: new ort.Tensor('float32', x, shape) });
-    const y = out[s.outputNames[0]!]!;
+    const out = await s.run({ [s.inputs[0]!.name]: tensor('float32', x, shape) });
+    const y = out[s.outputs[0]!.name]!;
     return { data: y.data as Float32Array, dims: y.dims };
   } finally {
     await s.release();

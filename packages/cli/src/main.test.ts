@@ -1,6 +1,6 @@
 /** Exit codes are decided by error class (exported by the libraries), never by name strings or by RangeError. */
 import { describe, expect, it } from 'vitest';
-import { EpUnavailableError } from '@effnet/bench';
+import { EpUnavailableError } from '@effnet/runtime';
 import { BlockStringError, UnknownModelError } from '@effnet/efficientnet';
 import { OptionError } from '@effnet/graph-builder';
 import { ExportError, ModelReadError } from '@effnet/onnx-export';

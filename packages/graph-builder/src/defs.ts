@@ -28,11 +28,9 @@ function windowPads(x: Shape, kernel: readonly number[], strides: readonly numbe
     end: number[] = [];
   x.slice(2).forEach((d, i) => {
     if (typeof d !== 'number') fail(`spatial dimension ${i} must be static, got '${d}'`);
-    const s = strides[i] ?? 1;
-    const total = Math.max((Math.ceil(d / s) - 1) * s + ((kernel[i] ?? 1) - 1) * (dilations[i] ?? 1) + 1 - d, 0);
-    const small = Math.floor(total / 2);
-    begin.push(autoPad === 'SAME_UPPER' ? small : total - small);
-    end.push(autoPad === 'SAME_UPPER' ? total - small : small);
+    const [small, large] = rules.samePadding(d, kernel[i] ?? 1, strides[i] ?? 1, dilations[i] ?? 1);
+    begin.push(autoPad === 'SAME_UPPER' ? small : large);
+    end.push(autoPad === 'SAME_UPPER' ? large : small);
   });
   return [...begin, ...end];
 }

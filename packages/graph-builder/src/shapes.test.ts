@@ -230,3 +230,20 @@ describe('quantParamsShape', () => {
     [[8, 4], [8], undefined, 2, /axis 2 out of range/],
   ] as const)('rejects x %j scale %j zp %j axis %j', (x, s, z, a, msg) => expect(() => r.quantParamsShape([...x], [...s], z && [...z], a)).toThrow(msg));
 });
+
+describe('samePadding (TF "SAME" / auto_pad SAME_UPPER)', () => {
+  it('gives output ceil(size / stride), the larger half at the end, at most one apart', () => {
+    expect(r.samePadding(15, 3, 2, 1)).toEqual([1, 1]);
+    expect(r.samePadding(16, 3, 2, 1)).toEqual([0, 1]); // TF's asymmetric case
+    expect(r.samePadding(7, 1, 2, 1)).toEqual([0, 0]);
+    for (let size = 1; size <= 20; size++)
+      for (const kernel of [1, 2, 3, 5, 7])
+        for (const stride of [1, 2, 3])
+          for (const dilation of [1, 2]) {
+            const [b, e] = r.samePadding(size, kernel, stride, dilation);
+            expect(e - b === 0 || e - b === 1).toBe(true);
+            const out = r.windowOutput([size], { kernel: [kernel], strides: [stride], dilations: [dilation], pads: [b, e] });
+            expect(out, `${size} k${kernel} s${stride} d${dilation}`).toEqual([Math.ceil(size / stride)]);
+          }
+  });
+});

@@ -32,6 +32,17 @@ export interface WindowOptions {
   readonly ceilMode?: boolean;
 }
 
+/**
+ * TensorFlow "SAME" / ONNX auto_pad SAME_UPPER padding of one spatial dimension: output
+ * ceil(size / stride), the total padding that needs, split with the larger half at the end
+ * ([begin, end]; SAME_LOWER swaps them). The one place this rule is written.
+ */
+export function samePadding(size: number, kernel: number, stride: number, dilation: number): [number, number] {
+  const total = Math.max((Math.ceil(size / stride) - 1) * stride + (kernel - 1) * dilation + 1 - size, 0);
+  const begin = Math.floor(total / 2);
+  return [begin, total - begin];
+}
+
 /** Spatial output sizes of a sliding window (Conv, pooling). */
 export function windowOutput(spatial: readonly Dim[], o: WindowOptions): Dim[] {
   const r = spatial.length;

@@ -5,10 +5,12 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readRegularFile } from '@effnet/safe-fs';
-import { MAX_LABELS_BYTES } from './labels.js';
 import { extname, join, relative, sep } from 'node:path';
 
 /** Extensions listed as images (case-insensitive), as torchvision's IMG_EXTENSIONS plus AVIF/HEIF-free. */
+/** Largest labels file read: 64 MiB (ImageNet-21k's names are under 1 MiB). */
+export const MAX_LABELS_BYTES = 64 * 2 ** 20;
+
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp', '.gif'] as const;
 
 export interface Sample {

@@ -17,6 +17,6 @@ export {
   type ResizedImage,
   type ResizeKernel,
 } from './preprocess.js';
-export { IMAGE_EXTENSIONS, listDataset, listImageFolder, listLabelsFile, spreadSubset, type Dataset, type ListOptions, type Sample } from './dataset.js';
-export { MAX_LABELS_BYTES, readLabels, toImagenetLabels } from './labels.js';
+export { IMAGE_EXTENSIONS, listDataset, listImageFolder, listLabelsFile, MAX_LABELS_BYTES, spreadSubset, type Dataset, type ListOptions, type Sample } from './dataset.js';
+export { readLabels, toImagenetLabels } from './labels.js';
 export { CalibrationDataError, loadCalibrationImages, type CalibrationBatch, type CalibrationImages, type CalibrationImagesOptions } from './calibration.js';

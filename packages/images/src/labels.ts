@@ -5,10 +5,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readRegularFile } from '@effnet/safe-fs';
 import { allImagenetWnids, imagenetClass, imagenetClasses } from '@effnet/preprocess';
-import type { Dataset } from './dataset.js';
-
-/** Largest labels file read: 64 MiB (ImageNet-21k's names are under 1 MiB). */
-export const MAX_LABELS_BYTES = 64 * 2 ** 20;
+import { MAX_LABELS_BYTES, type Dataset } from './dataset.js';
 
 /**
  * Class names by output index from `spec`:

@@ -9,16 +9,24 @@
  *    histogram loses the least information (smallest KL divergence; TensorRT's calibration).
  * Histogram methods run the batches twice (first the ranges, then the histograms).
  *
- * onnxruntime-node is imported on the first call only, so importing the pipeline never loads it.
+ * The graph runs through @effnet/runtime (onnxruntime-node on the CPU, imported on the first call
+ * only, so importing the pipeline never loads it).
  */
-import type { GraphIR, TensorRange, ValueInfo } from '@effnet/graph-builder';
+import { OptionError, type GraphIR, type TensorRange, type ValueInfo } from '@effnet/graph-builder';
 import type { CalibrationBatch } from '@effnet/images';
 import { serializeModel } from '@effnet/onnx-export';
+import { openSession, tensor } from '@effnet/runtime';
 
 export type { CalibrationBatch };
 
 export const CALIBRATION_METHODS = ['minmax', 'percentile', 'entropy'] as const;
 export type CalibrationMethod = (typeof CALIBRATION_METHODS)[number];
+
+/** The method, checked (the one check of it: quantizeModel and calibrateActivations both call it); OptionError('method') otherwise. */
+export function calibrationMethod(method: unknown): CalibrationMethod {
+  if (!(CALIBRATION_METHODS as readonly unknown[]).includes(method)) throw new OptionError('method', `calibration method '${String(method)}': expected ${CALIBRATION_METHODS.join(', ')}`);
+  return method as CalibrationMethod;
+}
 
 export interface ActivationCalibrationOptions {
   readonly method?: CalibrationMethod;
@@ -32,21 +40,29 @@ export interface ActivationCalibrationOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
+/**
+ * Calibration batches: a list held in memory, or a source read once per pass (histogram methods
+ * read it twice) that produces them one at a time, so that a caller can stream images decoded
+ * batch by batch and hold one batch at once. `batches` is the number it yields (for progress).
+ */
+export type CalibrationSource = readonly CalibrationBatch[] | { readonly batches: number; read(): AsyncIterable<CalibrationBatch> | Iterable<CalibrationBatch> };
+
 /** A provider of activation ranges: what a pipeline injects (this module's is {@link calibrateActivations}). */
 export type ActivationStatistics = (ir: GraphIR, tensors: readonly string[]) => Promise<ReadonlyMap<string, TensorRange>>;
 
 /**
- * Ranges of `tensors` (names of float32 values of `ir`) over `batches` of `ir`'s single input.
+ * Ranges of `tensors` (names of float32 values of `ir`) over `batches` of `ir`'s single input
+ * (a list, or a {@link CalibrationSource} streamed once per pass).
  * The graph is the one to be quantized (BatchNorm already folded), with a dynamic or matching batch.
  */
-export async function calibrateActivations(ir: GraphIR, tensors: readonly string[], batches: readonly CalibrationBatch[], o: ActivationCalibrationOptions = {}): Promise<Map<string, TensorRange>> {
-  const method = o.method ?? 'minmax';
-  if (!(CALIBRATION_METHODS as readonly string[]).includes(method)) throw new RangeError(`calibration method '${String(method)}': expected ${CALIBRATION_METHODS.join(', ')}`);
+export async function calibrateActivations(ir: GraphIR, tensors: readonly string[], batches: CalibrationSource, o: ActivationCalibrationOptions = {}): Promise<Map<string, TensorRange>> {
+  const method = calibrationMethod(o.method ?? 'minmax');
   const percentile = o.percentile ?? 99.999;
   if (!(percentile > 50 && percentile <= 100)) throw new RangeError(`percentile ${percentile}: expected a number in (50, 100]`);
   const bins = o.bins ?? 2048;
   if (!Number.isInteger(bins) || bins < 256) throw new RangeError(`bins ${bins}: expected an integer >= 256`);
-  if (batches.length === 0) throw new Error('calibrateActivations: no calibration batches');
+  const source = 'read' in batches ? batches : { batches: batches.length, read: () => batches };
+  if (source.batches === 0) throw new Error('calibrateActivations: no calibration batches');
   if (ir.inputs.length !== 1) throw new Error(`calibrateActivations: graph '${ir.name}' needs exactly one input, has ${ir.inputs.length}`);
   if (tensors.length === 0) return new Map();
 
@@ -65,19 +81,13 @@ export async function calibrateActivations(ir: GraphIR, tensors: readonly string
     outputs,
     values: [],
   };
-  const ort = (await import('onnxruntime-node')).default;
-  const session = await ort.InferenceSession.create(serializeModel(graph, { opset: Math.max(13, ir.minOpset) }), {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
-    ...(o.threads ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
-  });
+  const session = await openSession(serializeModel(graph, { opset: Math.max(13, ir.minOpset) }), { ep: 'cpu', quiet: true, ...(o.threads ? { threads: o.threads } : {}) });
   const passes = method === 'minmax' ? 1 : 2;
-  const total = passes * batches.length;
+  const total = passes * source.batches;
   let done = 0;
   const each = async (visit: (name: string, data: Float32Array) => void) => {
-    for (const b of batches) {
-      const result = await session.run({ [input.name]: new ort.Tensor('float32', b.data, [...b.dims]) });
+    for await (const b of source.read()) {
+      const result = await session.run({ [input.name]: tensor('float32', b.data, b.dims) }, tensors);
       for (const t of tensors) visit(t, result[t]!.data as Float32Array);
       o.onProgress?.(++done, total);
     }

@@ -3,7 +3,7 @@
  * were measured on, outputs that depend on the input for every family, bit-identical exports.
  */
 import { describe, expect, it } from 'vitest';
-import ort from 'onnxruntime-node';
+import { openSession, tensor, type TensorData } from '@effnet/runtime';
 import { defaultWeights, formulaInput } from '@effnet/efficientnet';
 import { materialize, OptionError, type GraphIR } from '@effnet/graph-builder';
 import { serializeModel } from '@effnet/onnx-export';
@@ -16,10 +16,10 @@ const WITH_ORT = { statistics: onnxruntimeStatistics } as const;
 
 const SLOW = !!process.env.EFFNET_SLOW;
 
-async function run(bytes: Uint8Array, feeds: { data: Float32Array; dims: number[] }, outputs?: string[]): Promise<Record<string, ort.Tensor>> {
-  const s = await ort.InferenceSession.create(bytes);
+async function run(bytes: Uint8Array, feeds: { data: Float32Array; dims: number[] }, outputs?: string[]): Promise<Record<string, TensorData>> {
+  const s = await openSession(bytes);
   try {
-    return await s.run({ [s.inputNames[0]!]: new ort.Tensor('float32', feeds.data, feeds.dims) }, outputs ?? [...s.outputNames]);
+    return await s.run({ [s.inputs[0]!.name]: tensor('float32', feeds.data, feeds.dims) }, outputs ?? s.outputs.map((o) => o.name));
   } finally {
     await s.release();
   }
@@ -182,14 +182,14 @@ describe('default weights give input-dependent logits', () => {
         expect(Buffer.from(again).equals(Buffer.from(bytes))).toBe(true);
         const R = p.resolution;
         const dims = [1, 3, R, R];
-        const s = await ort.InferenceSession.create(bytes);
+        const s = await openSession(bytes);
         try {
           for (const make of [formulaInput, stripes]) {
             const x = make(dims);
-            const y = (await s.run({ input: new ort.Tensor('float32', x, dims) })).logits!.data as Float32Array;
+            const y = (await s.run({ input: tensor('float32', x, dims) })).logits!.data as Float32Array;
             const yn = (
               await s.run({
-                input: new ort.Tensor(
+                input: tensor(
                   'float32',
                   x.map((v) => -v),
                   dims,

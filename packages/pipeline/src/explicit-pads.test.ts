@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import ort from 'onnxruntime-node';
+import { openSession, tensor } from '@effnet/runtime';
 import { formulaInput } from '@effnet/efficientnet';
 import { fromFloat16Array, type GraphIR } from '@effnet/graph-builder';
 import { serializeModel } from '@effnet/onnx-export';
@@ -19,9 +19,9 @@ function withProbes(ir: GraphIR): GraphIR {
 }
 
 async function outputs(ir: GraphIR, dims: number[]): Promise<Map<string, Float32Array>> {
-  const s = await ort.InferenceSession.create(serializeModel(withProbes(ir)));
+  const s = await openSession(serializeModel(withProbes(ir)));
   try {
-    const y = await s.run({ input: new ort.Tensor('float32', formulaInput(dims), dims) });
+    const y = await s.run({ input: tensor('float32', formulaInput(dims), dims) });
     return new Map(Object.entries(y).map(([k, t]) => [k, t.type === 'float16' ? fromFloat16Array(t.data as Uint16Array) : (t.data as Float32Array)]));
   } finally {
     await s.release();

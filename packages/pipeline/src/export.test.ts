@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import ort from 'onnxruntime-node';
+import { openSession, tensor, type TensorData } from '@effnet/runtime';
 import { prepareModel } from './prepare.js';
 import { onnxruntimeStatistics } from './onnxruntime-statistics.js';
 
@@ -8,10 +8,10 @@ const WITH_ORT = { statistics: onnxruntimeStatistics } as const;
 
 const SLOW = !!process.env.EFFNET_SLOW;
 
-async function runLogits(bytes: Uint8Array, n: number, r: number): Promise<ort.Tensor> {
-  const s = await ort.InferenceSession.create(bytes);
+async function runLogits(bytes: Uint8Array, n: number, r: number): Promise<TensorData> {
+  const s = await openSession(bytes);
   try {
-    const x = new ort.Tensor(
+    const x = tensor(
       'float32',
       new Float32Array(n * 3 * r * r).map((_, i) => Math.sin(i)),
       [n, 3, r, r],

@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import ort from 'onnxruntime-node';
+import { openSession, tensor } from '@effnet/runtime';
 import { findModel, fixtureTensors, formulaInput, readFixture, type WeightSource } from '@effnet/efficientnet';
 import { fromFloat16Array, toFloat16Array, type GraphIR } from '@effnet/graph-builder';
 import { serializeModel } from '@effnet/onnx-export';
@@ -26,12 +26,12 @@ function withProbes(ir: GraphIR, names: readonly string[]): GraphIR {
 }
 
 async function run(ir: GraphIR, dims: number[], half: boolean): Promise<Float32Array[]> {
-  const s = await ort.InferenceSession.create(serializeModel(ir));
+  const s = await openSession(serializeModel(ir));
   try {
     const x = formulaInput(dims);
-    const input = half ? new ort.Tensor('float16', toFloat16Array(x), dims) : new ort.Tensor('float32', x, dims);
+    const input = half ? tensor('float16', toFloat16Array(x), dims) : tensor('float32', x, dims);
     const y = await s.run({ input });
-    return s.outputNames.map((n) => (y[n]!.type === 'float16' ? fromFloat16Array(y[n]!.data as Uint16Array) : (y[n]!.data as Float32Array)));
+    return s.outputs.map((o) => o.name).map((n) => (y[n]!.type === 'float16' ? fromFloat16Array(y[n]!.data as Uint16Array) : (y[n]!.data as Float32Array)));
   } finally {
     await s.release();
   }

@@ -13,17 +13,20 @@
  * {@link calibrateActivations} over calibration images; onnxruntime-node is imported on first use).
  */
 export { isOnnxPath, openModel, openModelFile, prepareModel, type FileModel, type ModelHandle, type PrepareOptions, type PreparedModel } from './prepare.js';
+export { applyGraphPasses, flagName, PASSES, passMetadata, resolvePasses, type PassOption, type PassOptions, type PassRecord, type PassStage, type ResolvedPasses } from './passes.js';
 export { CALIBRATION_BATCH, calibrateBatchNorm, type CalibrateOptions, type StatisticsProvider } from './calibrate.js';
 export { batchNormStatistics, onnxruntimeStatistics } from './onnxruntime-statistics.js';
 export {
   CALIBRATION_METHODS,
   calibrateActivations,
+  calibrationMethod,
   entropyRange,
   histogramInto,
   klThreshold,
   percentileRange,
   type ActivationCalibrationOptions,
   type ActivationStatistics,
+  type CalibrationSource,
   type CalibrationMethod,
 } from './activations.js';
 export {

@@ -4,12 +4,12 @@
  * calibration (onnxruntime-node) of a small model on the built-in input.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { materialize, quantizationTargets, type TensorRange } from '@effnet/graph-builder';
+import { materialize, OptionError, quantizationTargets, type TensorRange } from '@effnet/graph-builder';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readModel } from '@effnet/onnx-export';
-import { Int8OptionError, prepareInt8Model, prepareModel, quantizeModel, BUILTIN_CALIBRATION_SOURCE } from './index.js';
+import { prepareInt8Model, prepareModel, quantizeModel, BUILTIN_CALIBRATION_SOURCE } from './index.js';
 
 const SMALL = { resolution: 32, numClasses: 10 } as const;
 const dir = mkdtempSync(join(tmpdir(), 'effnet-int8-step-'));
@@ -17,7 +17,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('prepareInt8Model / quantizeModel', () => {
   it('refuses fp16 and an unknown method before any work', async () => {
-    await expect(prepareInt8Model('efficientnet-lite0', { ...SMALL, fp16: true, int8: { calibration: { kind: 'builtin' } } })).rejects.toThrow(Int8OptionError);
+    // The pass table's exclusion (int8 × fp16): an OptionError naming the flags.
+    const excluded = prepareInt8Model('efficientnet-lite0', { ...SMALL, fp16: true, int8: { calibration: { kind: 'builtin' } } });
+    await expect(excluded).rejects.toThrow(OptionError);
+    await expect(excluded).rejects.toThrow('--int8 with --fp16: choose one precision');
     // @ts-expect-error: a method name from the command line
     await expect(prepareInt8Model('efficientnet-lite0', { ...SMALL, int8: { calibration: { kind: 'builtin' }, method: 'kl' } })).rejects.toThrow(
       /calibration method 'kl': expected minmax, percentile, entropy/,

@@ -15,9 +15,13 @@
 import { quantizationTargets, quantizeQdq, type GraphIR, type QuantizePolicy, type TensorRange } from '@effnet/graph-builder';
 import { formulaInput } from '@effnet/efficientnet';
 import { loadCalibrationImages, type CalibrationBatch } from '@effnet/images';
-import { DEFAULT_OPSET, serializeModel, writeModel, writeModelAsync } from '@effnet/onnx-export';
-import { calibrateActivations, CALIBRATION_METHODS, type CalibrationMethod } from './activations.js';
+import { serializeModel, writeModel, writeModelAsync } from '@effnet/onnx-export';
+import { calibrateActivations, calibrationMethod, type CalibrationMethod } from './activations.js';
+import { PASSES, resolvePasses } from './passes.js';
 import { prepareModel, type PrepareOptions, type PreparedModel } from './prepare.js';
+
+/** The lowest opset of an int8 file (the pass table's int8 record). */
+const INT8_MIN_OPSET = PASSES.find((r) => r.name === 'int8')!.minOpset!;
 
 /** What effnet.int8.calibration_source says of a file calibrated on the built-in input. */
 export const BUILTIN_CALIBRATION_SOURCE = 'built-in input (latency only)';
@@ -76,25 +80,26 @@ export function int8LatencyOnly(metadata: Readonly<Record<string, string>>): boo
 }
 
 /**
- * prepareModel + the int8 step. BatchNorm is always folded; fp16 is refused (int8 replaces it);
- * opset is raised to 13 when lower (per-channel QuantizeLinear/DequantizeLinear).
+ * prepareModel + the int8 step, as the pass table's int8 record says: BatchNorm folded (required),
+ * fp16 refused (excluded), opset raised to 13 when lower.
  */
 export async function prepareInt8Model(ref: string, o: PrepareOptions & { readonly int8: Int8Options }): Promise<Int8Model> {
   const { int8, ...rest } = o;
-  if (rest.fp16 || rest.fp16Io) throw new Int8OptionError('int8 and fp16 are two precisions: choose one');
-  const p = prepareModel(ref, { ...rest, foldBn: true, opset: Math.max(rest.opset ?? DEFAULT_OPSET, 13) });
+  // The pass table: int8 requires fold-bn, excludes fp16 (OptionError naming the flags), raises the opset.
+  const passes = resolvePasses({ ...rest, int8: true });
+  const { int8: _int8, ...required } = passes.options;
+  const p = prepareModel(ref, { ...rest, ...required, opset: passes.opset });
   return quantizeModel(p, int8);
 }
 
-/** A bad int8 option (fp16 with int8, unknown method); the CLI maps it to a usage error. */
+/** A model int8 cannot quantize (not float32); the CLI maps it to a usage error. */
 export class Int8OptionError extends Error {
   override name = 'Int8OptionError';
 }
 
 /** The int8 step on a prepared float32 model (BatchNorm folded: prepareModel with foldBn). */
 export async function quantizeModel(p: PreparedModel, o: Int8Options): Promise<Int8Model> {
-  const method = o.method ?? DEFAULT_CALIBRATION_METHOD;
-  if (!(CALIBRATION_METHODS as readonly string[]).includes(method)) throw new Int8OptionError(`calibration method '${String(method)}': expected ${CALIBRATION_METHODS.join(', ')}`);
+  const method = calibrationMethod(o.method ?? DEFAULT_CALIBRATION_METHOD);
   const policy = o.policy ?? 'all';
   if (p.metadata['effnet.precision'] !== 'float32') throw new Int8OptionError(`${p.label}: int8 quantizes a float32 model; this one is ${p.metadata['effnet.precision']}`);
   const t0 = performance.now();
@@ -122,7 +127,7 @@ export async function quantizeModel(p: PreparedModel, o: Int8Options): Promise<I
     o.ranges ?? ((ir, t, b) => calibrateActivations(ir, t, b, { method, ...(o.threads ? { threads: o.threads } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) }));
   const ranges = await measure(p.ir, tensors, batches);
   const ir = quantizeQdq(p.ir, { ranges, policy });
-  const opset = Math.max(p.opset, 13);
+  const opset = Math.max(p.opset, INT8_MIN_OPSET);
   const metadata = {
     ...p.metadata,
     'effnet.precision': 'int8',

@@ -1,51 +1,16 @@
 /**
  * The StatisticsProvider the effnet CLI and bench inject into the pipeline: onnxruntime-node, run in
- * a child process. onnxruntime-node is only resolved here (its path) and imported in the child, so
- * importing the pipeline never loads it.
+ * a child process by @effnet/runtime (runInChildProcess), so importing the pipeline never loads it.
+ * A child process because onnxruntime's API is asynchronous and calibration runs inside synchronous
+ * weight materialization.
  */
-import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { batchNormStatsGraph, type GraphIR } from '@effnet/graph-builder';
 import { formulaInput } from '@effnet/efficientnet';
 import { DEFAULT_OPSET, writeModel } from '@effnet/onnx-export';
+import { runInChildProcess, tensor } from '@effnet/runtime';
 import { makeTempDir } from '@effnet/safe-fs';
 import { calibrationBatch, type CalibrateOptions, type StatisticsProvider } from './calibrate.js';
-
-/**
- * The child process (node --input-type=module -e): runs the stats graph once in onnxruntime-node
- * on the CPU, single-threaded, and writes the float32 outputs, concatenated in the order asked, to
- * stdout. A separate process because onnxruntime's API is asynchronous and calibration runs inside
- * synchronous weight materialization. argv: onnxruntime-node module URL, model path, input name,
- * dims JSON, output names JSON; stdin: the float32 input. Arena and memory pattern are off: peak
- * memory of an EfficientNet-B7 run ~20% lower at the same CPU time.
- */
-const CHILD = `import { readFileSync } from 'node:fs';
-
-const [ortUrl, modelPath, inputName, dimsJson, outputsJson] = process.argv.slice(1);
-const ort = (await import(ortUrl)).default;
-const dims = JSON.parse(dimsJson);
-const outputs = JSON.parse(outputsJson);
-const raw = readFileSync(0);
-const input = new Float32Array(Uint8Array.from(raw).buffer);
-const session = await ort.InferenceSession.create(modelPath, {
-  executionProviders: ['cpu'],
-  intraOpNumThreads: 1,
-  interOpNumThreads: 1,
-  executionMode: 'sequential',
-  logSeverityLevel: 3,
-  enableCpuMemArena: false,
-  enableMemPattern: false,
-});
-const result = await session.run({ [inputName]: new ort.Tensor('float32', input, dims) }, outputs);
-for (const name of outputs) {
-  const t = result[name];
-  if (!t || t.type !== 'float32') throw new Error('output ' + name + ' is ' + (t ? t.type : 'missing') + '; expected float32');
-  process.stdout.write(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-}
-await session.release();
-`;
 
 /**
  * Measures every BatchNormalization's batch statistics (see batchNormStatsGraph) on
@@ -74,36 +39,18 @@ export function batchNormStatistics(ir: GraphIR, o: CalibrateOptions = {}): Map<
   try {
     const path = join(tmp.path, 'batch-stats.onnx');
     writeModel(graph, path, { opset: Math.max(DEFAULT_OPSET, ir.minOpset), externalData: true });
-    const x = formulaInput(dims);
-    const ortUrl = pathToFileURL(createRequire(import.meta.url).resolve('onnxruntime-node')).href;
-    const expected = stats.reduce((p, s) => p + 2 * s.channels * 4, 0);
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, ortUrl, path, input.name, JSON.stringify(dims), JSON.stringify(names)], {
-      input: Buffer.from(x.buffer, x.byteOffset, x.byteLength),
-      maxBuffer: expected + 1024,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    if (r.error) throw new Error(`calibrateBatchNorm: graph '${ir.name}': ${r.error.message}`);
-    if (r.status !== 0) {
-      const why =
-        r.stderr
-          .toString()
-          .trim()
-          .split('\n')
-          .filter((l) => /error/i.test(l))
-          .pop() ?? `exit ${r.status ?? r.signal}`;
-      throw new Error(`calibrateBatchNorm: graph '${ir.name}': onnxruntime run failed: ${why}`);
-    }
-    if (r.stdout.length !== expected) throw new Error(`calibrateBatchNorm: graph '${ir.name}': got ${r.stdout.length} bytes of statistics, expected ${expected}`);
-    const all = new Float32Array(r.stdout.buffer.slice(r.stdout.byteOffset, r.stdout.byteOffset + expected));
+    const label = `calibrateBatchNorm: graph '${ir.name}'`;
+    // CPU, single-threaded, sequential: bit-identical run to run; arena and memory pattern off
+    // (peak memory of an EfficientNet-B7 run ~20% lower at the same CPU time).
+    const result = runInChildProcess(path, { [input.name]: tensor('float32', formulaInput(dims), dims) }, names, { threads: 1, lowMemory: true, label });
     const out = new Map<string, Float32Array>();
-    let at = 0;
-    for (const s of stats) {
-      const mean = all.slice(at, at + s.channels);
-      const variance = all.slice(at + s.channels, at + 2 * s.channels);
-      at += 2 * s.channels;
-      out.set(s.mean, mean);
-      out.set(s.variance, variance);
-    }
+    for (const s of stats)
+      for (const name of [s.mean, s.variance]) {
+        const t = result[name];
+        if (!t || t.type !== 'float32' || t.data.length !== s.channels)
+          throw new Error(`${label}: statistic '${name}' is ${t ? `${t.type} [${t.dims.join(',')}]` : 'missing'}; expected ${s.channels} float32 values`);
+        out.set(name, t.data as Float32Array);
+      }
     return out;
   } finally {
     tmp.remove();

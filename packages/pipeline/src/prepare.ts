@@ -5,11 +5,12 @@
  * bytes, parameter and MAC counts, preprocessing.
  */
 import { existsSync, statSync } from 'node:fs';
-import { explicitPads, foldBatchNorm, graphStats, numel, OptionError, renameValues, toFloat16, type GraphIR, type GraphStats } from '@effnet/graph-builder';
+import { graphStats, numel, OptionError, type GraphIR, type GraphStats } from '@effnet/graph-builder';
 import { buildModel, buildModelWithWeights, type BuildOptions, type BuiltModel, type Preprocess, type WeightSource } from '@effnet/efficientnet';
 import { CALIBRATION_BATCH, calibrateBatchNorm, type StatisticsProvider } from './calibrate.js';
-import { DEFAULT_OPSET, INLINE_LIMIT_BYTES, readModel, serializeModel, writeModel, writeModelAsync, type LoadedModel, type WriteOptions, type WriteResult } from '@effnet/onnx-export';
+import { INLINE_LIMIT_BYTES, readModel, serializeModel, writeModel, writeModelAsync, type LoadedModel, type WriteOptions, type WriteResult } from '@effnet/onnx-export';
 import { describeImageModel } from '@effnet/preprocess';
+import { applyGraphPasses, passMetadata, resolvePasses } from './passes.js';
 
 export interface PrepareOptions extends Omit<BuildOptions, 'weights'> {
   /** Fold BatchNorm into the preceding conv (exact up to float rounding). */
@@ -82,26 +83,23 @@ export function isOnnxPath(ref: string): boolean {
 
 export function prepareModel(ref: string, o: PrepareOptions = {}): PreparedModel {
   if (o.weightsPath !== undefined && o.weights) throw new OptionError('weightsPath', 'prepareModel: give weights or weightsPath, not both');
+  // Checked against the pass table before anything is built.
+  const passes = resolvePasses(o);
   const { weightsPath, weights: _w, statistics, ...buildOptions } = o;
   const built = weightsPath !== undefined ? buildModelWithWeights(ref, weightsPath, buildOptions) : buildModel(ref, { ...buildOptions, ...(o.weights ? { weights: o.weights } : {}) });
   const stats = graphStats(built.ir);
   let ir = built.ir;
   const calibration = defaultWeightsCalibration(built.ir, weightsPath === undefined && !o.weights, o.calibrate ?? true, statistics);
   if (calibration.calibrate && statistics) ir = calibrateBatchNorm(ir, statistics, { batch: CALIBRATION_BATCH });
-  if (o.foldBn) ir = foldBatchNorm(ir);
-  if (o.explicitPads) ir = explicitPads(ir);
-  if (o.fp16) ir = toFloat16(ir, { keepIoFloat32: !o.fp16Io });
+  ir = applyGraphPasses(ir, passes);
   const inputName = o.inputName ?? 'input';
   const outputName = o.outputName ?? 'logits';
-  ir = renameValues(ir, { input: inputName, logits: outputName });
-  const opset = o.opset ?? DEFAULT_OPSET;
+  const opset = passes.opset;
   const metadata = {
     ...built.metadata,
     'effnet.params': String(stats.params),
     'effnet.macs': String(stats.macs),
-    'effnet.fold_bn': String(!!o.foldBn),
-    'effnet.precision': o.fp16 ? 'float16' : 'float32',
-    ...(o.explicitPads ? { 'effnet.explicit_pads': 'true' } : {}),
+    ...passMetadata(passes),
     ...(calibration.weights ? { 'effnet.weights': calibration.weights } : {}),
     ...(o.extraMetadata ?? {}),
   };

@@ -12,10 +12,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
-import ort from 'onnxruntime-node';
+import { chromiumPath, launchChromium, openSession, tensor, type ModelSession } from '@effnet/runtime';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 // The test, like the CLI it runs, comes from the workspace (vitest aliases); the page itself needs only @effnet/preprocess.
-import { chromiumPath, launchChromium } from '@effnet/bench';
 import { preprocessImage } from '@effnet/images';
 import { preprocessPixels } from '@effnet/preprocess';
 import { chromium, requires, SHARED, sharedData } from '../../../test-utils/requires.js';
@@ -49,7 +48,7 @@ ready.describe('browser demo end to end (effnet export → effnet serve → head
   let server: ChildProcess;
   let url: string;
   let browser: Browser;
-  let cpu: ort.InferenceSession;
+  let cpu: ModelSession;
 
   beforeAll(async () => {
     for (const f of [join(repo, 'packages/cli/dist/main.js'), join(repo, 'packages/web/dist/index.html')]) if (!existsSync(f)) throw new Error(`${f} missing: build first (npm run build)`);
@@ -57,7 +56,7 @@ ready.describe('browser demo end to end (effnet export → effnet serve → head
     model = join(dir, 'imagenette.onnx');
     const exp = spawnSync(process.execPath, [bin, 'export', 'efficientnet-b0', '--weights', weights, '--resolution', String(RESOLUTION), '-o', model], { encoding: 'utf8' });
     expect(exp.status, exp.stderr).toBe(0);
-    cpu = await ort.InferenceSession.create(model);
+    cpu = await openSession(model);
     server = spawn(process.execPath, [bin, 'serve', model, '--labels', val, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     url = await new Promise<string>((ok, fail) => {
       let out = '';
@@ -84,8 +83,8 @@ ready.describe('browser demo end to end (effnet export → effnet serve → head
   /** onnxruntime-node on the sharp preprocessing of `effnet eval`: the reference answer. */
   async function reference(image: string): Promise<Float32Array> {
     const x = await preprocessImage(image, PRE);
-    const out = await cpu.run({ [cpu.inputNames[0]!]: new ort.Tensor('float32', x, [1, 3, RESOLUTION, RESOLUTION]) });
-    const logits = out[cpu.outputNames[0]!]!.data as Float32Array;
+    const out = await cpu.run({ [cpu.inputs[0]!.name]: tensor('float32', x, [1, 3, RESOLUTION, RESOLUTION]) });
+    const logits = out[cpu.outputs[0]!.name]!.data as Float32Array;
     const e = logits.map((v) => Math.exp(v - Math.max(...logits)));
     const s = e.reduce((a, b) => a + b, 0);
     return e.map((v) => v / s);

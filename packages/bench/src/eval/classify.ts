@@ -1,5 +1,5 @@
 /** Top-K classes with softmax probabilities for individual image files. */
-import type { Runner } from '../session.js';
+import type { Runner } from '@effnet/runtime';
 import { assertFiniteLogits, topK } from './eval.js';
 import { cropNormalizeInto, loadResized, type PreprocessOptions } from '@effnet/images';
 

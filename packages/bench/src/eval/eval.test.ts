@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flatten, globalAveragePool, Graph } from '@effnet/graph-builder';
 import { serializeModel } from '@effnet/onnx-export';
-import { createRunner, type Runner } from '../session.js';
+import { createRunner, type Runner } from '@effnet/runtime';
 import { listImageFolder } from '@effnet/images';
 import { evaluate, topK, type EvalOptions } from './eval.js';
 import { classifyImages, softmaxRow } from './classify.js';

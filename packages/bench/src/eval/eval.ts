@@ -3,7 +3,7 @@
  * preprocessed by sharp (libuv's thread pool) a bounded number of batches ahead of inference, so
  * the runner stays busy and memory does not grow with the number of images.
  */
-import type { Runner } from '../session.js';
+import type { Runner } from '@effnet/runtime';
 import type { Dataset, Sample } from '@effnet/images';
 import { cropNormalizeInto, ImageDecodeError, loadResized, type PreprocessOptions } from '@effnet/images';
 

@@ -1,6 +1,6 @@
 export { measureLatency, percentile, summarize, type LatencyStats, type TimingOptions, type TimingResult } from './timing.js';
 export { measureJob, type BenchJob, type JobModelOptions, type ModelResult, type Phase, type ProgressEvent, type TimingSettings } from './measure.js';
-export { checkEp, checkModels, RESULTS_SCHEMA, runBench, workerPath, type BenchOptions, type BenchRun, type FailedResult, type RunEvent } from './run.js';
+export { checkModels, RESULTS_SCHEMA, runBench, workerPath, type BenchOptions, type BenchRun, type FailedResult, type RunEvent } from './run.js';
 export {
   accuracyPoints,
   buildReport,

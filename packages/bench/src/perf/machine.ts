@@ -1,8 +1,7 @@
 /** What the figures were measured on: machine, runtime and package versions. */
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { packageVersion, runtimeVersions } from '@effnet/runtime';
 
 export interface MachineInfo {
   readonly cpu: string;
@@ -22,27 +21,6 @@ export interface Versions {
   readonly tinybench: string;
 }
 
-const require = createRequire(import.meta.url);
-
-/** Version of an installed package (found from its entry point: not every package exports package.json). */
-function packageVersion(name: string): string {
-  try {
-    let dir = dirname(require.resolve(name));
-    for (;;) {
-      const file = join(dir, 'package.json');
-      if (existsSync(file)) {
-        const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-        if (pkg.name === name && pkg.version) return pkg.version;
-      }
-      const up = dirname(dir);
-      if (up === dir) return 'unknown';
-      dir = up;
-    }
-  } catch {
-    return 'unknown';
-  }
-}
-
 export function machineInfo(): MachineInfo {
   const c = cpus();
   return {
@@ -60,8 +38,7 @@ export function versions(): Versions {
   return {
     effnet: own.version,
     node: process.versions.node,
-    'onnxruntime-node': packageVersion('onnxruntime-node'),
-    'onnxruntime-web': packageVersion('onnxruntime-web'),
-    tinybench: packageVersion('tinybench'),
+    ...runtimeVersions(),
+    tinybench: packageVersion('tinybench', import.meta.url),
   };
 }

@@ -10,7 +10,7 @@ import { graphStats, inferShapes, type GraphIR } from '@effnet/graph-builder';
 import { INLINE_LIMIT_BYTES, initializerBytes } from '@effnet/onnx-export';
 import { onnxruntimeStatistics, openModel, type FileModel, type ModelHandle, type PreparedModel, type PrepareOptions } from '@effnet/pipeline';
 import { makeTempDir } from '@effnet/safe-fs';
-import { createRunner, maxAbsDiff, type NodeEp, type Output } from '../session.js';
+import { createRunner, maxAbsDiff, type NodeEp, type Output } from '@effnet/runtime';
 import { measureLatency, type LatencyStats } from './timing.js';
 
 /**

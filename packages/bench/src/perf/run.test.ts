@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { conv, Graph } from '@effnet/graph-builder';
 import { decodeModel, serializeModel } from '@effnet/onnx-export';
-import { cudaAvailable, EpUnavailableError } from '../session.js';
+import { cudaAvailable, EpUnavailableError } from '@effnet/runtime';
 import { measureJob, type BenchJob } from './measure.js';
 import { runBench, type RunEvent } from './run.js';
 import { need, requires } from '../../../../test-utils/requires.js';

@@ -10,7 +10,7 @@ import { findModel } from '@effnet/efficientnet';
 import { OptionError } from '@effnet/graph-builder';
 import { isOnnxPath } from '@effnet/pipeline';
 import { makeTempDir } from '@effnet/safe-fs';
-import { CUDA_HELP, cudaAvailable, EpUnavailableError, NODE_EPS, WEBGPU_HELP, type NodeEp } from '../session.js';
+import { checkEp, EpUnavailableError, type NodeEp } from '@effnet/runtime';
 import { machineInfo, versions, type MachineInfo, type Versions } from './machine.js';
 import { measureJob, type BenchJob, type JobModelOptions, type ModelResult, type ProgressEvent, type TimingSettings } from './measure.js';
 
@@ -131,14 +131,6 @@ function lastLine(s: string): string {
     .filter((l) => l && !/^at /.test(l) && !/^Node\.js v/.test(l));
   return (lines[lines.length - 1] ?? '').slice(0, 300);
 }
-
-/** Fails fast when the EP cannot work here at all (before building any model). */
-export function checkEp(ep: NodeEp): void {
-  if (!NODE_EPS.includes(ep)) throw new EpUnavailableError(`--ep ${ep}: unknown execution provider (expected ${NODE_EPS.join(', ')})`);
-  if (ep === 'cuda' && !cudaAvailable()) throw new EpUnavailableError(`--ep cuda: ${CUDA_HELP}`);
-}
-
-export { WEBGPU_HELP };
 
 /** Unknown model ids and missing files are usage errors: found before anything is measured. */
 export function checkModels(models: readonly string[]): void {

@@ -2,7 +2,7 @@
  * Child-process entry of an isolated measurement: receives one BenchJob over IPC, reports progress,
  * sends the result (or the error) and exits. A native crash ends only this process.
  */
-import { EpUnavailableError } from '../session.js';
+import { EpUnavailableError } from '@effnet/runtime';
 import { measureJob, type BenchJob } from './measure.js';
 import type { WorkerMessage } from './run.js';
 

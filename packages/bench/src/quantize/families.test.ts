@@ -14,7 +14,7 @@ import { formulaInput } from '@effnet/efficientnet';
 import { loadCalibrationImages } from '@effnet/images';
 import { readModel } from '@effnet/onnx-export';
 import { BUILTIN_CALIBRATION_SOURCE, onnxruntimeStatistics, prepareInt8Model, prepareModel } from '@effnet/pipeline';
-import { createRunner } from '../session.js';
+import { createRunner } from '@effnet/runtime';
 import { PYTHON, pythonModules, requires, SHARED, sharedData } from '../../../../test-utils/requires.js';
 
 const VAL = join(SHARED, 'imagenette/val');

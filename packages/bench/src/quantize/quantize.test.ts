@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { conv, flatten, foldBatchNorm, gemm, Graph, quantizationTargets, quantizeQdq, relu, type GraphIR } from '@effnet/graph-builder';
 import { formulaInput } from '@effnet/efficientnet';
 import { serializeModel } from '@effnet/onnx-export';
-import { createRunner } from '../session.js';
+import { createRunner } from '@effnet/runtime';
 import { calibrateActivations, entropyRange, histogramInto, percentileRange, prepareModel } from '@effnet/pipeline';
 import { loadCalibrationImages } from '@effnet/images';
 import { pythonModules, requires, SHARED, sharedData } from '../../../../test-utils/requires.js';
@@ -204,8 +204,36 @@ describe('calibrateActivations', () => {
     expect(percentileRange(h, -0.5, 40, 100)).toEqual({ min: -0.5, max: 40 });
   });
 
+  it('a streamed source (one batch at a time, read once per pass) gives the ranges of the same batches as a list', async () => {
+    const other = { data: Float32Array.of(-2, 0, 0, 0, 0, 3), dims: [1, 2, 1, 3] };
+    let reads = 0;
+    let held = 0;
+    let mostHeld = 0;
+    const source = {
+      batches: 2,
+      async *read() {
+        reads++;
+        for (const b of [batch, other]) {
+          mostHeld = Math.max(mostHeld, ++held);
+          yield { data: b.data.slice(), dims: b.dims };
+          held--;
+        }
+      },
+    };
+    const progress: string[] = [];
+    for (const method of ['minmax', 'entropy'] as const) {
+      reads = 0;
+      const streamed = await calibrateActivations(ir, ['input', 'c.relu'], source, { method, onProgress: (d, t) => progress.push(`${d}/${t}`) });
+      expect(streamed).toEqual(await calibrateActivations(ir, ['input', 'c.relu'], [batch, other], { method }));
+      expect(reads).toBe(method === 'minmax' ? 1 : 2);
+    }
+    expect(mostHeld).toBe(1); // the next batch is made only after the last one was used
+    expect(progress).toEqual(['1/2', '2/2', '1/4', '2/4', '3/4', '4/4']);
+  });
+
   it('refuses bad input clearly', async () => {
     await expect(calibrateActivations(ir, ['input'], [])).rejects.toThrow(/no calibration batches/);
+    await expect(calibrateActivations(ir, ['input'], { batches: 0, read: () => [] })).rejects.toThrow(/no calibration batches/);
     await expect(calibrateActivations(ir, ['nope'], [batch])).rejects.toThrow(/has no value 'nope'/);
     await expect(calibrateActivations(ir, ['input'], [batch], { method: 'mse' as never })).rejects.toThrow(/calibration method 'mse'/);
   });

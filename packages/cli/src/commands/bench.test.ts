@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { chromiumPath, cudaAvailable } from '@effnet/bench';
+import { chromiumPath, cudaAvailable } from '@effnet/runtime';
 import { flatten, globalAveragePool, Graph, mul, toFloat16 } from '@effnet/graph-builder';
 import { writeModel } from '@effnet/onnx-export';
 import { chromium, requires } from '../../../../test-utils/requires.js';

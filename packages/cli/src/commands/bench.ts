@@ -4,7 +4,6 @@ import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import {
   buildReport,
-  NODE_EPS,
   paperModel,
   parseAccuracy,
   FAMILY_COMPARISONS,
@@ -16,9 +15,9 @@ import {
   type FailedResult,
   type JobModelOptions,
   type ModelResult,
-  type NodeEp,
   type RunEvent,
 } from '@effnet/bench';
+import { NODE_EPS, type NodeEp } from '@effnet/runtime';
 import { MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
 import { UsageError } from '../errors.js';
 import { checkOutputs } from '../check-outputs.js';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { classifyImages, createRunner } from '@effnet/bench';
+import { classifyImages } from '@effnet/bench';
+import { createRunner } from '@effnet/runtime';
 import { readLabels } from '@effnet/images';
 import { displayLabel, imagenetClasses, metadataLabels, UNTRAINED_WEIGHTS, untrainedWeights } from '@effnet/preprocess';
 import { UsageError } from '../errors.js';
@@ -7,7 +8,7 @@ import { printJson } from '../output.js';
 import { safeText } from '../text.js';
 import { intInRange, LIMITS } from '../parse.js';
 import { addModelOptions } from './common.js';
-import { addPreprocessOptions, openForImages, type PreprocessFlags } from './eval.js';
+import { addPreprocessOptions, openForImages, type PreprocessFlags } from './image-flags.js';
 import { latencyOnlyNote } from './compare.js';
 import type { ModelFlags } from './common.js';
 

@@ -1,10 +1,9 @@
 /** Options shared by the commands that build a model. */
-import { Option, type Command } from 'commander';
-import { MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
-import { onnxruntimeStatistics, type PrepareOptions } from '@effnet/pipeline';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { OptionError } from '@effnet/graph-builder';
+import { flagName, onnxruntimeStatistics, PASSES, type PassRecord, type PrepareOptions } from '@effnet/pipeline';
 import { BUILD_OPTIONS, type BuildOptionDef, type BuildOptionKey } from '@effnet/efficientnet';
-import { UsageError } from '../errors.js';
-import { batchOption, intInRange, LIMITS, numberInRange, positiveInt, tensorName } from '../parse.js';
+import { batchOption, choice, intInRange, LIMITS, numberInRange, positiveInt, tensorName } from '../parse.js';
 
 /** The parsed flags: the declared build options (BUILD_OPTIONS: resolution, numClasses, cells, ...) and the rest. */
 export interface ModelFlags extends Partial<Record<BuildOptionKey, number>> {
@@ -16,6 +15,8 @@ export interface ModelFlags extends Partial<Record<BuildOptionKey, number>> {
   explicitPads?: boolean;
   inputName?: string;
   outputName?: string;
+  int8?: boolean;
+  externalData?: boolean;
   weights?: string;
 }
 
@@ -33,17 +34,30 @@ export function addModelOptions(cmd: Command, o: { batch?: boolean; export?: boo
   cmd.option('--weights <file>', 'trained weights (.safetensors, timm or torchvision naming)');
   BUILD_OPTIONS.filter((d) => d.scope).forEach(add);
   if (o.batch !== false) cmd.option('--batch <N|dynamic>', `fixed batch size 1..${LIMITS.batch}, or dynamic`, batchOption);
-  if (o.export) {
-    cmd
-      .option('--opset <N>', `ONNX opset, ${MIN_OPSET}..${MAX_OPSET}`, intInRange('--opset', MIN_OPSET, MAX_OPSET), 17)
-      .option('--fold-bn', 'fold BatchNorm into the preceding conv')
-      .option('--fp16', 'float16 weights and compute (float32 input/output)')
-      .addOption(new Option('--fp16-io', 'with --fp16: float16 input/output as well').implies({ fp16: true }))
-      .option('--explicit-pads', 'padding as plain Pad/Slice nodes: no negative Pad, no asymmetric Conv/MaxPool pads (OpenCV DNN, older converters)')
-      .option('--input-name <name>', 'name of the graph input', tensorName('--input-name'), 'input')
-      .option('--output-name <name>', 'name of the graph output', tensorName('--output-name'), 'logits');
-  }
+  // The pipeline's passes, from its table (int8 is added by addInt8Options, with its calibration flags).
+  if (o.export) for (const r of PASSES) if (r.stage !== 'quantize') addPassOption(cmd, r);
   return cmd;
+}
+
+/** A pass's flag as the table declares it: a switch, or a value parsed by the record's parser, in its range, among its choices, or as a tensor name. */
+export function addPassOption(cmd: Command, r: PassRecord): Command {
+  const flag = flagName(r);
+  if (r.flag === flag) return cmd.option(r.flag, r.help);
+  if (r.parse) {
+    const parse = r.parse;
+    const parser = (v: string): unknown => {
+      try {
+        return parse(v);
+      } catch (e) {
+        if (e instanceof OptionError) throw new InvalidArgumentError(e.message);
+        throw e;
+      }
+    };
+    return cmd.addOption(new Option(r.flag, r.help).argParser(parser).default(r.default));
+  }
+  if (r.choices) return cmd.addOption(new Option(r.flag, r.help).argParser(choice(flag, r.choices)).default(r.default));
+  if (r.range) return cmd.option(r.flag, r.help, intInRange(flag, r.range.min, r.range.max), typeof r.default === 'number' ? r.default : undefined);
+  return cmd.option(r.flag, r.help, tensorName(flag), typeof r.default === 'string' ? r.default : undefined);
 }
 
 /**
@@ -59,13 +73,11 @@ export function prepareOptions(f: ModelFlags): PrepareOptions {
   }
   if (f.batch !== undefined) o.batch = f.batch;
   if (f.weights !== undefined) o.weightsPath = f.weights;
-  if (f.opset !== undefined) o.opset = f.opset;
-  if (f.foldBn) o.foldBn = true;
-  if (f.fp16) o.fp16 = true;
-  if (f.fp16Io) o.fp16Io = true;
-  if (f.explicitPads) o.explicitPads = true;
-  if (f.inputName !== undefined && f.inputName === f.outputName) throw new UsageError(`--input-name and --output-name are both '${f.inputName}': give the input and the output different names`);
-  if (f.inputName) o.inputName = f.inputName;
-  if (f.outputName) o.outputName = f.outputName;
+  // The pass options as given; the pipeline checks them against its pass table (requires, excludes,
+  // names) and says which flags conflict: no check of them is written here.
+  for (const r of PASSES) {
+    const v = (f as Record<string, unknown>)[r.option];
+    if (v !== undefined && v !== false) (o as Record<string, unknown>)[r.option] = v;
+  }
   return o;
 }

@@ -1,9 +1,10 @@
 /** eval --compare: a second model on the same images, the top-1 change and per-image top-1 agreement. */
-import { createRunner, evaluate, type EvalResult } from '@effnet/bench';
+import { evaluate, type EvalResult } from '@effnet/bench';
+import { createRunner } from '@effnet/runtime';
 import type { Dataset } from '@effnet/images';
 import { int8LatencyOnly, LATENCY_ONLY_NOTE, type ModelHandle } from '@effnet/pipeline';
 import { safeText } from '../text.js';
-import type { PreprocessFlags } from './eval.js';
+import type { PreprocessFlags } from './image-flags.js';
 
 export interface Comparison {
   /** The reference model (id or file) as given. */

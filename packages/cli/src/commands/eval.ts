@@ -1,7 +1,7 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { createRunner, evaluate, NODE_EPS, type EvalProgress, type EvalResult, type NodeEp } from '@effnet/bench';
-import { openModel, type FileModel, type ModelHandle } from '@effnet/pipeline';
+import { evaluate, type EvalProgress, type EvalResult } from '@effnet/bench';
+import { createRunner } from '@effnet/runtime';
 import { AtomicFile, writeFileAtomic } from '@effnet/safe-fs';
 import { checkOutputs } from '../check-outputs.js';
 import { listDataset, spreadSubset, toImagenetLabels, type Dataset } from '@effnet/images';
@@ -9,58 +9,10 @@ import { allImagenetWnids, displayLabel, UNTRAINED_WEIGHTS, untrainedWeights } f
 import { UsageError } from '../errors.js';
 import { formatCount, renderTable } from '../output.js';
 import { safeText } from '../text.js';
-import { choice, intInRange, LIMITS, numberInRange, numberList } from '../parse.js';
-import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
+import { intInRange, LIMITS } from '../parse.js';
+import { addModelOptions, type ModelFlags } from './common.js';
 import { agreementOf, compareLines, latencyOnlyNote, type Comparison } from './compare.js';
-
-/** Flags shared by eval and classify: model preprocessing and where it runs. */
-export interface PreprocessFlags {
-  cropPct?: number;
-  interpolation?: 'bicubic' | 'bilinear';
-  mean?: number[];
-  std?: number[];
-  ep: NodeEp;
-  threads?: number;
-}
-
-export function addPreprocessOptions(cmd: Command): Command {
-  return cmd
-    .option(
-      '--crop-pct <P>',
-      `resize the shorter side to floor(R / P) before the R×R center crop, ${LIMITS.cropPct.min}..${LIMITS.cropPct.max} (default: the model's, 0.875)`,
-      numberInRange('--crop-pct', LIMITS.cropPct.min, LIMITS.cropPct.max),
-    )
-    .addOption(new Option('--interpolation <mode>', "resize filter (default: the model's)").argParser(choice('--interpolation', ['bicubic', 'bilinear'] as const)))
-    .option('--mean <r,g,b>', "normalization mean (default: the model's, ImageNet's)", numberList('--mean', 3))
-    .option('--std <r,g,b>', "normalization std (default: the model's, ImageNet's)", numberList('--std', 3))
-    .addOption(new Option('--ep <ep>', 'execution provider').argParser(choice('--ep', NODE_EPS)).default('cpu'))
-    .option('--threads <N>', `intra-op threads, 1..${LIMITS.threads} (default: the runtime's choice)`, intInRange('--threads', 1, LIMITS.threads));
-}
-
-/** The model (id or .onnx file) with its preprocessing after flag overrides. */
-export function openForImages(ref: string, f: ModelFlags & PreprocessFlags) {
-  const model = openModel(ref, { ...prepareOptions(f), batch: 'dynamic' });
-  if (model.kind === 'file' && f.weights !== undefined) throw new UsageError(`--weights: ${ref} is an .onnx file with its own weights; --weights applies to model ids`);
-  if (model.kind === 'file' && f.resolution !== undefined && f.resolution !== model.resolution)
-    throw new UsageError(`--resolution ${f.resolution}: ${ref} has a fixed ${model.resolution}x${model.resolution} input`);
-  const p = model.preprocess;
-  const preprocess = {
-    resolution: model.resolution,
-    cropPct: f.cropPct ?? p.cropPct,
-    interpolation: f.interpolation ?? p.interpolation,
-    mean: f.mean ?? [...p.mean],
-    std: f.std ?? [...p.std],
-  };
-  if (preprocess.std.some((s) => s === 0)) throw new UsageError(`--std ${preprocess.std.join(',')}: values must be non-zero`);
-  return { model, preprocess, fixedBatch: fixedBatchOf(model) };
-}
-
-/** The batch size an .onnx file's input fixes, if any. */
-function fixedBatchOf(model: ModelHandle): number | undefined {
-  if (model.kind !== 'file') return undefined;
-  const d = (model as FileModel).loaded.ir.inputs[0]?.shape[0];
-  return typeof d === 'number' ? d : undefined;
-}
+import { addPreprocessOptions, openForImages, type PreprocessFlags } from './image-flags.js';
 
 interface EvalFlags extends ModelFlags, PreprocessFlags {
   data: string;

@@ -13,7 +13,6 @@ export function register(program: Command): void {
       .description('write a model as an ONNX file')
       .argument('<model>', "model id (see 'effnet list')")
       .option('-o, --out <file>', 'output path (default: <model>.onnx)')
-      .option('--external-data', 'store weights in <out>.data beside the model (automatic above 2 GB)')
       .option('-f, --force', 'overwrite an existing output file')
       .option('--no-space-check', "write even if the target's file system reports less free space than the model needs")
       .option('--json', 'print a JSON summary'),

@@ -7,6 +7,7 @@ import {
   DEFAULT_CALIBRATION_IMAGES,
   DEFAULT_CALIBRATION_METHOD,
   Int8OptionError,
+  PASSES,
   prepareInt8Model,
   type CalibrationMethod,
   type Int8Model,
@@ -15,6 +16,7 @@ import {
 } from '@effnet/pipeline';
 import { UsageError } from '../errors.js';
 import { choice, intInRange } from '../parse.js';
+import { addPassOption } from './common.js';
 
 /** Most calibration images: ranges settle well below this (phase 1: 100 images); more only costs time and memory. */
 export const MAX_CALIBRATION_IMAGES = 5000;
@@ -32,7 +34,11 @@ export interface Int8Flags {
 }
 
 export function addInt8Options(cmd: Command, o: { withInt8Flag?: boolean } = {}): Command {
-  if (o.withInt8Flag !== false) cmd.option('--int8', 'static int8 quantization (QDQ, per-channel int8 weights, uint8 activations); needs --calibration-data');
+  if (o.withInt8Flag !== false)
+    addPassOption(
+      cmd,
+      PASSES.find((r) => r.stage === 'quantize')!,
+    );
   return cmd
     .option(
       '--calibration-data <dir|builtin>',
@@ -62,7 +68,6 @@ export function int8Options(f: Int8Flags, wanted: boolean, o: { latencyDefault?:
     if (given.length) throw new UsageError(`--${given[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to int8 only: ${o.hint ?? 'add --int8'}`);
     return undefined;
   }
-  if (f.fp16 || f.fp16Io) throw new UsageError(`--int8 with --fp16${f.fp16Io ? '-io' : ''}: choose one precision`);
   let data = f.calibrationData;
   if (data === undefined) {
     if (!o.latencyDefault)

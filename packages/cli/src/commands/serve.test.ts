@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { chromiumPath } from '@effnet/bench';
+import { chromiumPath } from '@effnet/runtime';
 import { runCli as run } from '../test-utils/run.js';
 import { chromium, requires } from '../../../../test-utils/requires.js';
 

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { constants } from 'node:os';
-import { isLoopbackHost, startServer } from '@effnet/bench';
+import { isLoopbackHost, startServer } from '@effnet/runtime';
 import type { FileModel } from '@effnet/pipeline';
 import { readLabels } from '@effnet/images';
 import { displayLabel, imagenetClasses } from '@effnet/preprocess';
@@ -16,7 +16,7 @@ import { UsageError } from '../errors.js';
 import { safeText } from '../text.js';
 import { intInRange } from '../parse.js';
 import { addModelOptions, type ModelFlags } from './common.js';
-import { addPreprocessOptions, openForImages, type PreprocessFlags } from './eval.js';
+import { addPreprocessOptions, openForImages, type PreprocessFlags } from './image-flags.js';
 
 interface ServeFlags extends ModelFlags, PreprocessFlags {
   labels?: string;

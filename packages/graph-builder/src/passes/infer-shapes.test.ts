@@ -118,3 +118,46 @@ describe('inferShapes', () => {
     expect(graphStats(inferShapes(ir)).macsComplete).toBe(false);
   });
 });
+
+describe('inferShapes reads the op definitions (one shape authority)', () => {
+  it('opset 1–10 forms: axes and pads as attributes, Clip bounds as attributes, Cast to its own type', () => {
+    const ir: GraphIR = {
+      name: 'old',
+      inputs: [{ name: 'x', dtype: 'float32', shape: [2, 4, 6, 6] }],
+      outputs: [{ name: 'i', dtype: 'int64', shape: [2, 4, 9, 9] }],
+      nodes: [
+        node('Pad', ['x'], ['p'], { pads: { kind: 'ints', value: [0, 0, 1, 2, 0, 0, 2, 1] } }), // opset 2–10
+        node('Clip', ['p'], ['c'], { min: { kind: 'float', value: 0 }, max: { kind: 'float', value: 6 } }), // opset 6–10
+        node('Unsqueeze', ['c'], ['u'], { axes: { kind: 'ints', value: [0] } }), // opset 1–12
+        node('Squeeze', ['u'], ['s'], { axes: { kind: 'ints', value: [0] } }),
+        node('Cast', ['s'], ['i'], { to: { kind: 'int', value: 7 } }),
+      ],
+      initializers: [],
+      values: [],
+      minOpset: 9,
+    };
+    const types = new Map(inferShapes(ir).values.map((v) => [v.name, [v.dtype, v.shape]]));
+    expect(Object.fromEntries(types)).toEqual({
+      p: ['float32', [2, 4, 9, 9]],
+      c: ['float32', [2, 4, 9, 9]],
+      u: ['float32', [1, 2, 4, 9, 9]],
+      s: ['float32', [2, 4, 9, 9]],
+    });
+    // 'i' is a graph output already (its declared type kept); a Cast inside the graph gets the type it casts to.
+    const inner = inferShapes({ ...ir, outputs: [{ name: 'z', dtype: 'int64', shape: [2, 4, 9, 9] }], nodes: [...ir.nodes, node('Identity', ['i'], ['z'])] });
+    expect(inner.values.find((v) => v.name === 'i')).toMatchObject({ dtype: 'int64', shape: [2, 4, 9, 9] });
+  });
+
+  it('a node its definition rejects stays unknown (a Conv whose kernel_shape contradicts its weight)', () => {
+    const ir: GraphIR = {
+      name: 'contradiction',
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3, 8, 8] }],
+      outputs: [{ name: 'z', dtype: 'float32', shape: [1, 4, 8, 8] }],
+      nodes: [node('Conv', ['x', 'w'], ['y'], { kernel_shape: { kind: 'ints', value: [1, 1] } }), node('Relu', ['y'], ['z'])],
+      initializers: [f32('w', [4, 3, 3, 3])],
+      values: [],
+      minOpset: 13,
+    };
+    expect(inferShapes(ir)).toBe(ir);
+  });
+});

@@ -7,25 +7,24 @@
  * as constant inputs, opset 13/18 style); an operator it does not know leaves its outputs
  * unknown, and the MAC count stays a lower bound (GraphStats.macsComplete false).
  */
-import { materialize, type AttrValue, type Dim, type GraphIR, type NodeIR, type Shape, type ValueInfo } from '../ir.js';
-import * as rules from '../shapes.js';
+import '../defs.js';
+import { materialize, type AttrValue, type GraphIR, type NodeIR, type Shape, type ValueInfo } from '../ir.js';
+import { inferOp, opDefinition, type Attrs, type OutputType, type ValueType } from '../op-def.js';
+import { broadcastShape, reduceShape } from '../shapes.js';
 
-const UNARY = new Set([
-  'Identity',
-  'Relu',
-  'Sigmoid',
+/**
+ * Ops graph-builder does not define but CNN files carry, whose only shape rule is "as the first
+ * input" or "broadcast of all inputs". Every op graph-builder defines (defs.ts: Conv, pools,
+ * Gemm, Reshape, Pad, Squeeze, ...) gets its output types from its definition: one shape authority.
+ */
+const SAME_AS_INPUT = new Set([
   'Tanh',
-  'Clip',
-  'HardSigmoid',
-  'HardSwish',
   'LeakyRelu',
   'Elu',
   'Selu',
   'PRelu',
-  'Softmax',
   'LogSoftmax',
   'Dropout',
-  'Cast',
   'Erf',
   'Sqrt',
   'Exp',
@@ -36,7 +35,6 @@ const UNARY = new Set([
   'Gelu',
   'Mish',
   'Softplus',
-  'BatchNormalization',
   'InstanceNormalization',
   'LRN',
   'Floor',
@@ -44,132 +42,98 @@ const UNARY = new Set([
   'Round',
   'Sign',
 ]);
-const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean']);
-const REDUCE = new Set(['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL2']);
+const BROADCAST = new Set(['Pow', 'Max', 'Min', 'Sum', 'Mean']);
+/** Reductions other than ReduceMean (defined): the same rule, axes as attribute or constant input. */
+const REDUCE = new Set(['ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL2']);
 
 const ints = (a: AttrValue | undefined): number[] | undefined => (a?.kind === 'ints' ? [...a.value] : undefined);
-const int = (a: AttrValue | undefined): number | undefined => (a?.kind === 'int' ? a.value : undefined);
-const str = (a: AttrValue | undefined): string | undefined => (a?.kind === 'string' ? a.value : undefined);
-
-/** Pads for auto_pad SAME_UPPER/SAME_LOWER/VALID; explicit pads (default 0) otherwise. */
-function windowPads(n: NodeIR, spatial: readonly Dim[], kernel: readonly number[], strides: readonly number[], dilations: readonly number[]): number[] {
-  const auto = str(n.attrs.auto_pad) ?? 'NOTSET';
-  const r = spatial.length;
-  if (auto === 'NOTSET') return ints(n.attrs.pads) ?? new Array<number>(2 * r).fill(0);
-  if (auto === 'VALID') return new Array<number>(2 * r).fill(0);
-  const begin: number[] = [];
-  const end: number[] = [];
-  spatial.forEach((size, i) => {
-    if (typeof size !== 'number') throw new Error('symbolic spatial size');
-    const out = Math.ceil(size / strides[i]!);
-    const total = Math.max(0, (out - 1) * strides[i]! + dilations[i]! * (kernel[i]! - 1) + 1 - size);
-    const small = Math.floor(total / 2);
-    begin.push(auto === 'SAME_UPPER' ? small : total - small);
-    end.push(auto === 'SAME_UPPER' ? total - small : small);
-  });
-  return [...begin, ...end];
-}
+const int64 = (values: readonly number[]): ValueType => ({ dtype: 'int64', shape: [values.length], value: values });
 
 function constInts(ir: GraphIR, name: string | undefined): number[] | undefined {
   if (!name) return undefined;
   const init = ir.initializers.find((i) => i.name === name);
-  if (!init || (init.dtype !== 'int64' && init.dtype !== 'int32')) return undefined;
+  if (!init || (init.dtype !== 'int64' && init.dtype !== 'int32') || init.shape.length > 1) return undefined;
   return Array.from(materialize(init.data) as ArrayLike<number | bigint>, Number);
 }
 
-function outputShape(ir: GraphIR, n: NodeIR, shape: (name: string | undefined) => Shape | undefined): Dim[] | undefined {
-  const x = shape(n.inputs[0]);
+/**
+ * A node of another exporter's file in the form graph-builder's definition takes: the same op in
+ * its opset-13+ form (older opsets kept axes and pads in attributes; Pad-18 may name its axes).
+ * Constant int inputs carry their values, as the definitions' rules need.
+ */
+function normalize(ir: GraphIR, n: NodeIR, type: (name: string | undefined) => ValueType | undefined): { inputs: (ValueType | undefined)[]; attrs: Attrs } | undefined {
+  const inputs = n.inputs.map((name) => {
+    const t = type(name);
+    const v = t && constInts(ir, name);
+    return t && v ? { ...t, dtype: 'int64' as const, value: v } : t;
+  });
+  const attrs: Record<string, AttrValue> = { ...n.attrs };
+  const x = inputs[0];
   if (!x) return undefined;
-  const spatial = x.slice(2);
-  if (UNARY.has(n.op)) return [...x];
-  if (BINARY.has(n.op)) {
-    let out: Shape = x;
-    for (const name of n.inputs.slice(1)) {
-      const s = shape(name);
-      if (!s) return undefined;
-      out = rules.broadcastShape(out, s);
-    }
-    return [...out];
-  }
-  if (REDUCE.has(n.op)) {
-    const axes = ints(n.attrs.axes) ?? constInts(ir, n.inputs[1]) ?? x.map((_, i) => i);
-    return rules.reduceShape(x, axes, (int(n.attrs.keepdims) ?? 1) === 1);
-  }
   switch (n.op) {
-    case 'Conv': {
-      const w = shape(n.inputs[1]);
-      if (!w) return undefined;
-      const kernel = (ints(n.attrs.kernel_shape) ?? w.slice(2)) as number[];
-      const strides = ints(n.attrs.strides) ?? kernel.map(() => 1);
-      const dilations = ints(n.attrs.dilations) ?? kernel.map(() => 1);
-      const pads = windowPads(n, spatial, kernel, strides, dilations);
-      return rules.convShape(x, w, undefined, { strides, pads, dilations, group: int(n.attrs.group) ?? 1 });
-    }
-    case 'MaxPool':
-    case 'AveragePool': {
-      const kernel = ints(n.attrs.kernel_shape);
-      if (!kernel) return undefined;
-      const strides = ints(n.attrs.strides) ?? kernel.map(() => 1);
-      const dilations = ints(n.attrs.dilations) ?? kernel.map(() => 1);
-      const pads = windowPads(n, spatial, kernel, strides, dilations);
-      return rules.poolShape(x, { kernel, strides, pads, dilations, ceilMode: int(n.attrs.ceil_mode) === 1 });
-    }
-    case 'GlobalAveragePool':
-    case 'GlobalMaxPool':
-      return rules.globalPoolShape(x);
-    case 'Gemm': {
-      const b = shape(n.inputs[1]);
-      return b ? rules.gemmShape(x, b, undefined, int(n.attrs.transA) === 1, int(n.attrs.transB) === 1) : undefined;
-    }
-    case 'MatMul': {
-      const b = shape(n.inputs[1]);
-      return b ? rules.matMulShape(x, b) : undefined;
-    }
-    case 'Flatten':
-      return rules.flattenShape(x, int(n.attrs.axis) ?? 1);
-    case 'Reshape': {
-      const target = constInts(ir, n.inputs[1]);
-      return target ? rules.reshapeShape(x, target) : undefined;
-    }
-    case 'Concat': {
-      const all = n.inputs.map(shape);
-      return all.every((s): s is Shape => !!s) ? rules.concatShape(all, int(n.attrs.axis) ?? 0) : undefined;
+    case 'Squeeze':
+    case 'Unsqueeze': {
+      const axes = ints(attrs.axes);
+      delete attrs.axes;
+      return { inputs: axes ? [x, int64(axes)] : inputs, attrs };
     }
     case 'Pad': {
-      const given = ints(n.attrs.pads) ?? constInts(ir, n.inputs[1]);
+      const given = ints(attrs.pads) ?? inputs[1]?.value;
+      delete attrs.pads;
+      delete attrs.value;
       if (!given) return undefined;
-      // opset 18: optional axes input; pads then hold begin/end for those axes only.
-      const axes = n.inputs[3] ? constInts(ir, n.inputs[3]) : x.map((_, i) => i);
+      const rank = x.shape.length;
+      const axes = n.inputs[3] ? inputs[3]?.value : x.shape.map((_, i) => i);
       if (!axes || given.length !== 2 * axes.length) return undefined;
-      const pads = new Array<number>(2 * x.length).fill(0);
+      const pads = new Array<number>(2 * rank).fill(0);
       axes.forEach((a, i) => {
-        const axis = a < 0 ? a + x.length : a;
+        const axis = a < 0 ? a + rank : a;
         pads[axis] = given[i]!;
-        pads[axis + x.length] = given[i + axes.length]!;
+        pads[axis + rank] = given[i + axes.length]!;
       });
-      return rules.padShape(x, pads);
+      return { inputs: [x, int64(pads), inputs[2]], attrs };
     }
-    case 'Transpose': {
-      const perm = ints(n.attrs.perm) ?? x.map((_, i) => x.length - 1 - i);
-      return perm.map((p) => x[p]!);
-    }
-    case 'Squeeze': {
-      const axes = (ints(n.attrs.axes) ?? constInts(ir, n.inputs[1]))?.map((a) => (a < 0 ? a + x.length : a));
-      return axes ? x.filter((_, i) => !axes.includes(i)) : x.filter((d) => d !== 1);
-    }
-    case 'Unsqueeze': {
-      const axes = ints(n.attrs.axes) ?? constInts(ir, n.inputs[1]);
-      if (!axes) return undefined;
-      const rank = x.length + axes.length;
-      const at = new Set(axes.map((a) => (a < 0 ? a + rank : a)));
-      const out: Dim[] = [];
-      let k = 0;
-      for (let i = 0; i < rank; i++) out.push(at.has(i) ? 1 : x[k++]!);
-      return out;
-    }
+    case 'Clip': // opset < 11: min/max attributes, no inputs (the definition checks the input form)
+      delete attrs.min;
+      delete attrs.max;
+      return { inputs, attrs };
+    case 'BatchNormalization': // training-mode extras of old opsets: the inference outputs' rule
+      delete attrs.spatial;
+      delete attrs.momentum;
+      delete attrs.training_mode;
+      return { inputs, attrs };
+    case 'Softmax': // before opset 13 it flattened from `axis`: the same output shape either way
+      delete attrs.axis;
+      return { inputs, attrs };
     default:
-      return undefined;
+      return { inputs, attrs };
   }
+}
+
+function outputTypes(ir: GraphIR, n: NodeIR, type: (name: string | undefined) => ValueType | undefined): readonly OutputType[] | undefined {
+  const def = opDefinition(n.op);
+  if (def) {
+    const node = normalize(ir, n, type);
+    return node && inferOp(def, node.inputs, node.attrs, n.name).outputs;
+  }
+  const x = type(n.inputs[0]);
+  if (!x) return undefined;
+  if (SAME_AS_INPUT.has(n.op)) return [{ dtype: x.dtype, shape: x.shape }];
+  if (BROADCAST.has(n.op)) {
+    let out: Shape = x.shape;
+    for (const name of n.inputs.slice(1)) {
+      const s = type(name);
+      if (!s) return undefined;
+      out = broadcastShape(out, s.shape);
+    }
+    return [{ dtype: x.dtype, shape: out }];
+  }
+  if (REDUCE.has(n.op)) {
+    const axes = ints(n.attrs.axes) ?? constInts(ir, n.inputs[1]) ?? x.shape.map((_, i) => i);
+    const keep = n.attrs.keepdims?.kind === 'int' ? n.attrs.keepdims.value : 1;
+    return [{ dtype: x.dtype, shape: reduceShape(x.shape, axes, keep === 1) }];
+  }
+  return undefined;
 }
 
 /**
@@ -181,20 +145,25 @@ export function inferShapes(ir: GraphIR): GraphIR {
   for (const v of [...ir.inputs, ...ir.values, ...ir.outputs]) known.set(v.name, v);
   for (const i of ir.initializers) known.set(i.name, { name: i.name, dtype: i.dtype, shape: i.shape });
   const added: ValueInfo[] = [];
-  const shape = (name: string | undefined) => (name ? known.get(name)?.shape : undefined);
+  const type = (name: string | undefined): ValueType | undefined => {
+    const v = name ? known.get(name) : undefined;
+    return v && { dtype: v.dtype, shape: v.shape };
+  };
   for (const n of ir.nodes) {
-    const out = n.outputs[0];
-    if (!out || known.has(out)) continue;
-    let s: Dim[] | undefined;
+    if (n.outputs.every((o) => !o || known.has(o))) continue;
+    let outs: readonly OutputType[] | undefined;
     try {
-      s = outputShape(ir, n, shape);
+      outs = outputTypes(ir, n, type);
     } catch {
-      s = undefined; // an inconsistent file: leave it unknown, the count stays a lower bound
+      outs = undefined; // an inconsistent file, or a form no definition takes: unknown, the count stays a lower bound
     }
-    if (!s) continue;
-    const v: ValueInfo = { name: out, dtype: known.get(n.inputs[0] ?? '')?.dtype ?? 'float32', shape: s };
-    known.set(out, v);
-    added.push(v);
+    outs?.forEach((t, i) => {
+      const name = n.outputs[i];
+      if (!name || known.has(name)) return;
+      const v: ValueInfo = { name, dtype: t.dtype, shape: [...t.shape] };
+      known.set(name, v);
+      added.push(v);
+    });
   }
   return added.length ? { ...ir, values: [...ir.values, ...added] } : ir;
 }

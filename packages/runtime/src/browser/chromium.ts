@@ -7,14 +7,12 @@
  */
 import { existsSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
-import { EpUnavailableError } from '../session.js';
+import { CHROMIUM_HELP, ChromiumUnavailableError } from '../errors.js';
 
 /** The browser effnet drives: $EFFNET_CHROMIUM, else Debian's chromium. */
 export function chromiumPath(): string {
   return process.env['EFFNET_CHROMIUM'] || '/usr/bin/chromium';
 }
-
-export const CHROMIUM_HELP = "install Debian's chromium (`apt-get install chromium`) or point EFFNET_CHROMIUM at a Chromium/Chrome binary (effnet never downloads a browser)";
 
 /**
  * Flags for a quiet, offline headless Chromium; `webgpu` adds --enable-unsafe-webgpu (the WebGPU
@@ -34,9 +32,6 @@ export function chromiumArgs(o: { webgpu: boolean }): string[] {
     ...(o.webgpu ? ['--enable-unsafe-webgpu'] : []),
   ];
 }
-
-/** No usable Chromium: the web-* execution providers are unavailable. */
-export class ChromiumUnavailableError extends EpUnavailableError {}
 
 export async function launchChromium(o: { webgpu: boolean; headless?: boolean }): Promise<Browser> {
   const executablePath = chromiumPath();

@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formulaInput } from '@effnet/efficientnet';
 import { onnxruntimeStatistics, prepareModel } from '@effnet/pipeline';
-import { createRunner, EpUnavailableError, maxAbsDiff } from '../session.js';
-import { chromiumPath } from './chromium.js';
-import { createBrowserRunner } from './runner.js';
+import { chromiumPath, createRunner, EpUnavailableError, maxAbsDiff } from '@effnet/runtime';
 import { chromium, requires } from '../../../../test-utils/requires.js';
 
 /** Default weights calibrated as the CLI does: onnxruntime-node measures the BatchNorm statistics. */
@@ -31,7 +29,7 @@ requires(chromium(chromiumPath())).describe('onnxruntime-web in headless Chromiu
     it.skipIf(ep === 'web-webgpu' && !process.env['EFFNET_SLOW'])(`${ep}: EfficientNet-B0 matches onnxruntime-node cpu within 1e-3, input cached and replaced`, async () => {
       const [refX, refY] = [await cpu(x), await cpu(y)];
       const t0 = performance.now();
-      const r = await createBrowserRunner(model, { ep });
+      const r = await createRunner(model, { ep });
       const t1 = performance.now();
       try {
         expect(r.ep).toBe(ep);
