@@ -94,3 +94,9 @@ export {
 export { detectLayout, isIgnoredKey, LAYOUT_LABELS, mapKeys, type KeyMapping, type WeightLayout } from './weights/naming.js';
 export { buildModelWithWeights, inspectWeights, WeightsError, type ImportedWeights, type WeightsBuildOptions } from './weights/import.js';
 export { fixtureTensors, readFixture, type Fixture, type FixtureEntry } from './weights/fixture.js';
+export { openTensorFile, type TensorFile } from './weights/tensor-file.js';
+export { CHECKPOINT_KEYS, TORCH_FLOAT_DTYPES, TorchCheckpoint, TorchCheckpointError, type TorchDtype, type TorchTensorInfo } from './weights/torch.js';
+export { PickleError } from './weights/pickle.js';
+export { ZipError } from './weights/zip.js';
+export { hubCacheDir, HubCacheError, hubNamesFor, isHubRef, parseHubRef, resolveHubWeights, timmArchitecture, type HubConfig, type HubWeights } from './weights/hf.js';
+export { TIMM_HUB_NAMES } from './weights/hub-names.js';

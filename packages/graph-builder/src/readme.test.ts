@@ -62,7 +62,7 @@ describe.skipIf(!SLOW)('graph-builder README example, from npm pack tarballs', (
 
   it('the README opens with the example', () => {
     const readme = readFileSync(join(here, '../README.md'), 'utf8');
-    expect(readme.split('\n').slice(0, 3).join('\n')).toMatch(/^# @effnet\/graph-builder\n\n```js$/);
+    expect(readme.split('\n').slice(0, 7).join('\n')).toMatch(/^# @effnet\/graph-builder\n\n```sh\nnpm install @effnet\/graph-builder @effnet\/onnx-export\n```\n\n```js$/);
   });
 
   it('packs, installs into a fresh folder, runs as written and writes a model that loads', () => {

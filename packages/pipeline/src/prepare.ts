@@ -25,7 +25,7 @@ export interface PrepareOptions extends Omit<BuildOptions, 'weights'> {
   readonly outputName?: string;
   readonly weights?: WeightSource;
   /**
-   * Trained weights (.safetensors, timm or torchvision naming). The number of classes comes from
+   * Trained weights (.safetensors, a torch.save .pth/.bin, or hf:ORG/NAME from the local Hugging Face cache; timm or torchvision naming). The number of classes comes from
    * the file's classifier unless numClasses is given (then they must agree).
    */
   readonly weightsPath?: string;

@@ -6,6 +6,7 @@
 import type { Runner } from '@effnet/runtime';
 import type { Dataset, Sample } from '@effnet/images';
 import { cropNormalizeInto, ImageDecodeError, loadResized, type PreprocessOptions } from '@effnet/images';
+import { summarizeEval, type EvalRecord } from './summary.js';
 
 export interface EvalOptions extends PreprocessOptions {
   /** Images per inference call. */
@@ -55,6 +56,8 @@ export interface EvalResult {
   readonly perClass: readonly ClassAccuracy[];
   readonly failed: readonly { readonly file: string; readonly error: string }[];
   readonly imagesPerSecond: number;
+  /** Every evaluated image's top-5, in evaluation order (what sharded parts carry). */
+  readonly records: readonly EvalRecord[];
   readonly seconds: {
     /** Wall time during which some image was being read/decoded/resized (overlaps inference). */
     readonly decode: number;
@@ -141,14 +144,10 @@ export async function evaluate(runner: Runner, dataset: Dataset, numClasses: num
     return { data, samples: ok, failed };
   };
 
-  const correct1 = new Map<number, number>();
-  const correct5 = new Map<number, number>();
-  const count = new Map<number, number>();
-  const listed = new Set(samples.map((s) => s.label));
+  const records: EvalRecord[] = [];
   const failed: { file: string; error: string }[] = [];
   let n = 0;
   let top1 = 0;
-  let top5 = 0;
   let inferMs = 0;
   let stallMs = 0;
   const t0 = performance.now();
@@ -179,13 +178,8 @@ export async function evaluate(runner: Runner, dataset: Dataset, numClasses: num
       for (let r = 0; r < k; r++) {
         const s = p.samples[r]!;
         const t5 = topK(out.data, classes, r, Math.min(5, classes));
-        const hit1 = t5[0] === s.label ? 1 : 0;
-        const hit5 = t5.includes(s.label) ? 1 : 0;
-        top1 += hit1;
-        top5 += hit5;
-        count.set(s.label, (count.get(s.label) ?? 0) + 1);
-        correct1.set(s.label, (correct1.get(s.label) ?? 0) + hit1);
-        correct5.set(s.label, (correct5.get(s.label) ?? 0) + hit5);
+        top1 += t5[0] === s.label ? 1 : 0;
+        records.push({ key: s.key, label: s.label, top5: t5 });
         o.onPrediction?.(s, t5);
       }
       n += k;
@@ -194,19 +188,15 @@ export async function evaluate(runner: Runner, dataset: Dataset, numClasses: num
     o.onProgress?.({ done: n + failed.length, total: samples.length, failed: failed.length, top1: n ? top1 / n : 0, imagesPerSecond: n / elapsed });
   }
   const total = (performance.now() - t0) / 1000;
-  const perClass = [...listed]
-    .sort((a, b) => a - b)
-    .map((index) => {
-      const c = count.get(index) ?? 0;
-      return { class: dataset.classes[index] ?? String(index), index, n: c, top1: c ? correct1.get(index)! / c : 0, top5: c ? correct5.get(index)! / c : 0 };
-    });
-  return {
-    n,
-    listed: samples.length,
-    top1: n ? top1 / n : 0,
-    top5: n ? top5 / n : 0,
-    perClass,
+  const summary = summarizeEval(
+    records,
+    samples.map((s) => s.label),
     failed,
+    dataset.classes,
+  );
+  return {
+    ...summary,
+    records,
     imagesPerSecond: n / total,
     seconds: { decode: decodeMs / 1000, inference: inferMs / 1000, stall: stallMs / 1000, total },
   };

@@ -31,7 +31,7 @@ export function addModelOptions(cmd: Command, o: { batch?: boolean; export?: boo
   const add = (d: BuildOptionDef) => cmd.option(`${d.flag} <${d.valueName}>`, d.help, optionParser(d));
   // Options every model takes, then --weights, then the family-specific ones.
   BUILD_OPTIONS.filter((d) => !d.scope).forEach(add);
-  cmd.option('--weights <file>', 'trained weights (.safetensors, timm or torchvision naming)');
+  cmd.option('--weights <file>', 'trained weights: .safetensors, a torch.save checkpoint (.pth/.pt/.bin), or hf:ORG/NAME from the local Hugging Face cache (timm or torchvision naming)');
   BUILD_OPTIONS.filter((d) => d.scope).forEach(add);
   if (o.batch !== false) cmd.option('--batch <N|dynamic>', `fixed batch size 1..${LIMITS.batch}, or dynamic`, batchOption);
   // The pipeline's passes, from its table (int8 is added by addInt8Options, with its calibration flags).

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { hubNamesFor } from '@effnet/efficientnet';
 import { prepareModel } from '@effnet/pipeline';
 import { estimateModelSize } from '@effnet/onnx-export';
 import { formatCount, human, printJson, renderTable } from '../output.js';
@@ -31,6 +32,8 @@ export function register(program: Command): void {
       family: p.built.spec.family,
       ...(p.built.spec.scaling ? { scaling: p.built.spec.scaling } : {}),
       ...(p.built.stages ? { stages: p.built.stages } : {}),
+      /** timm's trained weights on the Hugging Face Hub for this id (use with --weights once in the local cache). */
+      hubWeights: hubNamesFor(p.built.spec.id),
     };
     if (f.json) return printJson(info);
     console.log(`${info.model}: ${info.description}`);
@@ -42,6 +45,11 @@ export function register(program: Command): void {
       `  file        about ${mb(info.file.bytes)} exported (${size.external ? `${mb(size.bytes)} .onnx + ${mb(size.dataBytes)} .data: over protobuf's 2 GiB, weights go to external data` : 'one .onnx file, weights inline'})`,
     );
     console.log(`  family      ${info.family}${info.scaling ? `: ${info.scaling}` : ''}`);
+    console.log(
+      info.hubWeights.length
+        ? `  weights     --weights ${info.hubWeights.join(', ')} (timm, from the local Hugging Face cache: \`hf download ${info.hubWeights[0]!.slice(3)}\` on a machine with network)`
+        : '  weights     timm publishes no trained weights for this id; --weights takes a .safetensors or torch.save .pth of your own',
+    );
     if (p.built.stages) {
       console.log(
         renderTable(

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { constants } from 'node:os';
 import { isLoopbackHost, startServer } from '@effnet/runtime';
@@ -24,14 +25,18 @@ interface ServeFlags extends ModelFlags, PreprocessFlags {
   host?: string;
 }
 
-/** The built demo (packages/web/dist). */
+/**
+ * The built demo page: shipped inside this package (dist/web, copied from packages/web/dist at
+ * build time), or packages/web/dist when running from the repository's sources.
+ */
 export function demoDir(): string {
-  const require = createRequire(import.meta.url);
+  const shipped = fileURLToPath(new URL('../web', import.meta.url));
+  if (existsSync(join(shipped, 'index.html'))) return shipped;
   let dir: string;
   try {
-    dir = join(dirname(require.resolve('@effnet/web/package.json')), 'dist');
+    dir = join(dirname(createRequire(import.meta.url).resolve('@effnet/web/package.json')), 'dist');
   } catch {
-    throw new Error('@effnet/web: the browser demo package is not installed beside effnet');
+    throw new Error(`${shipped}/index.html: the browser demo is missing from this installation (reinstall effnet)`);
   }
   if (!existsSync(join(dir, 'index.html'))) throw new Error(`${dir}/index.html: the browser demo is not built (run \`npm run build\`)`);
   return dir;

@@ -1,5 +1,6 @@
 /**
- * Trained weights into a model: opens a safetensors file, detects its naming, builds the model
+ * Trained weights into a model: opens a weights file (safetensors, a torch.save checkpoint, or
+ * `hf:ORG/NAME` from the local Hugging Face cache), detects its naming, builds the model
  * with a WeightSource that serves every parameter from the file (shape-checked, read lazily at
  * export time), and fails with ONE error listing every missing, mis-shaped, unreadable or
  * unexpected tensor. `num_batches_tracked` is ignored. The classifier's shape gives the number of
@@ -9,7 +10,8 @@ import { formatShape, OptionError, type DataSource } from '@effnet/graph-builder
 import { buildModel, findModel, type BuildOptions, type BuiltModel, type ModelSpec } from '../models.js';
 import type { WeightSource } from '../weights.js';
 import { detectLayout, isIgnoredKey, LAYOUT_LABELS, mapKeys, wrapperPrefix, type KeyMapping, type WeightLayout } from './naming.js';
-import { READABLE_DTYPES, Safetensors } from './safetensors.js';
+import { HubCacheError, isHubRef, resolveHubWeights, timmArchitecture, type HubWeights } from './hf.js';
+import { openTensorFile, type TensorFile } from './tensor-file.js';
 
 /** The weights do not fit the model (runtime error, exit 1). */
 export class WeightsError extends Error {
@@ -23,6 +25,9 @@ export interface ImportedWeights {
   readonly tensors: number;
   /** Classifier outputs found in the file, if it has a classifier. */
   readonly numClasses: number | undefined;
+  readonly format: TensorFile['format'];
+  /** Set for `hf:` references: the cache entry the weights came from. */
+  readonly hub?: HubWeights;
 }
 
 export type WeightsBuildOptions = Omit<BuildOptions, 'weights'>;
@@ -51,9 +56,19 @@ function classifierName(spec: ModelSpec): string {
 }
 
 /** Opens `path` and works out the naming and what it implies for the build; nothing is built yet. */
-export function inspectWeights(path: string, modelId: string): { file: Safetensors; spec: ModelSpec; mapping: KeyMapping; numClasses: number | undefined; bnEps: number | undefined } {
+export function inspectWeights(
+  ref: string,
+  modelId: string,
+): { file: TensorFile; spec: ModelSpec; mapping: KeyMapping; numClasses: number | undefined; bnEps: number | undefined; hub: HubWeights | undefined } {
   const spec = findModel(modelId);
-  const file = Safetensors.open(path);
+  const hub = isHubRef(ref) ? resolveHubWeights(ref) : undefined;
+  if (hub?.config) {
+    const arch = hub.config.architecture;
+    if (arch !== timmArchitecture(spec.id) && !spec.aliases.includes(arch))
+      throw new HubCacheError(`${ref}: config.json says architecture '${arch}', which is not ${spec.id} (timm '${timmArchitecture(spec.id)}'); pick the model id that matches the checkpoint`);
+  }
+  const path = hub ? hub.weightsPath : ref;
+  const file = openTensorFile(path);
   const keys = file.names.filter((k) => !isIgnoredKey(k));
   if (keys.length === 0) throw new WeightsError(`${path}: contains no tensors`);
   const okLayouts = accepted(spec);
@@ -72,7 +87,7 @@ export function inspectWeights(path: string, modelId: string): { file: Safetenso
   const numClasses = cls && cls.shape.length === 2 && cls.shape[0]! >= 1 ? cls.shape[0] : undefined;
   // torchvision builds its B5–B7 with BatchNorm eps 1e-3 (timm: 1e-5 for all of efficientnet_bN).
   const bnEps = layout === 'torchvision-efficientnet' && /^efficientnet-b[5-7]$/.test(spec.id) ? 1e-3 : undefined;
-  return { file, spec, mapping, numClasses, bnEps };
+  return { file, spec, mapping, numClasses, bnEps, hub };
 }
 
 /**
@@ -86,8 +101,16 @@ function finite(data: Float32Array, path: string, key: string): Float32Array {
   return data;
 }
 
-export function buildModelWithWeights(id: string, path: string, o: WeightsBuildOptions = {}): BuiltModel & { readonly imported: ImportedWeights } {
-  const { file, spec, mapping, numClasses, bnEps } = inspectWeights(path, id);
+export function buildModelWithWeights(id: string, ref: string, o: WeightsBuildOptions = {}): BuiltModel & { readonly imported: ImportedWeights } {
+  const { file, spec, mapping, numClasses, bnEps, hub } = inspectWeights(ref, id);
+  const path = file.label;
+  const hubCfg = hub?.config;
+  if (hubCfg?.numClasses !== undefined && numClasses !== undefined && hubCfg.numClasses !== numClasses)
+    throw new HubCacheError(`${ref}: config.json says num_classes ${hubCfg.numClasses} but the checkpoint's classifier has ${numClasses} outputs`);
+  // The checkpoint's own evaluation size, unless the caller fixes one.
+  const hubResolution = o.resolution === undefined && hubCfg?.inputSize ? hubCfg.inputSize[0] : undefined;
+  if (hubCfg?.inputSize && hubCfg.inputSize[0] !== hubCfg.inputSize[1] && o.resolution === undefined)
+    throw new HubCacheError(`${ref}: config.json's input_size ${hubCfg.inputSize.join('x')} is not square; give --resolution`);
   if (o.numClasses !== undefined && numClasses !== undefined && o.numClasses !== numClasses)
     throw new OptionError(
       'numClasses',
@@ -117,7 +140,7 @@ export function buildModelWithWeights(id: string, path: string, o: WeightsBuildO
         misShaped.push(`${key}${also} is ${formatShape(info.shape)}, model needs ${formatShape(shape)}`);
         return rejected;
       }
-      if (!(READABLE_DTYPES as readonly string[]).includes(info.dtype)) {
+      if (!file.floatDtypes.includes(info.dtype)) {
         badDtype.push(`${key} is ${info.dtype}`);
         return rejected;
       }
@@ -130,6 +153,7 @@ export function buildModelWithWeights(id: string, path: string, o: WeightsBuildO
     weights,
     ...(o.numClasses === undefined && numClasses !== undefined ? { numClasses } : {}),
     ...(o.bnEps === undefined && bnEps !== undefined ? { bnEps } : {}),
+    ...(hubResolution !== undefined ? { resolution: hubResolution } : {}),
   };
   const built = buildModel(id, options);
 
@@ -138,18 +162,22 @@ export function buildModelWithWeights(id: string, path: string, o: WeightsBuildO
   const sections: string[] = [];
   if (missing.length) sections.push(`${missing.length} missing: ${list(missing.map((n) => `${mapping.fileKeyFor(n, all)} ${formatShape(requested.get(n)!)}`))}`);
   if (misShaped.length) sections.push(`${misShaped.length} with the wrong shape: ${list(misShaped)}`);
-  if (badDtype.length) sections.push(`${badDtype.length} with an unsupported dtype (supported: ${READABLE_DTYPES.join(', ')}): ${list(badDtype)}`);
+  if (badDtype.length) sections.push(`${badDtype.length} with an unsupported dtype (supported: ${file.floatDtypes.join(', ')}): ${list(badDtype)}`);
   if (unexpected.length) sections.push(`${unexpected.length} unexpected: ${list(unexpected)}`);
   if (sections.length)
     throw new WeightsError(`${path}: weights (${LAYOUT_LABELS[mapping.layout].replace(/ \(.*/, '')}) do not fit ${spec.id} with ${built.numClasses} classes: ${sections.join('; ')}`);
 
-  const imported: ImportedWeights = { path, layout: mapping.layout, tensors: used.size, numClasses };
+  const imported: ImportedWeights = { path, layout: mapping.layout, tensors: used.size, numClasses, format: file.format, ...(hub ? { hub } : {}) };
+  const pre = hubCfg?.preprocess;
   return {
     ...built,
     metadata: {
       ...built.metadata,
-      'effnet.weights': path.split(/[\\/]/).pop() ?? path,
+      'effnet.weights': hub ? `${hub.ref}@${hub.commit}` : (path.split(/[\\/]/).pop() ?? path),
       'effnet.weights_naming': mapping.layout,
+      ...(file.under ? { 'effnet.weights_key': file.under } : {}),
+      // The checkpoint's own eval transform (timm's pretrained_cfg) replaces the model id's defaults.
+      ...(pre ? { 'effnet.mean': pre.mean.join(','), 'effnet.std': pre.std.join(','), 'effnet.crop_pct': String(pre.cropPct), 'effnet.interpolation': pre.interpolation } : {}),
       ...classLabels(file.metadata.get('classes'), built.numClasses),
     },
     imported,
