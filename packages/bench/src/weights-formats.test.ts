@@ -9,7 +9,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, symlin
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import ort from 'onnxruntime-node';
+import { openSession, tensor } from '@effnet/runtime';
 import { fixtureTensors, formulaInput, IMAGENET_MEAN, IMAGENET_STD, readFixture, writeSafetensors } from '@effnet/efficientnet';
 import { readModel, summarizeModel } from '@effnet/onnx-export';
 import { REPO, requires, SHARED, sharedData } from '../../../test-utils/requires.js';
@@ -28,10 +28,10 @@ function effnet(args: string[], env: NodeJS.ProcessEnv = {}): { status: number |
 
 async function maxDiffAgainstFixture(model: string, fixture: string): Promise<number> {
   const f = readFixture(join(SHARED, 'fixtures', fixture));
-  const s = await ort.InferenceSession.create(model);
+  const s = await openSession(model);
   try {
-    const out = await s.run({ [s.inputNames[0]!]: new ort.Tensor('float32', formulaInput(f.inputShape), f.inputShape) });
-    const y = out[s.outputNames[0]!]!.data as Float32Array;
+    const out = await s.run({ [s.inputs[0]!.name]: tensor('float32', formulaInput(f.inputShape), f.inputShape) });
+    const y = out[s.outputs[0]!.name]!.data as Float32Array;
     const want = f.logits.flat();
     expect(y.length).toBe(want.length);
     return want.reduce((m, w, i) => Math.max(m, Math.abs(y[i]! - w)), 0);

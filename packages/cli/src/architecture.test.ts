@@ -120,7 +120,7 @@ describe('layout: layers, circles, onnxruntime', () => {
   it('the layer check fails on an upward import and on an undeclared one', () => {
     const files = new Map([['packages/runtime/src/x.ts', "import { prepareModel } from '@effnet/pipeline';\nimport type { GraphIR } from '@effnet/graph-builder';"]]);
     expect(layerViolations(layers, 'runtime', ['@effnet/onnx-export'], files)).toEqual([
-      'packages/runtime/src/x.ts: runtime (layer 3) depends on @effnet/pipeline (layer 4)',
+      'packages/runtime/src/x.ts: runtime (layer 4) depends on @effnet/pipeline (layer 5)',
       'packages/runtime/src/x.ts: imports @effnet/pipeline, which packages/runtime/package.json does not list',
       'packages/runtime/src/x.ts: imports @effnet/graph-builder, which packages/runtime/package.json does not list',
     ]);

@@ -6,7 +6,9 @@
 import type { Runner } from '@effnet/runtime';
 import type { Dataset, Sample } from '@effnet/images';
 import { cropNormalizeInto, ImageDecodeError, loadResized, type PreprocessOptions } from '@effnet/images';
-import { summarizeEval, type EvalRecord } from './summary.js';
+import { summarizeEval, type ClassAccuracy, type EvalRecord } from './summary.js';
+
+export type { ClassAccuracy };
 
 export interface EvalOptions extends PreprocessOptions {
   /** Images per inference call. */
@@ -36,14 +38,6 @@ export interface EvalProgress {
   readonly failed: number;
   readonly top1: number;
   readonly imagesPerSecond: number;
-}
-
-export interface ClassAccuracy {
-  readonly class: string;
-  readonly index: number;
-  readonly n: number;
-  readonly top1: number;
-  readonly top5: number;
 }
 
 export interface EvalResult {

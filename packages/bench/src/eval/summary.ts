@@ -2,7 +2,14 @@
  * The accuracy report from per-image results: the one function behind a single `effnet eval` run
  * and a merge of sharded parts, so both give the same figures for the same images.
  */
-import type { ClassAccuracy } from './eval.js';
+
+export interface ClassAccuracy {
+  readonly class: string;
+  readonly index: number;
+  readonly n: number;
+  readonly top1: number;
+  readonly top5: number;
+}
 
 /** One evaluated image: its key, true class index and the model's top-5 class indices (best first). */
 export interface EvalRecord {
