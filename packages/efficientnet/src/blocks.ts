@@ -114,7 +114,8 @@ export function operatorName(b: BlockSpec): string {
   const k = `k${b.kernel}x${b.kernel}`;
   switch (b.type) {
     case 'ds':
-      return `MBConv1, ${k}`;
+      // MobileNetV1's dsa: depthwise then pointwise conv, each with BN and activation (no shortcut).
+      return b.pwAct ? `DepthwiseSeparable, ${k}` : `MBConv1, ${k}`;
     case 'ir':
       return `MBConv${b.expand}, ${k}`;
     case 'er':
