@@ -5,8 +5,7 @@
  */
 import { globalAveragePool, mul, type Tensor } from '@effnet/graph-builder';
 import { roundHalfEven } from '@effnet/preprocess';
-import type { Activation, BlockSpec, BlockType, CnSpec, DsSpec, ErSpec, IrSpec, SeSpec } from './arch.js';
-import type { SeDefaults } from './efficientnet.js';
+import type { Activation, BlockSpec, BlockType, CnSpec, DsSpec, ErSpec, IrSpec, SeDefaults, SeSpec } from './arch.js';
 import type { Layers } from './layers.js';
 import { makeDivisible } from './scaling.js';
 
