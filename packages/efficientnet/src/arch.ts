@@ -25,6 +25,25 @@ export type Activation = 'relu' | 'relu6' | 'silu' | 'hardSwish';
 /** What squeeze-excite multiplies by. */
 export type Gate = 'sigmoid' | 'hardSigmoid';
 
+/**
+ * A family's squeeze-excite defaults (timm's `se_layer` / `se_from_exp`); block tokens (`sx`, `sa<act>`,
+ * `sg<gate>`) override them per block.
+ * - from: 'in' = reduced width from the block input (timm EfficientNet: ratio / expansion of the expanded width),
+ *   'mid' = from the expanded width (MobileNetV3);
+ * - round: 'round' = Python round (timm's default), 'divisible' = make_divisible(·, 8) (MobileNetV3's round_channels);
+ * - act: the reduce activation (undefined = the block's; MobileNetV3 forces ReLU);
+ * - gate: sigmoid, or hard-sigmoid (MobileNetV3).
+ */
+export interface SeDefaults {
+  readonly from: 'in' | 'mid';
+  readonly round: 'round' | 'divisible';
+  readonly gate: Gate;
+  readonly act?: Activation;
+}
+
+/** timm's SqueezeExcite defaults (EfficientNet, MnasNet). */
+export const SE_TIMM: SeDefaults = { from: 'in', round: 'round', gate: 'sigmoid' };
+
 export type BlockType = 'ds' | 'ir' | 'er' | 'cn';
 
 /** What a block string may start with: the block types, and `dsa` (decoded as `ds` with pwAct, no skip). */

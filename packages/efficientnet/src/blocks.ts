@@ -5,8 +5,7 @@
  */
 import { globalAveragePool, mul, type Tensor } from '@effnet/graph-builder';
 import { roundHalfEven } from '@effnet/preprocess';
-import type { Activation, BlockSpec, BlockType, CnSpec, DsSpec, ErSpec, IrSpec, SeSpec } from './arch.js';
-import type { SeDefaults } from './efficientnet.js';
+import type { Activation, BlockSpec, BlockType, CnSpec, DsSpec, ErSpec, IrSpec, SeDefaults, SeSpec } from './arch.js';
 import type { Layers } from './layers.js';
 import { makeDivisible } from './scaling.js';
 
@@ -114,7 +113,8 @@ export function operatorName(b: BlockSpec): string {
   const k = `k${b.kernel}x${b.kernel}`;
   switch (b.type) {
     case 'ds':
-      return `MBConv1, ${k}`;
+      // MobileNetV1's dsa: depthwise then pointwise conv, each with BN and activation (no shortcut).
+      return b.pwAct ? `DepthwiseSeparable, ${k}` : `MBConv1, ${k}`;
     case 'ir':
       return `MBConv${b.expand}, ${k}`;
     case 'er':

@@ -6,11 +6,13 @@
  * timm (`conv_stem`, `blocks.S.I.conv_dw`, `conv_head`, `classifier`).
  */
 import { flatten, globalAveragePool, Graph, type Dim, type GraphIR, type Tensor } from '@effnet/graph-builder';
-import { decodeBlock, type Activation, type BlockSpec, type Gate } from './arch.js';
+import { decodeBlock, type Activation, type BlockSpec, type SeDefaults } from './arch.js';
 import { buildBlock, operatorName } from './blocks.js';
 import { Layers, type Padding } from './layers.js';
 import { makeDivisible, scaleStageRepeats, type ChannelRule, type Coefficients, type DepthRule } from './scaling.js';
 import type { WeightSource } from './weights.js';
+
+export { SE_TIMM, type SeDefaults } from './arch.js';
 
 /** How a width multiplier applies to the stem: 'scaled', 'fixed', or fixed only below a multiplier (timm MobileNetV3: fix_stem = w < 0.75). */
 export interface StemSpec {
@@ -27,25 +29,6 @@ export interface StemSpec {
  * `scale`: 'scaled' = round(channels · w), 'fixed', 'grow' = max(channels, round(channels · w)) (MobileNetV2).
  */
 export type HeadSpec = { readonly kind: 'conv' | 'efficient'; readonly channels: number; readonly scale: 'scaled' | 'fixed' | 'grow' } | { readonly kind: 'none' };
-
-/**
- * A family's squeeze-excite defaults (timm's `se_layer` / `se_from_exp`); block tokens (`sx`, `sa<act>`,
- * `sg<gate>`) override them per block.
- * - from: 'in' = reduced width from the block input (timm EfficientNet: ratio / expansion of the expanded width),
- *   'mid' = from the expanded width (MobileNetV3);
- * - round: 'round' = Python round (timm's default), 'divisible' = make_divisible(·, 8) (MobileNetV3's round_channels);
- * - act: the reduce activation (undefined = the block's; MobileNetV3 forces ReLU);
- * - gate: sigmoid, or hard-sigmoid (MobileNetV3).
- */
-export interface SeDefaults {
-  readonly from: 'in' | 'mid';
-  readonly round: 'round' | 'divisible';
-  readonly gate: Gate;
-  readonly act?: Activation;
-}
-
-/** timm's SqueezeExcite defaults (EfficientNet, MnasNet). */
-export const SE_TIMM: SeDefaults = { from: 'in', round: 'round', gate: 'sigmoid' };
 
 /**
  * How a family scales: channels (timm round_channels), depth (timm _scale_stage_depth), and the

@@ -304,6 +304,16 @@ describe('mobile baselines: params and MACs equal timm at 224', () => {
   }
 });
 
+describe('stage tables of the mobile baselines', () => {
+  it('a stage of several block strings lists each operator once; MobileNetV1 names its dsa blocks; no head conv row', () => {
+    const v3 = buildModel('mobilenetv3-large-100').stages!;
+    expect(v3[2]).toMatchObject({ operator: 'MBConv4, k3x3 / MBConv3, k3x3', channels: 24, layers: 2 });
+    expect(v3[4]).toMatchObject({ operator: 'MBConv6, k3x3 / MBConv2.5, k3x3 / MBConv2.3, k3x3', channels: 80, layers: 4 });
+    const v1 = buildModel('mobilenetv1-100').stages!;
+    expect(v1.map((r) => r.operator)).toEqual(['Conv3x3', ...Array(5).fill('DepthwiseSeparable, k3x3'), 'Pooling & FC']);
+  });
+});
+
 describe('feature taps and embedding (timm feature_info, pre_logits)', () => {
   it('ResNet-50: act1, layer1…layer4 as timm taps them, and the pooled embedding', () => {
     const m = buildModel('resnet50', { resolution: 64 });
