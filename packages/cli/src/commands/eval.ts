@@ -6,8 +6,8 @@ import { checkPart, evaluate, makePart, MergeError, mergeParts, parseShard, sele
 import { createRunner } from '@effnet/runtime';
 import { AtomicFile, writeFileAtomic } from '@effnet/safe-fs';
 import { checkOutputs } from '../check-outputs.js';
-import { listDataset, spreadSubset, toImagenetLabels, type Dataset } from '@effnet/images';
-import { allImagenetWnids, displayLabel, UNTRAINED_WEIGHTS, untrainedWeights } from '@effnet/preprocess';
+import { alignClasses, listDataset, spreadSubset, type Dataset } from '@effnet/images';
+import { displayLabel, metadataLabels, UNTRAINED_WEIGHTS, untrainedWeights } from '@effnet/preprocess';
 import { UsageError } from '../errors.js';
 import { formatCount, renderTable } from '../output.js';
 import { safeText } from '../text.js';
@@ -29,6 +29,7 @@ interface EvalFlags extends ModelFlags, PreprocessFlags {
   force?: boolean;
   prefetch?: number;
   compare?: string;
+  folderOrder?: boolean;
 }
 
 export function register(program: Command): void {
@@ -44,6 +45,7 @@ export function register(program: Command): void {
     .option('--prefetch <N>', `batches decoded ahead of inference, 1..${LIMITS.prefetch} (default 2)`, intInRange('--prefetch', 1, LIMITS.prefetch))
     .option('--limit <N>', `evaluate N images spread evenly over the listing, 1..${LIMITS.limit}`, intInRange('--limit', 1, LIMITS.limit))
     .option('--strict', 'stop at the first unreadable image (default: count, list and skip it)')
+    .option('--folder-order', "take sorted class folders as class indices 0, 1, … even when they are fewer than the model's classes and cannot be matched by name")
     .option('--json [file]', 'JSON report on stdout, or written to <file>')
     .option('--predictions <file>', 'write {"<class>/<file>": [top-5 class indices]} for every image; with --shard, the part file that --merge reads')
     .option(
@@ -85,9 +87,12 @@ Examples:
       if (fixedBatch !== undefined && f.batch !== undefined && f.batch !== fixedBatch) throw new UsageError(`--batch ${f.batch}: ${ref} has a fixed batch size of ${fixedBatch}`);
       const batch = fixedBatch ?? f.batch ?? 16;
 
+      // Class names of the model (effnet.labels) let the listing's classes be matched by name.
+      const modelLabels = metadataLabels(model.metadata, model.label, model.numClasses);
       let ds: Dataset = listDataset(f.data, f.labels ? { labels: f.labels } : {});
-      // ImageNet-subset folders (Imagenette…) named by WordNet id, evaluated with a 1000-class model.
-      if (model.numClasses === 1000 && ds.classes.length < 1000 && allImagenetWnids(ds.classes)) ds = toImagenetLabels(ds);
+      const numericLabels = ds.classes.every((c, i) => c === String(i)) && f.labels !== undefined;
+      // Folders (or label names) onto the model's indices: by name, ImageNet WordNet ids, or sorted order only when that is safe.
+      ds = alignClasses(ds, { numClasses: model.numClasses, model: model.label, ...(modelLabels ? { labels: modelLabels } : {}) }, { numericLabels, ...(f.folderOrder ? { folderOrder: true } : {}) });
       if (f.limit !== undefined) ds = { ...ds, samples: spreadSubset(ds.samples, f.limit) };
       const full = ds;
       if (shard) ds = { ...ds, samples: selectShard(ds.samples, shard) };
@@ -126,6 +131,10 @@ Examples:
       } finally {
         await runner.release();
       }
+      if (result.n === 0)
+        throw new Error(
+          `${f.data}: none of the ${formatCount(result.listed)} listed images could be read (first: ${result.failed[0]?.file ?? '?'}: ${result.failed[0]?.error ?? '?'}); nothing was scored`,
+        );
       const comparison: Comparison | undefined = reference && top1Of ? await agreementOf(reference, ds, top1Of, result, f, batch) : undefined;
       const note = latencyOnlyNote(model.metadata);
       const header = {
