@@ -26,6 +26,11 @@ function readmeExamples(): { name: string; code: string }[] {
     const js = /^```js\n([\s\S]*?)^```/m.exec(readme);
     if (js) out.push({ name: m.name, code: js[1]! });
   }
+  // The root README's "Use it as a library" example.
+  const root = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const lib = /^## Use it as a library\n[\s\S]*?^```js\n([\s\S]*?)^```/m.exec(root);
+  if (!lib) throw new Error("README.md: no ```js block under '## Use it as a library'");
+  out.push({ name: 'README (Use it as a library)', code: lib[1]! });
   return out;
 }
 
@@ -126,7 +131,7 @@ for (const [cls, c] of [['a', '#c03030'], ['b', '#30c030']]) { mkdirSync('data/'
 
     // Every package README's example runs as written.
     for (const { name, code } of readmeExamples()) {
-      const file = join(app, `readme-${name.replace(/[@/]/g, '_')}.mjs`);
+      const file = join(app, `readme-${name.replace(/[^a-z0-9-]/gi, '_')}.mjs`);
       writeFileSync(file, code);
       const r = spawnSync(process.execPath, [file], { cwd: app, encoding: 'utf8' });
       expect(r.status, `${name} README example: ${r.stderr}`).toBe(0);

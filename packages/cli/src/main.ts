@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { BlockStringError, UnknownModelError } from '@effnet/efficientnet';
 import { OptionError } from '@effnet/graph-builder';
 import { OutputExistsError } from '@effnet/safe-fs';
+import { ClassMappingError } from '@effnet/images';
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError } from './errors.js';
 import { safeText } from './text.js';
 import * as list from './commands/list.js';
@@ -22,7 +23,7 @@ const COMMANDS = [list, info, exportCmd, inspect, bench, evalCmd, classify, scal
  * Decided by class, never by name strings: anything else — engine RangeErrors (out of memory, stack
  * overflow) included — is a runtime failure.
  */
-const USAGE_ERRORS = [UsageError, OptionError, UnknownModelError, BlockStringError, OutputExistsError] as const;
+const USAGE_ERRORS = [UsageError, OptionError, UnknownModelError, BlockStringError, OutputExistsError, ClassMappingError] as const;
 
 export function exitCodeOf(e: unknown): number {
   return USAGE_ERRORS.some((C) => e instanceof C) ? EXIT_USAGE : EXIT_RUNTIME;
@@ -43,11 +44,28 @@ function restoreCursorOnExit(): void {
   process.on('exit', () => process.stderr.write('\x1b[?25h'));
 }
 
+let pipesWatched = false;
+
+/**
+ * `effnet … | head -1`: the reader closed the pipe. Stop quietly (exit 0, as a filter should),
+ * instead of a stack trace for a write nobody will read.
+ */
+function exitQuietlyOnClosedPipe(): void {
+  if (pipesWatched) return;
+  pipesWatched = true;
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(0);
+      throw e;
+    });
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   restoreCursorOnExit();
+  exitQuietlyOnClosedPipe();
   const verbose = argv.includes('--verbose');
   const program = new Command('effnet')
-    .description('EfficientNet B0–B7 as standard ONNX: build, export, benchmark, evaluate')
+    .description('EfficientNet B0–B7, V2 and Lite, MobileNetV1/V2/V3, MnasNet, ResNet and AmoebaNet-B as standard ONNX: build, export, inspect, benchmark, evaluate, serve')
     .version('0.1.0')
     .option('--verbose', 'print stack traces on errors')
     .showHelpAfterError('(run with --help for usage)')

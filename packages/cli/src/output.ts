@@ -68,9 +68,10 @@ export function renderTable(head: string[], rows: Cell[][], o: TableOptions = {}
         .map((w) => [...w].length),
     );
   const minimum = head.map((h, i) => Math.max(longestWord(h), ...rows.map((r) => longestWord(r[i] ?? ''))) + 2);
-  // Too many columns to fit even with every column at its longest word: one line per row, wider
-  // than the terminal, reads better than wrapped rows that overflow anyway.
-  const tooWide = minimum.reduce((a, b) => a + b, 0) + n + 1 > width;
+  // Too many columns to fit even with every column at its longest word: one record per row
+  // (the first column as a title, then 'column  value' lines wrapped to the width).
+  if (minimum.reduce((a, b) => a + b, 0) + n + 1 > width) return renderRecords(head, rows, width);
+  const tooWide = false;
   const widths = [...natural];
   // Borders: n + 1 vertical bars. Narrow the widest column that can still give; a table that cannot
   // fit even so stays wider than the terminal rather than lose text.
@@ -90,4 +91,52 @@ export function renderTable(head: string[], rows: Cell[][], o: TableOptions = {}
   });
   for (const r of rows) t.push(r.map((c) => (typeof c === 'number' ? String(c) : c)));
   return t.toString();
+}
+
+/** Prints prose wrapped to the terminal's width (the same width the tables fit). */
+export function say(text: string): void {
+  console.log(wrapText(text, terminalWidth()).join('\n'));
+}
+
+/** Words of `text` wrapped to `width` characters (a word longer than that is cut). */
+export function wrapText(text: string, width: number): string[] {
+  const out: string[] = [];
+  for (const para of text.split('\n')) {
+    let line = '';
+    for (let word of para.split(/\s+/).filter(Boolean)) {
+      while ([...word].length > width) {
+        if (line) {
+          out.push(line);
+          line = '';
+        }
+        out.push([...word].slice(0, width).join(''));
+        word = [...word].slice(width).join('');
+      }
+      if (!line) line = word;
+      else if ([...line].length + 1 + [...word].length <= width) line += ` ${word}`;
+      else {
+        out.push(line);
+        line = word;
+      }
+    }
+    out.push(line);
+  }
+  return out;
+}
+
+/** A table as records, for terminals too narrow for its columns: every line fits `width`. */
+export function renderRecords(head: string[], rows: Cell[][], width: number): string {
+  const label = Math.max(...head.slice(1).map((h) => [...h].length));
+  const indent = 2;
+  const valueWidth = Math.max(8, width - indent - label - 2);
+  const lines: string[] = [];
+  for (const r of rows) {
+    lines.push(...wrapText(String(r[0] ?? ''), width));
+    head.slice(1).forEach((h, k) => {
+      const value = String(r[k + 1] ?? '');
+      if (value === '') return;
+      wrapText(value, valueWidth).forEach((v, j) => lines.push(`${' '.repeat(indent)}${(j === 0 ? h : '').padEnd(label)}  ${v}`.trimEnd()));
+    });
+  }
+  return lines.join('\n');
 }

@@ -1,4 +1,5 @@
 /** Flag value parsers: each error names the flag and what was expected. */
+import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { MAX_FIXED_BATCH } from '@effnet/preprocess';
 
@@ -66,6 +67,21 @@ export function intInRange(flag: string, lo: number, hi: number) {
   return (v: string): number => {
     const n = Number(v);
     if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < lo || n > hi) throw new InvalidArgumentError(`${flag} expects an integer from ${lo} to ${hi}, got '${v}'`);
+    return n;
+  };
+}
+
+/**
+ * --threads: an integer in 1..LIMITS.threads, with a warning above this machine's cores
+ * (onnxruntime's threads then compete for them: 256 threads on 2 cores ran eval 60× slower).
+ */
+export function threadsOption(flag: string) {
+  const parse = intInRange(flag, 1, LIMITS.threads);
+  return (v: string): number => {
+    const n = parse(v);
+    const cores = availableParallelism();
+    if (n > cores)
+      process.stderr.write(`effnet: warning: ${flag} ${n} is more than this machine's ${cores} cores: the threads compete for them and run slower (leave ${flag} out for the runtime's choice)\n`);
     return n;
   };
 }

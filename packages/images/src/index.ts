@@ -18,5 +18,5 @@ export {
   type ResizeKernel,
 } from './preprocess.js';
 export { IMAGE_EXTENSIONS, listDataset, listImageFolder, listLabelsFile, MAX_LABELS_BYTES, spreadSubset, type Dataset, type ListOptions, type Sample } from './dataset.js';
-export { readLabels, toImagenetLabels } from './labels.js';
+export { alignClasses, ClassMappingError, readLabels, toImagenetLabels, type ModelClasses } from './labels.js';
 export { CalibrationDataError, loadCalibrationImages, type CalibrationBatch, type CalibrationImages, type CalibrationImagesOptions } from './calibration.js';

@@ -62,3 +62,52 @@ export function toImagenetLabels(ds: Dataset): Dataset {
   const index = ds.classes.map((w) => imagenetClass(w)!.index);
   return { root: ds.root, classes: imagenetClasses().map((c) => c.wnid), samples: ds.samples.map((s) => ({ ...s, label: index[s.label]! })) };
 }
+
+/** A data set's class names cannot be matched to the model's outputs (a usage problem: say how). */
+export class ClassMappingError extends Error {
+  override name = 'ClassMappingError';
+}
+
+export interface ModelClasses {
+  readonly numClasses: number;
+  /** The model's class names (effnet.labels), when it carries them. */
+  readonly labels?: readonly string[];
+  /** Names the model in messages. */
+  readonly model: string;
+}
+
+/**
+ * Maps a labelled listing's classes onto the model's output indices, never by accident:
+ * - the model carries class names (effnet.labels): each class of the listing by name;
+ * - a 1000-class model and WordNet-id class names: ImageNet-1k indices;
+ * - as many classes as the model has outputs: sorted order (torchvision's ImageFolder rule);
+ * - `folderOrder`: sorted order, even for a subset of the classes (the caller vouches for it);
+ * - anything else is refused, saying how to fix it: a folder holding only some of the model's
+ *   classes, read in folder order, would put every image under the wrong index.
+ * Listings whose labels are class indices (a labels file with numbers) are left as they are.
+ */
+export function alignClasses(ds: Dataset, m: ModelClasses, o: { readonly folderOrder?: boolean; readonly numericLabels?: boolean } = {}): Dataset {
+  if (o.numericLabels) return ds;
+  if (m.labels && m.labels.length === m.numClasses) {
+    const index = new Map(m.labels.map((name, i) => [name, i]));
+    const unknown = ds.classes.filter((c, i) => !index.has(c) && ds.samples.some((s) => s.label === i));
+    if (unknown.length === 0) {
+      const to = ds.classes.map((c) => index.get(c) ?? -1);
+      return { root: ds.root, classes: m.labels, samples: ds.samples.map((s) => ({ ...s, label: to[s.label]! })) };
+    }
+    if (!o.folderOrder)
+      throw new ClassMappingError(
+        `${ds.root}: class ${unknown.length === 1 ? 'folder' : 'folders'} ${unknown
+          .slice(0, 5)
+          .map((c) => `'${c}'`)
+          .join(
+            ', ',
+          )}${unknown.length > 5 ? ', …' : ''} not among ${m.model}'s ${m.numClasses} class names (${m.labels.slice(0, 5).join(', ')}${m.numClasses > 5 ? ', …' : ''}); rename the folders, give --labels FILE, or --folder-order to take sorted folder order as class indices 0..${ds.classes.length - 1}`,
+      );
+  }
+  if (m.numClasses === 1000 && ds.classes.length < 1000 && allImagenetWnids(ds.classes)) return toImagenetLabels(ds);
+  if (ds.classes.length === m.numClasses || o.folderOrder) return ds;
+  throw new ClassMappingError(
+    `${ds.root}: ${ds.classes.length} classes (${ds.classes.slice(0, 3).join(', ')}${ds.classes.length > 3 ? ', …' : ''}) but ${m.model} has ${m.numClasses} outputs and no class names to match them by: sorted folder order would mislabel a subset of the classes. Give --labels FILE (class indices), or --folder-order if folder i really is class i`,
+  );
+}

@@ -9,7 +9,7 @@
  * A new pass is one record here (and its function): `--embed-preprocessing`, `--outputs`,
  * `--features`, `--head none`, `--dynamic-size`, `--layout nhwc`, `--opencv` are meant to enter so.
  */
-import { explicitPads, foldBatchNorm, OptionError, renameValues, toFloat16, type GraphIR } from '@effnet/graph-builder';
+import { explicitPads, foldBatchNorm, NAME_RE, OptionError, renameValues, toFloat16, type GraphIR } from '@effnet/graph-builder';
 import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
 
 /** The options the passes read (a subset of PrepareOptions, plus the int8 and write steps' switches). */
@@ -141,6 +141,14 @@ export const PASSES: readonly PassRecord[] = [
     stage: 'graph',
     always: true,
     check: (o) => {
+      // Checked here, naming the flag, rather than by the rename pass on the graph.
+      for (const [key, flag] of [
+        ['inputName', '--input-name'],
+        ['outputName', '--output-name'],
+      ] as const) {
+        const v = o[key];
+        if (v !== undefined && !NAME_RE.test(v)) throw new OptionError(key, `${flag} '${v}': a tensor name is letters, digits, '_', '.', ':', '/' and '-', starting with a letter or '_'`);
+      }
       if (o.inputName !== undefined && o.inputName === o.outputName)
         throw new OptionError('outputName', `--input-name and --output-name are both '${o.inputName}': give the input and the output different names`);
     },

@@ -21,10 +21,10 @@ import { NODE_EPS, type NodeEp } from '@effnet/runtime';
 import { MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
 import { UsageError } from '../errors.js';
 import { checkOutputs } from '../check-outputs.js';
-import { human, printJson, renderTable } from '../output.js';
+import { human, printJson, renderTable, say } from '../output.js';
 import { printTable3 } from './table3.js';
 import { safeText } from '../text.js';
-import { choice, intInRange, intList, LIMITS } from '../parse.js';
+import { choice, intInRange, intList, LIMITS, threadsOption } from '../parse.js';
 import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
 import { addInt8Options, type Int8Flags } from './int8.js';
 import { appendPrecisionMarkdown, buildPrecisionFiles, precisionList, precisionResults, printPrecisionTable, type Precision, type PrecisionBuild } from './precision.js';
@@ -54,7 +54,7 @@ export function register(program: Command): void {
     .description('measure latency, throughput, params and FLOPs of models on an execution provider, and write reports')
     .argument('[models...]', `model ids or .onnx files (default: ${DEFAULT_MODELS.join(' ')})`)
     .addOption(new Option('--ep <ep>', `execution provider: ${NODE_EPS.join(', ')}`).argParser(choice('--ep', NODE_EPS)).default('cpu'))
-    .option('--batch <list>', `batch sizes, comma-separated, each 1..${LIMITS.batch} (e.g. 1,8,32)`, intList('--batch', 1, LIMITS.batch), [1])
+    .addOption(new Option('--batch <list>', `batch sizes, comma-separated, each 1..${LIMITS.batch} (e.g. 1,8,32)`).argParser(intList('--batch', 1, LIMITS.batch)).default([1], '1'))
     .option('--iterations <N>', `timed runs per model, at least, 1..${LIMITS.iterations} (fast models run more to fill --time)`, intInRange('--iterations', 1, LIMITS.iterations), 10)
     .option('--warmup <N>', `untimed runs per model before timing, 0..${LIMITS.warmup}`, intInRange('--warmup', 0, LIMITS.warmup), 2)
     .option('--time <ms>', `measuring time per model, at least, 0..${LIMITS.timeMs} ms`, intInRange('--time', 0, LIMITS.timeMs), 3000)
@@ -64,7 +64,7 @@ export function register(program: Command): void {
       intInRange('--max-time', 1, LIMITS.timeMs),
       60000,
     )
-    .option('--threads <N>', `intra-op threads (cpu, cuda, webgpu) / wasm threads, 1..${LIMITS.threads} (default: the runtime's choice)`, intInRange('--threads', 1, LIMITS.threads))
+    .option('--threads <N>', `intra-op threads (cpu, cuda, webgpu) / wasm threads, 1..${LIMITS.threads} (default: the runtime's choice)`, threadsOption('--threads'))
     .option('--json', 'print results.json to stdout instead of the table')
     .option('--out <dir>', 'report directory; results.json, results.md and the .svg charts there are regenerated (replaced) on every run', 'bench-results')
     .addOption(
@@ -155,9 +155,7 @@ Examples:
       if (side) printPrecisionTable(side.rows);
       if (report.comparisons) printComparisons(report.comparisons);
       if (run.failures.length) printFailures(run.failures, run.results.length);
-      console.log(
-        `reports: ${files.join(', ')}${run.failures.length ? ` (incomplete: ${run.failures.length} failed measurement${run.failures.length === 1 ? '' : 's'} listed there under "Failed")` : ''}`,
-      );
+      say(`reports: ${files.join(', ')}${run.failures.length ? ` (incomplete: ${run.failures.length} failed measurement${run.failures.length === 1 ? '' : 's'} listed there under "Failed")` : ''}`);
     }
     if (run.failures.length) throw new Error(`${run.failures.length} of ${run.failures.length + run.results.length} measurements failed: ${run.failures.map((x) => x.error).join('; ')}`);
   });
@@ -229,7 +227,7 @@ function printTable(results: readonly ModelResult[], ep: NodeEp): void {
     ];
   });
   console.log(renderTable(head, rows));
-  console.log(
+  say(
     "MACs/image: multiply-adds per image counted in the graph that ran (the paper calls them FLOPs); latency is per inference of one batch. 'paper' columns are published figures, not measured here (Tan & Le 2019, ImageNet; EfficientNetV2: its paper's Table 7 and the automl release; Lite: the tensorflow/tpu release).",
   );
 }
@@ -237,7 +235,7 @@ function printTable(results: readonly ModelResult[], ep: NodeEp): void {
 /** The jobs without a result, below the table: a partial table must not read as a complete one. */
 function printFailures(failures: readonly FailedResult[], measured: number): void {
   const total = failures.length + measured;
-  console.log(`FAILED: ${failures.length} of ${total} measurement${total === 1 ? '' : 's'} (not in the table above):`);
+  say(`FAILED: ${failures.length} of ${total} measurement${total === 1 ? '' : 's'} (not in the table above):`);
   console.log(
     renderTable(
       ['model', 'ep', 'batch', 'error'],
@@ -257,7 +255,7 @@ function printComparisons(cs: NonNullable<ReturnType<typeof buildReport>['compar
     c.measured ? `${x(c.measured.latencyRatio)} (${x(c.paper.latencyRatio)})` : `— (${x(c.paper.latencyRatio)})`,
   ]);
   console.log(renderTable(head, rows));
-  console.log(
+  say(
     'A is the newer model, B the baseline: a ratio B ÷ A above 1x means A is smaller or faster by that factor. (paper): Tan & Le (2019) prints them; (family): computed from the published figures of V2/Lite and B0/B4.',
   );
 }

@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { openModel, type FileModel, type ModelHandle } from '@effnet/pipeline';
 import { NODE_EPS, type NodeEp } from '@effnet/runtime';
 import { UsageError } from '../errors.js';
-import { choice, intInRange, LIMITS, numberInRange, numberList } from '../parse.js';
+import { choice, LIMITS, numberInRange, numberList, threadsOption } from '../parse.js';
 import { prepareOptions, type ModelFlags } from './common.js';
 
 /** Flags shared by eval and classify: model preprocessing and where it runs. */
@@ -23,11 +23,11 @@ export function addPreprocessOptions(cmd: Command): Command {
       `resize the shorter side to floor(R / P) before the R×R center crop, ${LIMITS.cropPct.min}..${LIMITS.cropPct.max} (default: the model's, 0.875)`,
       numberInRange('--crop-pct', LIMITS.cropPct.min, LIMITS.cropPct.max),
     )
-    .addOption(new Option('--interpolation <mode>', "resize filter (default: the model's)").argParser(choice('--interpolation', ['bicubic', 'bilinear'] as const)))
+    .addOption(new Option('--interpolation <mode>', "resize filter: bicubic or bilinear (default: the model's)").argParser(choice('--interpolation', ['bicubic', 'bilinear'] as const)))
     .option('--mean <r,g,b>', "normalization mean (default: the model's, ImageNet's)", numberList('--mean', 3))
     .option('--std <r,g,b>', "normalization std (default: the model's, ImageNet's)", numberList('--std', 3))
-    .addOption(new Option('--ep <ep>', 'execution provider').argParser(choice('--ep', NODE_EPS)).default('cpu'))
-    .option('--threads <N>', `intra-op threads, 1..${LIMITS.threads} (default: the runtime's choice)`, intInRange('--threads', 1, LIMITS.threads));
+    .addOption(new Option('--ep <ep>', `execution provider: ${NODE_EPS.join(', ')}`).argParser(choice('--ep', NODE_EPS)).default('cpu'))
+    .option('--threads <N>', `intra-op threads, 1..${LIMITS.threads} (default: the runtime's choice)`, threadsOption('--threads'));
 }
 
 /** The model (id or .onnx file) with its preprocessing after flag overrides. */

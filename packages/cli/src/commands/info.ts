@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { hubNamesFor } from '@effnet/efficientnet';
 import { prepareModel } from '@effnet/pipeline';
 import { estimateModelSize } from '@effnet/onnx-export';
 import { formatCount, human, printJson, renderTable } from '../output.js';
+import { UsageError } from '../errors.js';
 import { addModelOptions, prepareOptions, type ModelFlags } from './common.js';
 
 export function register(program: Command): void {
@@ -14,6 +16,8 @@ export function register(program: Command): void {
       .option('--json', 'machine-readable output'),
     { batch: false },
   ).action((model: string, f: ModelFlags & { json?: boolean }) => {
+    if (/\.onnx$/i.test(model) || existsSync(model))
+      throw new UsageError(`info: '${model}' is a file; 'effnet info' describes model ids (see 'effnet list'): for an .onnx file run 'effnet inspect ${model}'`);
     const p = prepareModel(model, prepareOptions(f));
     const size = estimateModelSize(p.ir);
     const info = {

@@ -50,11 +50,16 @@ export function addInt8Options(cmd: Command, o: { withInt8Flag?: boolean } = {})
       intInRange('--calibration-images', 1, MAX_CALIBRATION_IMAGES),
     )
     .addOption(
-      new Option('--calibration-method <m>', `int8: activation range method (default ${DEFAULT_CALIBRATION_METHOD}: best Imagenette B0 accuracy and agreement)`).argParser(
-        choice('--calibration-method', CALIBRATION_METHODS),
-      ),
+      new Option(
+        '--calibration-method <m>',
+        `int8: activation range method, one of ${CALIBRATION_METHODS.join(', ')} (default ${DEFAULT_CALIBRATION_METHOD}: best Imagenette B0 accuracy and agreement)`,
+      ).argParser(choice('--calibration-method', CALIBRATION_METHODS)),
     )
-    .addOption(new Option('--int8-policy <p>', "int8: which ops run in int8 (default all: fastest in onnxruntime; see README 'int8')").argParser(choice('--int8-policy', QUANTIZE_POLICIES)));
+    .addOption(
+      new Option('--int8-policy <p>', `int8: which ops run in int8, one of ${QUANTIZE_POLICIES.join(', ')} (default all: fastest in onnxruntime; see README 'int8')`).argParser(
+        choice('--int8-policy', QUANTIZE_POLICIES),
+      ),
+    );
 }
 
 /**

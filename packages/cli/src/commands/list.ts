@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { MODELS } from '@effnet/efficientnet';
-import { printJson, renderTable } from '../output.js';
+import { printJson, renderTable, terminalWidth, wrapText } from '../output.js';
 
 export function register(program: Command): void {
   program
@@ -21,6 +21,6 @@ export function register(program: Command): void {
         ),
       );
       const named = rows.filter((r) => r.aliases.includes(timmName(r.id))).length;
-      console.log(`${named} ids also answer to timm's name, '_' for '-' (e.g. efficientnet_b0)`);
+      console.log(wrapText(`${named} ids also answer to timm's name, '_' for '-' (e.g. efficientnet_b0)`, terminalWidth()).join('\n'));
     });
 }

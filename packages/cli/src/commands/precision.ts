@@ -3,15 +3,14 @@
  * so that only the precision differs) into a scratch folder, measured in the same run as files, and
  * reported side by side with the speed-up over float32 and the file size.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelResult } from '@effnet/bench';
 import { isOnnxPath, LATENCY_ONLY_NOTE, prepareModel, type PrepareOptions } from '@effnet/pipeline';
-import { writeFileAtomic } from '@effnet/safe-fs';
-import Table from 'cli-table3';
+import { makeTempDir, writeFileAtomic } from '@effnet/safe-fs';
 import { InvalidArgumentError } from 'commander';
 import { UsageError } from '../errors.js';
+import { renderTable, say } from '../output.js';
 import { buildInt8, type Int8Flags, int8Options } from './int8.js';
 
 export const PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
@@ -46,7 +45,9 @@ export async function buildPrecisionFiles(models: readonly string[], precisions:
   for (const m of models) if (isOnnxPath(m)) throw new UsageError(`--precision builds each precision from a model id; ${m} is an .onnx file`);
   if (f.fp16 || f.fp16Io) throw new UsageError('--precision with --fp16: list fp16 in --precision instead');
   const int8 = int8Options(f, precisions.includes('int8'), { latencyDefault: true, hint: 'list int8 in --precision' });
-  const dir = mkdtempSync(join(tmpdir(), 'effnet-precision-'));
+  // Removed on exit and on Ctrl-C / SIGTERM / SIGHUP (safe-fs), and by the next run if this one was killed.
+  const scratch = makeTempDir('effnet-precision-');
+  const dir = scratch.path;
   const files: PrecisionFile[] = [];
   try {
     for (const model of models)
@@ -64,10 +65,10 @@ export async function buildPrecisionFiles(models: readonly string[], precisions:
         files.push({ path, model, precision, latencyOnly, label: `${model} ${precision}${latencyOnly ? ', latency only' : ''}` });
       }
   } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
+    scratch.remove();
     throw e;
   }
-  return { dir, files, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, files, cleanup: () => scratch.remove() };
 }
 
 export interface PrecisionRow {
@@ -123,10 +124,8 @@ const FOOT = (rows: readonly PrecisionRow[]) => [
 ];
 
 export function printPrecisionTable(rows: readonly PrecisionRow[]): void {
-  const t = new Table({ head: HEAD, style: { head: [] } });
-  for (const r of rows) t.push(cells(r));
-  console.log(t.toString());
-  for (const l of FOOT(rows)) console.log(l);
+  console.log(renderTable(HEAD, rows.map(cells)));
+  for (const l of FOOT(rows)) say(l);
 }
 
 /** Appends the side-by-side table to results.md (the report writer knows nothing of precisions). */

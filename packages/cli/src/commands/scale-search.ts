@@ -11,7 +11,7 @@ import { onnxruntimeStatistics, prepareModel } from '@effnet/pipeline';
 import { UsageError } from '../errors.js';
 import { checkOutputs } from '../check-outputs.js';
 import { printJson } from '../output.js';
-import { choice, intInRange, LIMITS, numberInRange } from '../parse.js';
+import { choice, intInRange, LIMITS, numberInRange, threadsOption } from '../parse.js';
 
 interface Flags {
   ep: NodeEp;
@@ -84,7 +84,7 @@ export function register(program: Command): void {
   program
     .command('scale-search')
     .description('grid-search compound scaling coefficients (α, β, γ with α·β²·γ² ≈ 2) and φ under a latency or FLOPs budget')
-    .addOption(new Option('--ep <ep>', 'execution provider for latency').argParser(choice('--ep', NODE_EPS)).default('cpu'))
+    .addOption(new Option('--ep <ep>', `execution provider for latency: ${NODE_EPS.join(', ')}`).argParser(choice('--ep', NODE_EPS)).default('cpu'))
     .option('--budget-ms <ms>', `p50 latency budget per image (batch 1) on --ep, > 0 and <= ${LIMITS.timeMs}`, numberInRange('--budget-ms', 0, LIMITS.timeMs, { aboveLo: true }))
     .option(
       '--budget-flops <N>',
@@ -100,7 +100,7 @@ export function register(program: Command): void {
       "score candidates by running this command (sh -c); {onnx} becomes the candidate's .onnx path, already shell-quoted (write {onnx}, not \"{onnx}\"); it prints 'score: <number>' or a number alone on its last line (higher is better)",
     )
     .option('--iterations <N>', `timed runs per latency measurement, at least, 1..${LIMITS.iterations}`, intInRange('--iterations', 1, LIMITS.iterations), 10)
-    .option('--threads <N>', `intra-op threads, 1..${LIMITS.threads}`, intInRange('--threads', 1, LIMITS.threads))
+    .option('--threads <N>', `intra-op threads, 1..${LIMITS.threads}`, threadsOption('--threads'))
     .option('--fold-bn', 'measure models with BatchNorm folded')
     .option('--json', 'print results.json to stdout')
     .option('--out <dir>', 'report directory (results.json, results.md, candidates.svg, coefficients.svg are replaced)', 'scale-search-results')
