@@ -125,7 +125,7 @@ describe('layout: layers, circles, onnxruntime', () => {
       'packages/runtime/src/x.ts: imports @effnet/graph-builder, which packages/runtime/package.json does not list',
     ]);
     expect(layerViolations(layers, 'graph-builder', ['@effnet/efficientnet'], new Map())).toEqual([
-      'packages/graph-builder/package.json: graph-builder (layer 1) depends on @effnet/efficientnet (layer 2)',
+      'packages/graph-builder/package.json: graph-builder (layer 2) depends on @effnet/efficientnet (layer 3)',
     ]);
   });
 
