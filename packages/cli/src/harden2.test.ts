@@ -93,14 +93,14 @@ describe('eval: a dangling symlink or a symlink loop in the data folder is count
     await colourPng(join(data, 'b_green/1.png'), 30, 20, '#10d020');
     symlinkSync(join(d, 'gone.png'), join(data, 'a_red/dangling.png'));
     symlinkSync('loop.png', join(data, 'b_green/loop.png'));
-    const r = await effnet(['eval', model, '--data', data, '--json'], d);
+    const r = await effnet(['eval', model, '--data', data, '--folder-order', '--json'], d);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as { n: number; listed: number; top1: number; failed: { file: string; error: string }[] };
     expect([report.n, report.listed, report.top1]).toEqual([2, 4, 1]);
     expect(report.failed.map((f) => f.file)).toEqual(['a_red/dangling.png', 'b_green/loop.png']);
     expect(report.failed[0]!.error).toMatch(/no such file/);
     expect(report.failed[1]!.error).toMatch(/symlink loop/);
-    const strict = await effnet(['eval', model, '--data', data, '--strict'], d);
+    const strict = await effnet(['eval', model, '--data', data, '--folder-order', '--strict'], d);
     expectError(strict, 1, /a_red\/dangling\.png: cannot open \(no such file\) \(--strict\)/);
   });
 });
@@ -127,10 +127,10 @@ describe('every output is checked before any work', () => {
     mkdirSync(join(data, 'a'), { recursive: true });
     await colourPng(join(data, 'a/1.png'), 20, 20);
     const out = join(d, 'x.json');
-    expectError(await effnet(['eval', model, '--data', data, '--predictions', out, '--json', out], d), 2, /--json and --predictions both write .*x\.json: give them different paths/);
-    expectError(await effnet(['eval', model, '--data', data, '--predictions', out, '--json', out, '--force'], d), 2, /both write/);
-    expectError(await effnet(['eval', model, '--data', data, '--json', ''], d), 2, /--json: empty path/);
-    expectError(await effnet(['eval', model, '--data', data, '--predictions', ''], d), 2, /--predictions: empty path/);
+    expectError(await effnet(['eval', model, '--data', data, '--folder-order', '--predictions', out, '--json', out], d), 2, /--json and --predictions both write .*x\.json: give them different paths/);
+    expectError(await effnet(['eval', model, '--data', data, '--folder-order', '--predictions', out, '--json', out, '--force'], d), 2, /both write/);
+    expectError(await effnet(['eval', model, '--data', data, '--folder-order', '--json', ''], d), 2, /--json: empty path/);
+    expectError(await effnet(['eval', model, '--data', data, '--folder-order', '--predictions', ''], d), 2, /--predictions: empty path/);
     expectError(await effnet(['export', 'b0', '-o', ''], d), 2, /--out: empty path/);
     expectError(await effnet(['bench', 'b0', '--out', ''], d), 2, /--out: empty path/);
     expect(readdirSync(d).sort()).toEqual(['data', 'm.onnx']);
@@ -159,7 +159,7 @@ describe('non-finite logits are an error, never a confident answer', () => {
     mkdirSync(join(data, 'a'), { recursive: true });
     const img = await colourPng(join(data, 'a/1.png'), 20, 20);
     expectError(await effnet(['classify', model, img], d), 1, /nan-model: non-finite logits \(NaN for class 1\) on .*a\/1\.png; its weights or graph are broken/);
-    expectError(await effnet(['eval', model, '--data', data], d), 1, /nan-model: non-finite logits \(NaN for class 1\) on a\/1\.png/);
+    expectError(await effnet(['eval', model, '--data', data, '--folder-order'], d), 1, /nan-model: non-finite logits \(NaN for class 1\) on a\/1\.png/);
   });
 });
 
@@ -180,9 +180,9 @@ describe('untrained default weights are named wherever predictions are shown', (
     const t = await effnet(['classify', trained, '--json', img], d);
     expect((JSON.parse(t.stdout) as { weights: string }[])[0]!.weights).toBe('tiny.safetensors');
     expect((await effnet(['classify', trained, img], d)).stdout).not.toMatch(/untrained/);
-    const ev = await effnet(['eval', model, '--data', data], d);
+    const ev = await effnet(['eval', model, '--data', data, '--folder-order'], d);
     expect(ev.stdout).toMatch(/^note: tiny-default has untrained deterministic default weights/m);
-    const evJson = await effnet(['eval', model, '--data', data, '--json'], d);
+    const evJson = await effnet(['eval', model, '--data', data, '--folder-order', '--json'], d);
     expect((JSON.parse(evJson.stdout) as { weights: string }).weights).toBe('untrained (deterministic default)');
   });
 });
@@ -205,7 +205,7 @@ describe('float16 input/output models (--fp16-io) run in effnet itself', () => {
     const c = await effnet(['classify', model, '--json', '--top', '1', red], d);
     expect(c.code, c.stderr).toBe(0);
     expect((JSON.parse(c.stdout) as { top: { index: number; probability: number }[] }[])[0]!.top[0]!.index).toBe(0);
-    const e = await effnet(['eval', model, '--data', data, '--json'], d);
+    const e = await effnet(['eval', model, '--data', data, '--folder-order', '--json'], d);
     expect(e.code, e.stderr).toBe(0);
     expect(JSON.parse(e.stdout) as { top1: number; n: number }).toMatchObject({ top1: 1, n: 2 });
     const b = await effnet(['bench', model, '--out', join(d, 'report'), '--iterations', '3', '--warmup', '1', '--json'], d);

@@ -40,6 +40,12 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
+/** A PNG of an SVG chart (resvg: an SVG renderer library, no browser), for viewers that do not show SVG. */
+export async function svgToPng(svg: string): Promise<Uint8Array> {
+  const { Resvg } = await import('@resvg/resvg-js');
+  return new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true } }).render().asPng();
+}
+
 const WIDTH = 560;
 /** Legends beside the plot, never over the points. */
 const LEGEND_OUTSIDE = { legend: { orient: 'right' as const, padding: 6 } };
@@ -60,7 +66,7 @@ export interface LabelInput {
 export function placeLabels(
   pts: readonly LabelInput[],
   o: { xDomain: readonly [number, number]; yDomain: readonly [number, number]; logX?: boolean; logY?: boolean; width?: number; height?: number },
-): { lx: number; ly: number; align: 'left' | 'right' }[] {
+): { lx: number; ly: number; align: 'left' | 'right'; hidden?: boolean }[] {
   const W = o.width ?? WIDTH;
   const H = o.height ?? HEIGHT;
   const f = (v: number, log?: boolean) => (log ? Math.log(v) : v);
@@ -75,7 +81,7 @@ export function placeLabels(
   const hit = (a: Box, b: Box) => a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
   // Points are obstacles too (a 4 px square around each).
   const placed: Box[] = pts.map((p) => [px(p.x) - 4, py(p.y) - 4, px(p.x) + 4, py(p.y) + 4]);
-  const out: { lx: number; ly: number; align: 'left' | 'right' }[] = [];
+  const out: { lx: number; ly: number; align: 'left' | 'right'; hidden?: boolean }[] = [];
   const h = FONT + 2;
   for (const p of pts) {
     const w = p.text.length * FONT * 0.58 + 2;
@@ -83,16 +89,22 @@ export function placeLabels(
     const cy = py(p.y);
     // Candidate baselines: right of the point at several heights, then left of it.
     const spots: [number, number, 'left' | 'right'][] = [];
-    for (const dy of [-5, 9, -17, 21, -29, 33, -41, 45]) spots.push([cx + 6, cy + dy, 'left'], [cx - 6, cy + dy, 'right']);
-    let chosen = spots[0]!;
+    for (const dy of [-5, 9, -17, 21, -29, 33]) spots.push([cx + 6, cy + dy, 'left'], [cx - 6, cy + dy, 'right']);
+    let chosen: (typeof spots)[number] | undefined;
     for (const sp of spots) {
       const [bx, by, align] = sp;
       const box: Box = align === 'left' ? [bx, by - h + 2, bx + w, by + 2] : [bx - w, by - h + 2, bx, by + 2];
-      if (box[0] < 0 || box[2] > W + 80 || box[1] < -10 || box[3] > H) continue;
+      // Inside the plot: a label never runs into the legend or off the chart.
+      if (box[0] < 0 || box[2] > W || box[1] < -6 || box[3] > H) continue;
       if (!placed.some((b) => hit(b, box))) {
         chosen = sp;
         break;
       }
+    }
+    // No free spot: the label is left out rather than drawn over another (the point stays).
+    if (!chosen) {
+      out.push({ lx: p.x, ly: p.y, align: 'left', hidden: true });
+      continue;
     }
     const [bx, by, align] = chosen;
     placed.push(align === 'left' ? [bx, by - h + 2, bx + w, by + 2] : [bx - w, by - h + 2, bx, by + 2]);
@@ -104,7 +116,7 @@ export function placeLabels(
 /** A text layer drawing `label` at the placed (lx, ly) of each datum (from placeLabels). */
 function labelLayers(xTitle: string, yTitle: string) {
   const at = (align: 'left' | 'right') => ({
-    transform: [{ filter: `datum.align === '${align}'` }],
+    transform: [{ filter: `datum.align === '${align}' && !datum.hidden` }],
     mark: { type: 'text', align, baseline: 'alphabetic', fontSize: FONT, color: '#333' },
     encoding: { x: { field: 'lx', type: 'quantitative', title: xTitle }, y: { field: 'ly', type: 'quantitative', title: yTitle }, text: { field: 'label' } },
   });
@@ -184,14 +196,25 @@ export function accuracyVsParams(points: readonly AccuracyPoint[]): Promise<stri
   const panels = [...new Set(points.map((p) => p.panel))].sort(
     (a, b) => Number(points.some((p) => p.panel === b && p.source !== 'measured')) - Number(points.some((p) => p.panel === a && p.source !== 'measured')),
   );
+  // The legend lists only what is drawn (no 'measured' entry without a measured point).
+  const SOURCES = [
+    ['measured', '#d62728'],
+    ['paper', '#1f77b4'],
+    ['paper, not run', '#9a9a9a'],
+  ] as const;
+  const present = SOURCES.filter(([src]) => points.some((p) => p.source === src));
   const color = {
     field: 'source',
     type: 'nominal',
     title: 'top-1 from',
-    scale: { domain: ['measured', 'paper', 'paper, not run'], range: ['#d62728', '#1f77b4', '#9a9a9a'] },
+    scale: { domain: present.map(([src]) => src), range: present.map(([, c]) => c) },
   } as const;
   const panelSpec = (panel: string, width: number) => {
-    const raw = points.filter((p) => p.panel === panel).map((p) => ({ model: p.model, params: p.params / 1e6, top1: p.top1, source: p.source, family: p.series, label: p.model }));
+    // This run's points are labelled first; context points ('paper, not run') take the room left.
+    const raw = points
+      .filter((p) => p.panel === panel)
+      .sort((a, b) => Number(a.source === 'paper, not run') - Number(b.source === 'paper, not run'))
+      .map((p) => ({ model: p.model, params: p.params / 1e6, top1: p.top1, source: p.source, family: p.series, label: p.model }));
     const xScale = logRoomForLabels(raw.map((d) => d.params));
     const ys = raw.map((d) => d.top1);
     const yDomain: [number, number] = [Math.floor(Math.min(...ys) - 1), Math.ceil(Math.max(...ys) + 1)];
@@ -222,11 +245,26 @@ export function accuracyVsParams(points: readonly AccuracyPoint[]): Promise<stri
       ],
     };
   };
-  const title = 'Top-1 accuracy vs parameters (published: Tan & Le 2019 Table 2, ImageNet; V2 and Lite: their papers/releases)';
-  const { width: _w, height: _h, ...frame } = chartFrame(title);
+  // A short title; the sources in a subtitle (a one-line title made the chart 1,694 px wide).
+  const title = {
+    text: 'Top-1 accuracy vs parameters',
+    subtitle: ['published: Tan & Le 2019 Table 2 (ImageNet); EfficientNetV2 and Lite: their papers / releases'],
+    anchor: 'start' as const,
+  };
+  const { width: _w, height: _h, title: _t, ...frame } = chartFrame('');
   return renderSvg(
     (panels.length === 1
-      ? { ...chartFrame(title), config: LEGEND_OUTSIDE, ...(({ width: _a, title: t, ...rest }) => ({ ...rest, title: `${title} — ${t.text}` }))(panelSpec(panels[0]!, WIDTH)) }
-      : { ...frame, config: LEGEND_OUTSIDE, hconcat: panels.map((p) => panelSpec(p, p === panels[0] ? WIDTH : 300)), resolve: { scale: { x: 'independent', y: 'independent' } } }) as TopLevelSpec,
+      ? {
+          ...frame,
+          config: LEGEND_OUTSIDE,
+          ...(({ width: _a, title: t, ...rest }) => ({ ...rest, width: WIDTH, title: { ...title, subtitle: [...title.subtitle, t.text] } }))(panelSpec(panels[0]!, WIDTH)),
+        }
+      : {
+          ...frame,
+          title,
+          config: LEGEND_OUTSIDE,
+          hconcat: panels.map((p) => panelSpec(p, p === panels[0] ? WIDTH : 300)),
+          resolve: { scale: { x: 'independent', y: 'independent' } },
+        }) as TopLevelSpec,
   );
 }

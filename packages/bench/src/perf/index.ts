@@ -5,6 +5,7 @@ export {
   accuracyPoints,
   buildReport,
   parseAccuracy,
+  accuracyDescribes,
   renderCharts,
   REPORT_FILES,
   toMarkdown,
@@ -14,7 +15,7 @@ export {
   type ComparisonResult,
   type ReportOptions,
 } from './report.js';
-export { accuracyVsParams, latencyVsFlops, latencyVsParams, renderSvg, type AccuracyPoint, type LatencyPoint } from './charts.js';
+export { accuracyVsParams, latencyVsFlops, latencyVsParams, renderSvg, svgToPng, type AccuracyPoint, type LatencyPoint } from './charts.js';
 export {
   ALL_PUBLISHED,
   FAMILY_COMPARISONS,

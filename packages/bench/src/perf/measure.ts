@@ -4,8 +4,8 @@
  * model's memory, stay there.
  */
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { formulaInput, type BuildOptionKey } from '@effnet/efficientnet';
+import { basename, join } from 'node:path';
+import { findModel, formulaInput, type BuildOptionKey } from '@effnet/efficientnet';
 import { graphStats, inferShapes, type GraphIR } from '@effnet/graph-builder';
 import { INLINE_LIMIT_BYTES, initializerBytes } from '@effnet/onnx-export';
 import { onnxruntimeStatistics, openModel, type FileModel, type ModelHandle, type PreparedModel, type PrepareOptions } from '@effnet/pipeline';
@@ -43,8 +43,18 @@ export interface BenchJob {
 }
 
 export interface ModelResult {
-  /** Display name: model id, or the file's effnet.model metadata / file name. */
+  /** The model id (a file's effnet.model metadata, else its file name): what published figures are looked up by. */
   readonly model: string;
+  /** What tables, reports and charts call the row: the model id, or the file's name; with the precision unless float32. */
+  readonly label: string;
+  /** float32, float16 or int8 (an effnet file's effnet.precision; built models: --fp16). */
+  readonly precision: 'fp32' | 'fp16' | 'int8';
+  readonly numClasses: number;
+  /**
+   * Whether the paper's figures describe this row: the model id's own architecture at its own
+   * resolution, 1000 classes, float32. Otherwise no published figure is put beside it.
+   */
+  readonly paperComparable: boolean;
   /** What the user named: model id or file path. */
   readonly ref: string;
   readonly source: 'built' | 'file';
@@ -101,6 +111,30 @@ function open(job: BenchJob): ModelHandle {
   const n = graphOf(handle).inputs[0]?.shape[0];
   if (typeof n === 'number' && n !== job.batch) throw new Error(`${job.ref}: input batch is fixed at ${n}; cannot run batch ${job.batch}`);
   return handle;
+}
+
+/** The precision a handle runs in. */
+function precisionOf(handle: ModelHandle, job: BenchJob): ModelResult['precision'] {
+  const p = handle.metadata['effnet.precision'];
+  if (p === 'int8' || p === 'fp16' || p === 'float16') return p === 'int8' ? 'int8' : 'fp16';
+  if (handle.kind === 'built' && (job.model as { fp16?: boolean }).fp16) return 'fp16';
+  return 'fp32';
+}
+
+/** A row's name: the id for built models, the file name for files; the precision beside anything not float32. */
+function rowLabel(handle: ModelHandle, precision: ModelResult['precision']): string {
+  const own = defaultResolution(handle.label);
+  const base = handle.kind === 'file' ? basename(handle.ref) : own !== undefined && own !== handle.resolution ? `${handle.label} @${handle.resolution}` : handle.label;
+  return precision === 'fp32' ? base : `${base} (${precision})`;
+}
+
+/** A model id's own resolution, or undefined for names that are no model id. */
+function defaultResolution(id: string): number | undefined {
+  try {
+    return findModel(id).resolution;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs one job in this process. */
@@ -216,9 +250,18 @@ async function measureOpened(job: BenchJob, handle: ModelHandle, source: Uint8Ar
   }
   const latency = timing.latency;
   // Files from other exporters often lack intermediate shapes: infer them to count MACs.
-  const stats = handle.kind === 'file' && !handle.stats.macsComplete ? graphStats(inferShapes(graphOf(handle))) : handle.stats;
+  const counted = handle.kind === 'file' && !handle.stats.macsComplete ? graphStats(inferShapes(graphOf(handle))) : handle.stats;
+  // An effnet file states the architecture's parameters as PyTorch counts them (before BatchNorm
+  // folding, quantization or float16): the figure its export printed, not the folded graph's.
+  const declared = Number(handle.metadata['effnet.params']);
+  const stats = Number.isSafeInteger(declared) && declared > 0 ? { ...counted, params: declared } : counted;
+  const precision = precisionOf(handle, job);
   return {
     model: handle.label,
+    label: rowLabel(handle, precision),
+    precision,
+    numClasses: handle.numClasses,
+    paperComparable: precision === 'fp32' && handle.numClasses === 1000 && defaultResolution(handle.label) === handle.resolution,
     ref: job.ref,
     source: handle.kind,
     ep: job.ep,

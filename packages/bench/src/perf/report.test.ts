@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ModelResult } from './measure.js';
 import { PAPER_MODELS, PUBLISHED_MODELS } from './paper.js';
-import { accuracyPoints, buildReport, IMAGENET_PANEL, parseAccuracy, renderCharts, REPORT_FILES, toMarkdown, writeReports } from './report.js';
+import { accuracyDescribes, accuracyPoints, buildReport, IMAGENET_PANEL, parseAccuracy, renderCharts, REPORT_FILES, toMarkdown, writeReports } from './report.js';
 import { RESULTS_SCHEMA, type BenchRun } from './run.js';
 import { summarize } from './timing.js';
 
@@ -15,6 +15,10 @@ function result(model: string, params: number, macs: number, latencies: number[]
   const latencyMs = summarize(latencies);
   return {
     model,
+    label: model,
+    precision: 'fp32',
+    numClasses: 1000,
+    paperComparable: true,
     ref: model,
     source: 'built',
     ep: 'cpu',
@@ -145,6 +149,26 @@ describe('results.json and charts', () => {
     await writeReports(buildReport(run([b0])), out);
     expect(readFileSync(join(out, 'keep.txt'), 'utf8')).toBe('x');
     expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).results).toHaveLength(1);
+    // A set that cannot be written whole leaves the previous set as it was (no new results.json beside old charts).
+    const before = readFileSync(join(out, 'results.json'), 'utf8');
+    rmSync(join(out, 'latency-vs-flops.png'));
+    mkdirSync(join(out, 'latency-vs-flops.png'));
+    await expect(writeReports(buildReport(run([b0, r50])), out)).rejects.toThrow(/the report could not be written .*latency-vs-flops\.png is a directory\); the previous report there is unchanged/);
+    expect(readFileSync(join(out, 'results.json'), 'utf8')).toBe(before);
+    expect(readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('paper figures only beside rows they describe; accuracy only on the model it was measured on', () => {
+    const int8 = { ...b0, ref: '/x/b0-int8.onnx', label: 'b0-int8.onnx (int8)', precision: 'int8' as const, paperComparable: false, source: 'file' as const };
+    const report = buildReport(run([int8, r50]), { accuracy: parseAccuracy({ model: 'efficientnet-b0', top1: 0.8, resolution: 160, numClasses: 10 }, 'e.json') });
+    expect(report.paper.models.map((m) => m.name)).toEqual(['ResNet-50']);
+    const md = toMarkdown(report);
+    expect(md).toMatch(/\| b0-int8\.onnx \(int8\) \| 224 \| 1 \| [^\n]* \| — \| — \| — \| — \| — \|\n/);
+    // Measured at 160 px with 10 classes: not the 224 px, 1000-class float32 row.
+    const fp32 = buildReport(run([b0]), { accuracy: parseAccuracy({ model: 'efficientnet-b0', top1: 0.8, resolution: 160, numClasses: 10 }, 'e.json') });
+    expect(accuracyPoints(fp32).filter((p) => p.source === 'measured')).toEqual([]);
+    expect(accuracyDescribes(parseAccuracy({ model: 'efficientnet-b0', top1: 0.8, resolution: 224, numClasses: 1000 }, 'e.json')[0]!, b0)).toBe(true);
+    expect(accuracyDescribes(parseAccuracy({ model: 'efficientnet-b0', top1: 0.8, precision: 'int8' }, 'e.json')[0]!, b0)).toBe(false);
   });
 
   it("accuracy chart: measured ImageNet points where given, the paper's otherwise, other paper models as context", () => {

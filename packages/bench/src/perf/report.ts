@@ -3,11 +3,10 @@
  * Table 2 with measured latency and throughput, ratios against ResNet-50, the paper's figures beside)
  * and SVG charts. Paper figures come from paper.ts only and are labelled as the paper's.
  */
-import { mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findModel } from '@effnet/efficientnet';
-import { writeFileAtomic } from '@effnet/safe-fs';
-import { accuracyVsParams, latencyVsFlops, latencyVsParams, type AccuracyPoint, type LatencyPoint } from './charts.js';
+import { accuracyVsParams, latencyVsFlops, latencyVsParams, svgToPng, type AccuracyPoint, type LatencyPoint } from './charts.js';
 import type { ModelResult } from './measure.js';
 import { FAMILY_COMPARISONS, PAPER_CITATION, PAPER_COMPARISONS, PAPER_LATENCY_SETUP, PAPER_MODELS, paperModel, PUBLISHED_MODELS, seriesOf, type PaperComparison } from './paper.js';
 import type { BenchRun } from './run.js';
@@ -23,6 +22,25 @@ export interface AccuracyEntry {
   readonly dataset?: string;
   /** Classes of the data set: `classes` in the JSON, else the length of eval's `perClass`. */
   readonly classes?: number;
+  /** What was evaluated, when eval's JSON says (effnet eval writes them): a row gets the entry only if they agree. */
+  readonly resolution?: number;
+  readonly numClasses?: number;
+  readonly precision?: 'fp32' | 'fp16' | 'int8';
+  /** The evaluated .onnx file, when eval ran one. */
+  readonly file?: string;
+}
+
+/**
+ * Whether an accuracy entry describes a benchmarked row: the same model (id or file), and — where
+ * eval's JSON records them — the same resolution, number of classes and precision. An accuracy
+ * measured on one file (10 classes at 160 px, trained) is never shown beside another model.
+ */
+export function accuracyDescribes(a: AccuracyEntry, x: ModelResult): boolean {
+  const sameModel = a.model === x.model || a.model === x.ref || (a.file !== undefined && a.file === x.ref);
+  if (!sameModel) return false;
+  if (a.resolution !== undefined && a.resolution !== x.resolution) return false;
+  if (a.numClasses !== undefined && a.numClasses !== x.numClasses) return false;
+  return (a.precision ?? 'fp32') === x.precision;
 }
 
 /** The published figures are ImageNet-1k: the panel every paper point is drawn in. */
@@ -105,7 +123,7 @@ export function parseAccuracy(json: unknown, file: string): AccuracyEntry[] {
   return list.map((e, i) => {
     const where = `${file}: entry ${i}`;
     if (!e || typeof e !== 'object') throw new Error(`${where}: expected an object { model, top1, top5, n }`);
-    const { model, top1, top5, n, dataset, data, classes, perClass } = e as Record<string, unknown>;
+    const { model, top1, top5, n, dataset, data, classes, perClass, resolution, numClasses, precision, file: evaluatedFile } = e as Record<string, unknown>;
     if (typeof model !== 'string' || !model) throw new Error(`${where}: 'model' must be a model id or name`);
     const pct = (v: unknown, key: string): number => {
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 100) throw new Error(`${where}: '${key}' must be a number in [0, 1] (or percent), got ${JSON.stringify(v)}`);
@@ -118,6 +136,10 @@ export function parseAccuracy(json: unknown, file: string): AccuracyEntry[] {
       ...(typeof n === 'number' ? { n } : {}),
       ...(typeof dataset === 'string' && dataset ? { dataset } : typeof data === 'string' && datasetName(data) ? { dataset: datasetName(data) } : {}),
       ...(typeof classes === 'number' && Number.isInteger(classes) && classes > 0 ? { classes } : Array.isArray(perClass) && perClass.length ? { classes: perClass.length } : {}),
+      ...(typeof resolution === 'number' && Number.isInteger(resolution) ? { resolution } : {}),
+      ...(typeof numClasses === 'number' && Number.isInteger(numClasses) ? { numClasses } : {}),
+      ...(precision === 'int8' || precision === 'fp16' || precision === 'fp32' ? { precision } : {}),
+      ...(typeof evaluatedFile === 'string' && evaluatedFile ? { file: evaluatedFile } : {}),
     };
   });
 }
@@ -159,7 +181,8 @@ export interface ReportOptions {
 }
 
 export function buildReport(run: BenchRun, o: ReportOptions = {}): BenchReport {
-  const models = [...new Set(run.results.map((r) => r.model))];
+  // Published figures only for models a row describes (own architecture and resolution, 1000 classes, float32).
+  const models = [...new Set(run.results.filter((r) => r.paperComparable).map((r) => r.model))];
   return {
     ...run,
     accuracy: (o.accuracy ?? []).map((a) => ({ ...a, source: o.accuracySource ?? 'measured' })),
@@ -223,10 +246,10 @@ export function toMarkdown(r: BenchReport): string {
   out.push('');
   const rows = r.results.map((x) => {
     const b = baselineOf(x, r.results);
-    const p = paperModel(x.model);
-    const acc = r.accuracy.find((a) => a.model === x.model || a.model === x.ref);
+    const p = x.paperComparable ? paperModel(x.model) : undefined;
+    const acc = r.accuracy.find((a) => accuracyDescribes(a, x));
     return [
-      x.model,
+      x.label,
       `${x.resolution}`,
       `${x.batch}`,
       fmtCount(x.params),
@@ -274,7 +297,7 @@ export function toMarkdown(r: BenchReport): string {
     table(
       ['model', 'batch', 'mean', 'p50', 'p90', 'p99', 'min', 'stddev', 'runs', 'session create', 'model size', 'nodes', 'peak RSS', ...(o.ep !== 'cpu' ? ['max abs diff vs cpu'] : [])],
       r.results.map((x) => [
-        x.model,
+        x.label,
         `${x.batch}`,
         fmtMs(x.latencyMs.mean),
         fmtMs(x.latencyMs.p50),
@@ -385,20 +408,20 @@ export function accuracyPoints(r: BenchReport): AccuracyPoint[] {
   const points: AccuracyPoint[] = [];
   const seen = new Set<string>();
   for (const x of r.results) {
-    if (seen.has(x.model)) continue;
-    seen.add(x.model);
-    const p = paperModel(x.model);
+    if (seen.has(x.label)) continue;
+    seen.add(x.label);
+    const p = x.paperComparable ? paperModel(x.model) : undefined;
     const series = seriesOf(x.model);
     let onImagenet = false;
-    for (const acc of r.accuracy.filter((a) => a.model === x.model || a.model === x.ref)) {
+    for (const acc of r.accuracy.filter((a) => accuracyDescribes(a, x))) {
       const panel = accuracyPanel(acc);
       onImagenet ||= panel === IMAGENET_PANEL;
-      points.push({ model: p?.name ?? x.model, params: x.params, top1: acc.top1, source: 'measured', series, panel });
+      points.push({ model: p?.name ?? x.label, params: x.params, top1: acc.top1, source: 'measured', series, panel });
     }
     // The published names throughout ('EfficientNet-B0', 'ResNet-50'), like the context points.
     if (!onImagenet && p) points.push({ model: p.name, params: x.params, top1: p.top1, source: 'paper', series, panel: IMAGENET_PANEL });
   }
-  const ran = new Set(r.results.map((x) => paperModel(x.model)?.name));
+  const ran = new Set(r.results.filter((x) => x.paperComparable).map((x) => paperModel(x.model)?.name));
   // The 2019 paper's table always; a later family's published rows when the run has one of its models.
   const ranSeries = new Set(r.results.map((x) => seriesOf(x.model)));
   const shown = [...PAPER_MODELS, ...PUBLISHED_MODELS.filter((p) => ranSeries.has(p.series))];
@@ -407,7 +430,7 @@ export function accuracyPoints(r: BenchReport): AccuracyPoint[] {
 }
 
 export async function renderCharts(r: BenchReport): Promise<Record<(typeof CHARTS)[number][0], string>> {
-  const pts: LatencyPoint[] = r.results.map((x) => ({ model: x.model, batch: x.batch, params: x.params, macs: x.macs, p50Ms: x.latencyMs.p50, series: seriesOf(x.model) }));
+  const pts: LatencyPoint[] = r.results.map((x) => ({ model: x.label, batch: x.batch, params: x.params, macs: x.macs, p50Ms: x.latencyMs.p50, series: seriesOf(x.model) }));
   const subtitle = `${r.options.ep}, measured ${r.createdAt.slice(0, 10)}`;
   return {
     'latency-vs-params.svg': await latencyVsParams(pts, subtitle),
@@ -416,17 +439,34 @@ export async function renderCharts(r: BenchReport): Promise<Record<(typeof CHART
   };
 }
 
-export const REPORT_FILES = ['results.json', 'results.md', ...CHARTS.map(([f]) => f)] as const;
+export const REPORT_FILES = ['results.json', 'results.md', ...CHARTS.map(([f]) => f), ...CHARTS.map(([f]) => f.replace(/\.svg$/, '.png'))] as const;
 
 /** Writes every report into `dir` (created if needed); existing report files there are replaced. */
+/**
+ * Writes the report set as a whole: every file is first written beside its destination under a
+ * temporary name; only when all of them are complete are they renamed into place. A failure (a full
+ * disk) removes the temporary files and leaves the previous run's set as it was — never a new
+ * results.json beside old charts.
+ */
 export async function writeReports(r: BenchReport, dir: string): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
-  const files: [string, string][] = [['results.json', `${JSON.stringify(r, null, 2)}\n`], ['results.md', toMarkdown(r)], ...Object.entries(await renderCharts(r))];
-  const written: string[] = [];
-  for (const [name, text] of files) {
-    const path = join(dir, name);
-    writeFileAtomic(path, text, { overwrite: true });
-    written.push(path);
+  const charts = Object.entries(await renderCharts(r));
+  const files: [string, string | Uint8Array][] = [['results.json', `${JSON.stringify(r, null, 2)}\n`], ['results.md', toMarkdown(r)], ...charts];
+  for (const [name, svg] of charts) files.push([name.replace(/\.svg$/, '.png'), await svgToPng(svg)]);
+  const staged: { tmp: string; path: string }[] = [];
+  try {
+    // A destination that is a directory would fail its rename half-way through the set: refuse first.
+    for (const [name] of files) if (lstatSync(join(dir, name), { throwIfNoEntry: false })?.isDirectory()) throw new Error(`${join(dir, name)} is a directory`);
+    for (const [name, content] of files) {
+      const path = join(dir, name);
+      const tmp = join(dir, `.${name}.${process.pid}.tmp`);
+      staged.push({ tmp, path });
+      writeFileSync(tmp, content, { flag: 'wx' });
+    }
+  } catch (e) {
+    for (const s of staged) rmSync(s.tmp, { force: true });
+    throw new Error(`${dir}: the report could not be written (${(e as Error).message}); the previous report there is unchanged`);
   }
-  return written;
+  for (const s of staged) renameSync(s.tmp, s.path);
+  return staged.map((s) => s.path);
 }

@@ -32,14 +32,29 @@ describe('effnet bench', () => {
     const r = await run(['bench', 'b0', ...TINY, '--out', out, '--accuracy-from', evalJson]);
     expect(r.err).not.toMatch(/error/);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/efficientnet-b0.*64.*5\.29M/);
+    // Piped (80 columns) the 15-column table prints one record per row, every line within 80.
+    expect(r.out).toMatch(/^efficientnet-b0 @64\n\s+res\s+64\n[^]*?\n\s+params\s+5\.29M\n/m);
+    expect(Math.max(...r.out.split('\n').map((l) => [...l].length))).toBeLessThanOrEqual(80);
+    // At 64 px (not B0's 224) the paper's figures describe another network: none beside it.
+    expect(r.out).not.toMatch(/paper top-1/);
     expect(r.err).toMatch(/\[1\/1\] efficientnet-b0 \(cpu, batch 1\): p50 [\d.]+ ms/); // quiet progress lines off a TTY
-    for (const f of ['results.json', 'results.md', 'latency-vs-params.svg', 'latency-vs-flops.svg', 'accuracy-vs-params.svg']) expect(existsSync(join(out, f))).toBe(true);
+    for (const f of ['results.json', 'results.md', 'latency-vs-params.svg', 'latency-vs-flops.svg', 'accuracy-vs-params.svg', 'latency-vs-params.png', 'accuracy-vs-params.png'])
+      expect(existsSync(join(out, f)), f).toBe(true);
+    expect([...readFileSync(join(out, 'accuracy-vs-params.png')).subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
     const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
-    expect(json.results[0]).toMatchObject({ model: 'efficientnet-b0', ep: 'cpu', batch: 1, resolution: 64, params: 5_288_548 });
+    expect(json.results[0]).toMatchObject({
+      model: 'efficientnet-b0',
+      label: 'efficientnet-b0 @64',
+      precision: 'fp32',
+      paperComparable: false,
+      ep: 'cpu',
+      batch: 1,
+      resolution: 64,
+      params: 5_288_548,
+    });
     expect(json.results[0].latencyMs.samples).toBeGreaterThanOrEqual(3);
     expect(json.accuracy[0]).toMatchObject({ model: 'efficientnet-b0', top1: 25 });
-    expect(readFileSync(join(out, 'results.md'), 'utf8')).toMatch(/\| efficientnet-b0 \| 64 \| 1 \| 5\.29M \|/);
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toMatch(/\| efficientnet-b0 @64 \| 64 \| 1 \| 5\.29M \|/);
     expect(readFileSync(join(out, 'accuracy-vs-params.svg'), 'utf8')).toMatch(/^<svg/);
   });
 
@@ -85,9 +100,9 @@ describe('effnet bench', () => {
     const r = await run(['bench', 'b0', nan, noData, ...TINY, '--out', out]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^effnet: error: 2 of 3 measurements failed: .*nan\.onnx on cpu: the output has 3 non-finite values/m);
-    expect(r.out).toMatch(/efficientnet-b0.*64/); // the good result is in the table
+    expect(r.out).toMatch(/^efficientnet-b0 @64$/m); // the good result is in the table
     expect(r.out).toMatch(/FAILED: 2 of 3 measurements \(not in the table above\)/);
-    expect(r.out).toMatch(/incomplete: 2 failed measurements/);
+    expect(r.out).toMatch(/incomplete:\s+2\s+failed\s+measurements/);
     const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(json.results.map((x: { model: string }) => x.model)).toEqual(['efficientnet-b0']);
     expect(json.failures).toEqual([
@@ -98,7 +113,7 @@ describe('effnet bench', () => {
     const md = readFileSync(join(out, 'results.md'), 'utf8');
     expect(md).toMatch(/\*\*Incomplete: 2 of 3 measurements failed\*\*/);
     expect(md).toMatch(/## Failed\n[^]*\| \S*nan\.onnx \| cpu \| 1 \| [^|]*non-finite[^|]* \|\n\| \S*no-data\.onnx \| cpu \| 1 \|/);
-    expect(md).toMatch(/\| efficientnet-b0 \| 64 \| 1 \|/);
+    expect(md).toMatch(/\| efficientnet-b0 @64 \| 64 \| 1 \|/);
   });
 
   it('every job fails: no report, exit 1', async () => {

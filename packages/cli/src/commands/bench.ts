@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import {
   buildReport,
+  accuracyDescribes,
   paperModel,
   parseAccuracy,
   FAMILY_COMPARISONS,
@@ -125,7 +126,8 @@ Examples:
       accuracy = parseAccuracy(json, f.accuracyFrom);
     }
     const built = await precisionBuild(all, f);
-    const progress = new Progress(Boolean(process.stderr.isTTY));
+    // Progress lines name what is measured, not the scratch files --precision builds.
+    const progress = new Progress(Boolean(process.stderr.isTTY), new Map(built?.files.map((x) => [x.path, x.label]) ?? []));
     const measured = await runBench(
       {
         models: built ? built.files.map((x) => x.path) : all,
@@ -145,6 +147,12 @@ Examples:
     if (measured.results.length === 0 && measured.failures.length) throw new Error(`every measurement failed, no report written: ${measured.failures.map((x) => x.error).join('; ')}`);
     const side = built ? precisionResults(measured.results, built) : undefined;
     const run = side ? { ...measured, results: side.results } : measured;
+    // An accuracy is shown only beside the model it was measured on: say which entries describe no row.
+    for (const a of accuracy ?? [])
+      if (!run.results.some((x) => accuracyDescribes(a, x)))
+        process.stderr.write(
+          `effnet: warning: --accuracy-from ${f.accuracyFrom}: ${a.model}${a.resolution ? ` at ${a.resolution} px` : ''}${a.numClasses ? `, ${a.numClasses} classes` : ''}${a.precision ? `, ${a.precision}` : ''} describes none of the measured rows; not shown\n`,
+        );
     const base = buildReport(run, { ...(accuracy ? { accuracy, accuracySource: f.accuracyFrom! } : {}), comparePaper: f.compare === 'paper' });
     const report = side ? { ...base, precisions: side.rows } : base;
     const files = await writeReports(report, resolve(f.out));
@@ -207,9 +215,10 @@ function printTable(results: readonly ModelResult[], ep: NodeEp): void {
     'paper CPU lat.',
   ];
   const rows = results.map((r) => {
-    const p = paperModel(r.model);
+    // Published figures only beside what they describe: the model id's own architecture and resolution, 1000 classes, float32.
+    const p = r.paperComparable ? paperModel(r.model) : undefined;
     return [
-      safeText(r.model), // a file's effnet.model metadata
+      safeText(r.label), // a file's name, with its precision
       r.resolution,
       r.batch,
       human(r.params),
@@ -277,10 +286,13 @@ class Progress {
   private bar: cliProgress.SingleBar | undefined;
   private total = 0;
 
-  constructor(private readonly tty: boolean) {}
+  constructor(
+    private readonly tty: boolean,
+    private readonly names: ReadonlyMap<string, string> = new Map(),
+  ) {}
 
   private label(job: BenchJob, index: number): string {
-    return `[${index + 1}/${this.total}] ${canonical(job.ref)} (${job.ep}, batch ${job.batch})`;
+    return `[${index + 1}/${this.total}] ${this.names.get(job.ref) ?? canonical(job.ref)} (${job.ep}, batch ${job.batch})`;
   }
 
   event(e: RunEvent): void {

@@ -139,7 +139,9 @@ Examples:
       const note = latencyOnlyNote(model.metadata);
       const header = {
         model: model.label,
-        ...(model.metadata['effnet.precision'] ? { precision: model.metadata['effnet.precision'] } : {}),
+        // What was evaluated, so that `bench --accuracy-from` attaches the figure only to this model.
+        precision: model.metadata['effnet.precision'] === 'int8' ? 'int8' : model.metadata['effnet.precision'] === 'float16' || f.fp16 ? 'fp16' : 'fp32',
+        numClasses: model.numClasses,
         ...(note ? { warning: note } : {}),
         weights: untrainedWeights(model.metadata) ? UNTRAINED_WEIGHTS : (f.weights ?? model.metadata['effnet.weights'] ?? null),
         data: f.data,

@@ -89,7 +89,17 @@ export function precisionResults(results: readonly ModelResult[], build: Precisi
   const byPath = new Map(build.files.map((x) => [x.path, x]));
   const relabelled = results.map((r) => {
     const x = byPath.get(r.ref);
-    return x ? { ...r, model: x.label, ref: `${x.model} (${x.precision})`, precision: x.precision, ...(x.latencyOnly ? { note: LATENCY_ONLY_NOTE } : {}) } : r;
+    return x
+      ? {
+          ...r,
+          model: x.model,
+          label: x.label,
+          ref: `${x.model} (${x.precision})`,
+          precision: x.precision,
+          paperComparable: r.paperComparable && x.precision === 'fp32',
+          ...(x.latencyOnly ? { note: LATENCY_ONLY_NOTE } : {}),
+        }
+      : r;
   });
   const rows: PrecisionRow[] = [];
   for (const r of results) {
