@@ -103,7 +103,7 @@ describe('effnet eval', () => {
   });
 
   it('usage errors exit 2 with the flag named', async () => {
-    expect((await run(['eval', model])).err).toMatch(/required option '--data <dir>'/);
+    expect((await run(['eval', model])).err).toMatch(/--data: required \(the image folder to evaluate on\)/);
     const r = await run(['eval', model, '--data', data, '--resolution', '32']);
     expect([r.code, r.err]).toEqual([2, expect.stringMatching(/--resolution 32: .*rgb.onnx has a fixed 16x16 input/)]);
     expect((await run(['eval', model, '--data', data, '--mean', '1,2'])).err).toMatch(/--mean expects 3 comma-separated numbers/);
