@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -29,6 +29,36 @@ describe('startServer with hostile requests', () => {
       expect(await get('/index.html')).toEqual({ status: 200, text: 'hello' });
       expect(await get('/?ep=wasm')).toEqual({ status: 200, text: 'hello' }); // a directory serves its index.html
       expect((await get('/model.onnx')).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('file descriptors', () => {
+  it('400 page loads leave no file open (index.html was leaked once per load)', async () => {
+    const site = join(root, 'fd-site');
+    mkdirSync(site);
+    writeFileSync(join(site, 'index.html'), 'x'.repeat(200_000));
+    const server = await startServer({ mounts: { '/': site } });
+    const openIndex = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).endsWith('fd-site/index.html');
+        } catch {
+          return false;
+        }
+      }).length;
+    try {
+      for (let i = 0; i < 400; i++) {
+        // Half the clients hang up before the body is read (the case that leaked).
+        const ac = new AbortController();
+        const r = await fetch(server.url, { signal: ac.signal });
+        if (i % 2) ac.abort();
+        else await r.text();
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      expect(openIndex()).toBe(0);
     } finally {
       await server.close();
     }

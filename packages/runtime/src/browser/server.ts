@@ -104,6 +104,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     for (const m of mounts) {
       if (path.startsWith(m.prefix)) {
         req.url = `/${(req.url ?? '/').slice(m.prefix.length)}`;
+        // sirv pipes a file stream into the response; a plain pipe() leaves the file open when the
+        // client hangs up first (a leaked descriptor per page load until GC): close it with the response.
+        res.once('pipe', (src: NodeJS.ReadableStream & { destroy?: () => void }) => res.once('close', () => src.destroy?.()));
         m.handler(req, res, () => notFound(res));
         return;
       }
