@@ -24,9 +24,9 @@ import { prepareModel, type PrepareOptions, type PreparedModel } from './prepare
 const INT8_MIN_OPSET = PASSES.find((r) => r.name === 'int8')!.minOpset!;
 
 /** What effnet.int8.calibration_source says of a file calibrated on the built-in input. */
-export const BUILTIN_CALIBRATION_SOURCE = 'built-in input (latency only)';
-/** The warning every report shows for such a file. */
-export const LATENCY_ONLY_NOTE = 'int8 calibrated on the built-in input: latency only, accuracy meaningless';
+import { BUILTIN_CALIBRATION_SOURCE } from '@effnet/preprocess';
+// The rule and its words live in @effnet/preprocess, where the browser demo reads them too.
+export { BUILTIN_CALIBRATION_SOURCE, int8LatencyOnly, LATENCY_ONLY_NOTE } from '@effnet/preprocess';
 /** Default number of calibration images (phase-1 measurements: 100 Imagenette images, 10 a class). */
 export const DEFAULT_CALIBRATION_IMAGES = 100;
 /** Entropy: best top-1 and agreement on Imagenette B0 (96.9% agreement vs percentile 95.3%, minmax 94.2%). */
@@ -74,10 +74,6 @@ export interface Int8Model extends PreparedModel {
   readonly int8: Int8Summary;
 }
 
-/** Whether a file's metadata says it was calibrated on the built-in input. */
-export function int8LatencyOnly(metadata: Readonly<Record<string, string>>): boolean {
-  return metadata['effnet.precision'] === 'int8' && metadata['effnet.int8.calibration_source'] === BUILTIN_CALIBRATION_SOURCE;
-}
 
 /**
  * prepareModel + the int8 step, as the pass table's int8 record says: BatchNorm folded (required),

@@ -8,8 +8,11 @@ export { evalGeometry, roundHalfEven, type EvalGeometry, type EvalGeometryOption
 export { preprocessPixels, resizePixels, type Interpolation, type PixelPreprocessOptions, type Pixels } from './resample.js';
 export { allImagenetWnids, displayLabel, imagenetClass, imagenetClasses, type ImagenetClass } from './labels.js';
 export {
+  BUILTIN_CALIBRATION_SOURCE,
   DEFAULT_CROP_PCT,
   describeImageModel,
+  int8LatencyOnly,
+  LATENCY_ONLY_NOTE,
   IMAGENET_MEAN,
   IMAGENET_STD,
   MAX_CLASSES,

@@ -139,3 +139,13 @@ export function untrainedWeights(metadata: Readonly<Record<string, string>>): bo
 
 /** The phrase every consumer uses for such weights (CLI JSON `weights` field, notices). */
 export const UNTRAINED_WEIGHTS = 'untrained (deterministic default)';
+
+/** What an int8 file calibrated on effnet's built-in input says in effnet.int8.calibration_source. */
+export const BUILTIN_CALIBRATION_SOURCE = 'built-in input (latency only)';
+/** The warning every consumer shows for such a file (CLI, reports, the page). */
+export const LATENCY_ONLY_NOTE = 'int8 calibrated on the built-in input: latency only, accuracy meaningless';
+
+/** Whether a file's metadata says it is int8 calibrated on the built-in input: its answers are no predictions. */
+export function int8LatencyOnly(metadata: Readonly<Record<string, string>>): boolean {
+  return metadata['effnet.precision'] === 'int8' && metadata['effnet.int8.calibration_source'] === BUILTIN_CALIBRATION_SOURCE;
+}

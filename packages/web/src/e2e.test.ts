@@ -178,4 +178,35 @@ ready.describe('browser demo end to end (effnet export → effnet serve → head
       await plain.close();
     }
   });
+
+  it('an int8 file calibrated on the built-in input: the page says "latency only" beside the classes, as the CLI does', async () => {
+    const int8 = join(dir, 'latency-only-int8.onnx');
+    const exp = spawnSync(process.execPath, [bin, 'export', 'efficientnet-b0', '--weights', weights, '--resolution', String(RESOLUTION), '--int8', '--calibration-data', 'builtin', '-o', int8], {
+      encoding: 'utf8',
+    });
+    expect(exp.status, exp.stderr).toBe(0);
+    const other = spawn(process.execPath, [bin, 'serve', int8, '--labels', val, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const at = await new Promise<string>((ok, fail) => {
+        let out = '';
+        other.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /effnet demo: (http:\/\/\S+\/)/.exec(out);
+          if (m) ok(m[1]!);
+        });
+        other.once('exit', (code) => fail(new Error(`effnet serve exited ${code}`)));
+      });
+      const page = await browser.newPage();
+      try {
+        await page.goto(`${at}?ep=wasm`);
+        await page.waitForSelector('#status[data-state="ready"], #status[data-state="error"]', { timeout: 60_000 });
+        expect(await page.isVisible('#weights-notice')).toBe(true);
+        expect(await page.textContent('#weights-notice')).toMatch(/int8 calibrated on the built-in input: latency only, accuracy meaningless/);
+      } finally {
+        await page.close();
+      }
+    } finally {
+      other.kill('SIGTERM');
+    }
+  });
 });

@@ -11,7 +11,7 @@ import type * as Ort from 'onnxruntime-web';
 import ortGlueUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
 import { fromFloat16Array, toFloat16Array } from '@effnet/graph-builder';
-import { displayLabel, imagenetClasses, preprocessPixels, untrainedWeights, type Pixels } from '@effnet/preprocess';
+import { displayLabel, imagenetClasses, int8LatencyOnly, LATENCY_ONLY_NOTE, preprocessPixels, untrainedWeights, type Pixels } from '@effnet/preprocess';
 import { readModelInfo, type ModelInfo, type ServedConfig } from './model.js';
 
 type EpChoice = 'auto' | 'webgpu' | 'wasm';
@@ -151,8 +151,13 @@ async function loadModel(): Promise<void> {
     ui.modelInfo.textContent = `input ${p.resolution}×${p.resolution}, ${numClasses ?? '?'} classes${labels ? '' : ' (no class names)'}; crop_pct ${p.cropPct}, ${p.interpolation}, mean ${p.mean.join('/')}, std ${p.std.join('/')}; session created in ${createMs.toFixed(0)} ms`;
     // Untrained default weights (exported without --weights): the classes shown are not predictions.
     const untrained = untrainedWeights(info.metadata);
-    ui.weightsNotice.hidden = !untrained;
-    ui.weightsNotice.textContent = untrained ? `${info.name} has untrained deterministic default weights (exported without --weights): the classes below are not predictions.` : '';
+    const latencyOnly = int8LatencyOnly(info.metadata);
+    ui.weightsNotice.hidden = !untrained && !latencyOnly;
+    ui.weightsNotice.textContent = untrained
+      ? `${info.name} has untrained deterministic default weights (exported without --weights): the classes below are not predictions.`
+      : latencyOnly
+        ? `${info.name}: ${LATENCY_ONLY_NOTE} — the classes below are not predictions (export with --calibration-data <images> for a real int8 calibration).`
+        : '';
     setStatus('ready', image ? 'model ready' : 'model ready — choose or drop an image');
     if (image) await classify();
   } catch (e) {
