@@ -15,9 +15,9 @@ import { BIN, binScratch, expectError } from './test-utils/bin.js';
 const { fresh, effnet } = binScratch('effnet-harden3-');
 
 /** A 7-class model (logits = channel means, padded), so top-5 is not trivially 1. */
-function tinyModel(path: string, metadata: Record<string, string> = {}): string {
+function tinyModel(path: string, metadata: Record<string, string> = {}, size = 16): string {
   const g = new Graph('tiny');
-  const x = g.input('input', 'float32', ['N', 3, 16, 16]);
+  const x = g.input('input', 'float32', ['N', 3, size, size]);
   g.output(flatten(globalAveragePool(x)), 'logits');
   writeModel(g.build(), path, { opset: 17, metadata: { 'effnet.num_classes': '3', ...metadata } });
   return path;
@@ -106,5 +106,38 @@ describe('flags named, mistakes pointed out', () => {
     expectError(await effnet(['info', model], d), 2, /info: '.*m\.onnx' is a file; 'effnet info' describes model ids .*run 'effnet inspect .*m\.onnx'/);
     const r = await effnet(['eval', model, '--data', d, '--threads', '256'], d);
     expect(r.stderr).toMatch(/warning: --threads 256 is more than this machine's \d+ cores/);
+  });
+});
+
+describe('smaller things, said instead of silently done', () => {
+  it('a FIFO named like an image is listed as unreadable; a 300-character label is refused; --compare names a resolution mismatch and untrained weights', async () => {
+    const d = fresh();
+    const model = tinyModel(join(d, 'm.onnx'));
+    for (const c of ['a', 'b', 'c']) mkdirSync(join(d, 'data', c), { recursive: true });
+    const sharp = (await import('sharp')).default;
+    for (const c of ['a', 'b', 'c'])
+      writeFileSync(
+        join(d, 'data', c, '1.png'),
+        await sharp({ create: { width: 20, height: 20, channels: 3, background: 'red' } })
+          .png()
+          .toBuffer(),
+      );
+    spawnSync('mkfifo', [join(d, 'data', 'b', 'pipe.png')]);
+    const r = await effnet(['eval', model, '--data', 'data', '--json'], d);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { n: number; listed: number; failed: { file: string; error: string }[] };
+    expect([j.n, j.listed]).toEqual([3, 4]);
+    expect(j.failed).toEqual([{ file: 'b/pipe.png', error: expect.stringMatching(/FIFO/) as unknown as string }]);
+    writeFileSync(join(d, 'labels.txt'), `cat\n${'x'.repeat(300)}\ndog\n`);
+    expectError(
+      await effnet(['classify', model, join(d, 'data/a/1.png'), '--labels', 'labels.txt'], d),
+      1,
+      /--labels labels\.txt: label 2 is 300 characters long \('x{30}…'\); class names are at most 200/,
+    );
+    const other = tinyModel(join(d, 'ref.onnx'), { 'effnet.weights': 'formula; BatchNorm statistics calibrated on formulaInput([2,3,R,R]) in one forward pass' }, 24);
+    const c = await effnet(['eval', model, '--data', 'data', '--compare', other], d);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/^note: the reference ran at 24x24, this model at 16x16: the change mixes resolution with the model$/m);
+    expect(c.stdout).toMatch(/^note: .*ref\.onnx has untrained default weights: its top-1 and the agreement say nothing of accuracy$/m);
   });
 });

@@ -53,11 +53,12 @@ function filesUnder(dir: string): string[] {
       else if (!isImage(e.name)) continue;
       else if (e.isFile()) out.push(p);
       else if (e.isSymbolicLink()) {
-        // A dangling symlink or a symlink loop is listed like any unreadable image: eval counts,
-        // lists and skips it (or stops on it with --strict) instead of failing the whole listing.
+        // A dangling symlink, a symlink loop or a link to a device is listed like any unreadable
+        // image: eval counts, lists and skips it (or stops on it with --strict) instead of failing
+        // the whole listing. Only a link to a directory is no image.
         const st = statOrUndefined(p);
-        if (st === undefined || st.isFile()) out.push(p);
-      }
+        if (st === undefined || !st.isDirectory()) out.push(p);
+      } else out.push(p); // a FIFO, socket or device named like an image: listed, then reported unreadable (never silently left out)
     }
   };
   walk(dir);

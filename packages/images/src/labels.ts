@@ -15,6 +15,16 @@ import { MAX_LABELS_BYTES, type Dataset } from './dataset.js';
  *   with such a list under `classes`;
  * - any other file: one label per line (blank lines skipped).
  */
+/** Longest class name accepted from a labels file (a name, not a document). */
+export const MAX_LABEL_CHARS = 200;
+
+function checkLabelLengths(labels: string[], spec: string): string[] {
+  const i = labels.findIndex((l) => l.length > MAX_LABEL_CHARS);
+  if (i >= 0)
+    throw new Error(`--labels ${spec}: label ${i + 1} is ${labels[i]!.length.toLocaleString('en-US')} characters long ('${labels[i]!.slice(0, 30)}…'); class names are at most ${MAX_LABEL_CHARS}`);
+  return labels;
+}
+
 export function readLabels(spec: string): string[] {
   if (spec === 'imagenet') return imagenetClasses().map((c) => c.name);
   if (!existsSync(spec)) throw new Error(`--labels ${spec}: no such file (expected 'imagenet', a JSON list, a text file with one label per line, or an ImageFolder directory)`);
@@ -37,20 +47,23 @@ export function readLabels(spec: string): string[] {
     }
     const list = Array.isArray(v) ? v : (v as { classes?: unknown })?.classes;
     if (!Array.isArray(list) || !list.length) throw new Error(`--labels ${spec}: expected a JSON list of labels (or {"classes": [...]})`);
-    return list.map((x, i) => {
-      if (typeof x === 'string') return x;
-      const o = x as { name?: unknown; wnid?: unknown };
-      if (o && typeof o.name === 'string') return o.name;
-      if (o && typeof o.wnid === 'string') return o.wnid;
-      throw new Error(`--labels ${spec}: entry ${i} is neither a string nor an object with a name`);
-    });
+    return checkLabelLengths(
+      list.map((x, i) => {
+        if (typeof x === 'string') return x;
+        const o = x as { name?: unknown; wnid?: unknown };
+        if (o && typeof o.name === 'string') return o.name;
+        if (o && typeof o.wnid === 'string') return o.wnid;
+        throw new Error(`--labels ${spec}: entry ${i} is neither a string nor an object with a name`);
+      }),
+      spec,
+    );
   }
   const lines = text
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter(Boolean);
   if (!lines.length) throw new Error(`--labels ${spec}: file has no labels`);
-  return lines;
+  return checkLabelLengths(lines, spec);
 }
 
 /**

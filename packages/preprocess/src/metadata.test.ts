@@ -30,10 +30,17 @@ describe('describeImageModel (effnet ONNX metadata → preprocessing + labels)',
     expect(m.labels).toBeUndefined();
   });
 
-  it('ignores malformed preprocessing values (defaults instead)', () => {
-    const p = metadataPreprocess({ 'effnet.mean': '1,2', 'effnet.std': '0.2,0,0.2', 'effnet.crop_pct': '1.5', 'effnet.interpolation': 'lanczos' });
-    expect(p).toEqual({ mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: 0.875, interpolation: 'bicubic' });
-    expect(metadataPreprocess({ 'effnet.mean': '0.1,,0.3', 'effnet.crop_pct': 'x' })).toMatchObject({ mean: IMAGENET_MEAN, cropPct: 0.875 });
+  it('refuses malformed preprocessing values, naming the file and the key (never a silent default)', () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ 'effnet.mean': '1,2' }, /^m\.onnx: metadata effnet\.mean '1,2': expected three comma-separated numbers/],
+      [{ 'effnet.mean': '0.1,,0.3' }, /effnet\.mean '0\.1,,0\.3'/],
+      [{ 'effnet.std': '0.2,0,0.2' }, /effnet\.std '0\.2,0,0\.2': expected three comma-separated positive numbers/],
+      [{ 'effnet.crop_pct': '1.5' }, /effnet\.crop_pct '1\.5': expected a number in \(0, 1\]/],
+      [{ 'effnet.crop_pct': 'x' }, /effnet\.crop_pct 'x'/],
+      [{ 'effnet.interpolation': 'lanczos' }, /effnet\.interpolation 'lanczos': expected bicubic or bilinear/],
+    ];
+    for (const [meta, msg] of cases) expect(() => metadataPreprocess(meta, 'm.onnx'), JSON.stringify(meta)).toThrow(msg);
+    expect(metadataPreprocess({})).toEqual({ mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: 0.875, interpolation: 'bicubic' });
   });
 
   it('uses effnet.resolution / effnet.num_classes only where the shapes are symbolic', () => {

@@ -64,19 +64,35 @@ export interface ImageModelInfo {
 const positiveInt = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
 const positiveIntText = (s: string | undefined): number | undefined => (s !== undefined && /^\d+$/.test(s.trim()) ? positiveInt(Number(s)) : undefined);
 
-function triple(metadata: Readonly<Record<string, string>>, key: string, fallback: readonly number[], positive: boolean): number[] {
-  const v = metadata[key]?.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)));
-  return v && v.length === 3 && v.every((x) => Number.isFinite(x) && (!positive || x > 0)) ? v : [...fallback];
+/** A metadata value that is present but unusable: an error naming the key, never a silent default. */
+function badMetadata(key: string, value: string, expected: string, source?: string): never {
+  throw new RangeError(`${source ? `${source}: ` : ''}metadata ${key} '${value.length > 60 ? `${value.slice(0, 60)}…` : value}': expected ${expected}`);
 }
 
-/** The mean/std/crop/interpolation rules alone (no shapes): effnet metadata or timm's defaults. */
-export function metadataPreprocess(metadata: Readonly<Record<string, string>>): Omit<PixelPreprocessOptions, 'resolution'> {
-  const cropPct = Number(metadata['effnet.crop_pct'] ?? DEFAULT_CROP_PCT);
-  const interpolation: Interpolation = metadata['effnet.interpolation'] === 'bilinear' ? 'bilinear' : 'bicubic';
+function triple(metadata: Readonly<Record<string, string>>, key: string, fallback: readonly number[], positive: boolean, source?: string): number[] {
+  const raw = metadata[key];
+  if (raw === undefined) return [...fallback];
+  const v = raw.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)));
+  if (v.length === 3 && v.every((x) => Number.isFinite(x) && (!positive || x > 0))) return v;
+  return badMetadata(key, raw, `three comma-separated ${positive ? 'positive ' : ''}numbers (r,g,b)`, source);
+}
+
+/**
+ * The mean/std/crop/interpolation rules alone (no shapes): effnet metadata or timm's defaults.
+ * A key that is present but invalid (std 0, crop_pct 7, interpolation 'nearest') is an error
+ * naming it: preprocessing silently replaced by a default would give confident wrong answers.
+ */
+export function metadataPreprocess(metadata: Readonly<Record<string, string>>, source?: string): Omit<PixelPreprocessOptions, 'resolution'> {
+  const crop = metadata['effnet.crop_pct'];
+  const cropPct = crop === undefined ? DEFAULT_CROP_PCT : Number(crop);
+  if (!(cropPct > 0 && cropPct <= 1)) badMetadata('effnet.crop_pct', crop!, 'a number in (0, 1]', source);
+  const interp = metadata['effnet.interpolation'];
+  if (interp !== undefined && interp !== 'bicubic' && interp !== 'bilinear') badMetadata('effnet.interpolation', interp, 'bicubic or bilinear', source);
+  const interpolation: Interpolation = interp === 'bilinear' ? 'bilinear' : 'bicubic';
   return {
-    mean: triple(metadata, 'effnet.mean', IMAGENET_MEAN, false),
-    std: triple(metadata, 'effnet.std', IMAGENET_STD, true),
-    cropPct: cropPct > 0 && cropPct <= 1 ? cropPct : DEFAULT_CROP_PCT,
+    mean: triple(metadata, 'effnet.mean', IMAGENET_MEAN, false, source),
+    std: triple(metadata, 'effnet.std', IMAGENET_STD, true, source),
+    cropPct,
     interpolation,
   };
 }
@@ -119,7 +135,7 @@ export function describeImageModel(metadata: Readonly<Record<string, string>>, i
     name: metadata['effnet.model'] ?? baseName(io.source),
     resolution,
     numClasses,
-    preprocess: { resolution, ...metadataPreprocess(metadata) },
+    preprocess: { resolution, ...metadataPreprocess(metadata, io.source) },
     labels: metadataLabels(metadata, io.source, numClasses),
   };
 }

@@ -6,6 +6,8 @@ export {
   buildReport,
   parseAccuracy,
   accuracyDescribes,
+  isNoisy,
+  NOISY_SPREAD,
   renderCharts,
   REPORT_FILES,
   toMarkdown,

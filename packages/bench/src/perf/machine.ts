@@ -1,6 +1,6 @@
 /** What the figures were measured on: machine, runtime and package versions. */
 import { readFileSync } from 'node:fs';
-import { arch, cpus, platform, release, totalmem } from 'node:os';
+import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { packageVersion, runtimeVersions } from '@effnet/runtime';
 
 export interface MachineInfo {
@@ -11,6 +11,8 @@ export interface MachineInfo {
   readonly platform: string;
   readonly arch: string;
   readonly osRelease: string;
+  /** 1-, 5- and 15-minute load averages when the run ended (a busy machine inflates every latency). */
+  readonly loadAverage: readonly [number, number, number];
 }
 
 export interface Versions {
@@ -30,6 +32,7 @@ export function machineInfo(): MachineInfo {
     platform: platform(),
     arch: arch(),
     osRelease: release(),
+    loadAverage: loadavg().map((x) => Math.round(x * 100) / 100) as unknown as [number, number, number],
   };
 }
 

@@ -55,6 +55,8 @@ export interface ModelResult {
    * resolution, 1000 classes, float32. Otherwise no published figure is put beside it.
    */
   readonly paperComparable: boolean;
+  /** The WebGPU adapter the row ran on (web-webgpu: the page's; webgpu: SwiftShader when VK_ICD_FILENAMES points at it). */
+  readonly adapter?: string;
   /** What the user named: model id or file path. */
   readonly ref: string;
   readonly source: 'built' | 'file';
@@ -111,6 +113,13 @@ function open(job: BenchJob): ModelHandle {
   const n = graphOf(handle).inputs[0]?.shape[0];
   if (typeof n === 'number' && n !== job.batch) throw new Error(`${job.ref}: input batch is fixed at ${n}; cannot run batch ${job.batch}`);
   return handle;
+}
+
+/** The WebGPU adapter a row ran on, when the EP is WebGPU. */
+function adapterOf(ep: NodeEp, pageAdapter: string | null): string | undefined {
+  if (ep === 'web-webgpu') return pageAdapter ?? undefined;
+  if (ep === 'webgpu') return /swiftshader/i.test(process.env.VK_ICD_FILENAMES ?? '') ? 'SwiftShader (Vulkan, VK_ICD_FILENAMES)' : 'the Vulkan driver onnxruntime-node found';
+  return undefined;
 }
 
 /** The precision a handle runs in. */
@@ -206,6 +215,7 @@ async function measureOpened(job: BenchJob, handle: ModelHandle, source: Uint8Ar
 
   onProgress({ kind: 'phase', phase: 'session' });
   const runner = await createRunner(source, { ...runnerOptions, ep: job.ep });
+  const adapter = runner.adapter;
   let timing;
   let diff: number | undefined;
   try {
@@ -263,6 +273,7 @@ async function measureOpened(job: BenchJob, handle: ModelHandle, source: Uint8Ar
     numClasses: handle.numClasses,
     paperComparable: precision === 'fp32' && handle.numClasses === 1000 && defaultResolution(handle.label) === handle.resolution,
     ref: job.ref,
+    ...(adapterOf(job.ep, adapter) ? { adapter: adapterOf(job.ep, adapter)! } : {}),
     source: handle.kind,
     ep: job.ep,
     batch: job.batch,

@@ -46,7 +46,7 @@ function run(results: ModelResult[], o: Partial<BenchRun['options']> = {}): Benc
   return {
     schema: RESULTS_SCHEMA,
     createdAt: '2026-01-02T03:04:05.000Z',
-    machine: { cpu: 'Test CPU', cores: 2, memoryBytes: 8 * 2 ** 30, platform: 'linux', arch: 'x64', osRelease: '6.1' },
+    machine: { cpu: 'Test CPU', cores: 2, memoryBytes: 8 * 2 ** 30, platform: 'linux', arch: 'x64', osRelease: '6.1', loadAverage: [3.5, 2, 1] },
     versions: { effnet: '0.1.0', node: '20.0.0', 'onnxruntime-node': '1.30.0', 'onnxruntime-web': '1.30.0', tinybench: '6.2.3' },
     options: { models: results.map((r) => r.ref), ep: 'cpu', batches: [1], threads: null, warmup: 2, iterations: 10, minTimeMs: 3000, maxTimeMs: 60000, isolate: true, model: {}, ...o },
     results,
@@ -156,6 +156,17 @@ describe('results.json and charts', () => {
     await expect(writeReports(buildReport(run([b0, r50])), out)).rejects.toThrow(/the report could not be written .*latency-vs-flops\.png is a directory\); the previous report there is unchanged/);
     expect(readFileSync(join(out, 'results.json'), 'utf8')).toBe(before);
     expect(readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a noisy row is marked and explained; the load average and a WebGPU adapter are stated', () => {
+    const steady = result('efficientnet-b0', 5_288_548, 385_000_000, [10, 10.2, 10.1, 10.3, 10]);
+    const noisy = { ...result('resnet50', 25_557_032, 4_100_000_000, [40, 41, 42, 90, 95, 40, 41]), adapter: 'google swiftshader' };
+    const md = toMarkdown(buildReport(run([steady, noisy])));
+    expect(md).toMatch(/Load average when the run ended: 3\.5, 2, 1 \(1, 5, 15 min\) on 2 cores\./);
+    expect(md).toMatch(/WebGPU adapter: google swiftshader — SwiftShader is a CPU emulation of a GPU: these are not GPU latencies\./);
+    expect(md).toMatch(/\*\*Noisy:\*\* resnet50 — p90 more than 30% above p50 \(marked †\): the machine was busy \(load average 3\.5 on 2 cores\)/);
+    expect(md).toMatch(/\| resnet50 \| 224 \| 1 \| [^|]+ \| [^|]+ \| [\d.]+ † \|/);
+    expect(md).not.toMatch(/\| efficientnet-b0 \| 224 \| 1 \| [^|]+ \| [^|]+ \| [\d.]+ † \|/);
   });
 
   it('paper figures only beside rows they describe; accuracy only on the model it was measured on', () => {

@@ -180,6 +180,14 @@ export interface ReportOptions {
   readonly accuracySource?: string;
 }
 
+/** p90 more than this fraction above p50: the latency of such a row is not to be trusted as is. */
+export const NOISY_SPREAD = 0.3;
+
+/** A row whose latencies spread widely (a busy machine, too few runs). */
+export function isNoisy(x: ModelResult): boolean {
+  return x.latencyMs.p90 > x.latencyMs.p50 * (1 + NOISY_SPREAD);
+}
+
 export function buildReport(run: BenchRun, o: ReportOptions = {}): BenchReport {
   // Published figures only for models a row describes (own architecture and resolution, 1000 classes, float32).
   const models = [...new Set(run.results.filter((r) => r.paperComparable).map((r) => r.model))];
@@ -234,6 +242,17 @@ export function toMarkdown(r: BenchReport): string {
       `input: the deterministic formula image. Each model measured in ${o.isolate ? 'its own process' : 'one shared process'}.`,
   );
   out.push('');
+  const load = r.machine.loadAverage;
+  if (load) out.push(`Load average when the run ended: ${load.join(', ')} (1, 5, 15 min) on ${r.machine.cores} cores.`);
+  const adapters = [...new Set(r.results.flatMap((x) => (x.adapter ? [x.adapter] : [])))];
+  if (adapters.length)
+    out.push(`WebGPU adapter: ${adapters.join('; ')}${adapters.some((a) => /swiftshader/i.test(a)) ? ' — SwiftShader is a CPU emulation of a GPU: these are not GPU latencies' : ''}.`);
+  const noisy = r.results.filter(isNoisy);
+  if (noisy.length)
+    out.push(
+      `**Noisy:** ${noisy.map((x) => x.label).join(', ')} — p90 more than ${NOISY_SPREAD * 100}% above p50 (marked †): the machine was busy${load ? ` (load average ${load[0]} on ${r.machine.cores} cores)` : ''} or the runs too few; compare such latencies only with care, and re-run on an idle machine.`,
+    );
+  if (load || adapters.length || noisy.length) out.push('');
   out.push(
     'FLOPs are multiply-adds per image, as the paper counts them. Columns marked *(paper)* are Tan & Le (2019), Table 2 / Table 4 — not measured here ' +
       `(the paper's figures are at each model's own resolution; its CPU latency is ${PAPER_LATENCY_SETUP}). Ratios are this model ÷ ResNet-50 measured in the same run.`,
@@ -254,7 +273,7 @@ export function toMarkdown(r: BenchReport): string {
       `${x.batch}`,
       fmtCount(x.params),
       `${x.macsComplete === false ? '≥ ' : ''}${fmtCount(x.macs)}`,
-      fmtMs(x.latencyMs.p50),
+      `${fmtMs(x.latencyMs.p50)}${isNoisy(x) ? ' †' : ''}`,
       x.throughput >= 100 ? x.throughput.toFixed(0) : x.throughput.toPrecision(3),
       b ? fmtRatio(x.params / b.params) : '—',
       b ? fmtRatio(x.macs / b.macs) : '—',

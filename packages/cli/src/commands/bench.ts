@@ -1,3 +1,4 @@
+import { availableParallelism, loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
@@ -5,6 +6,8 @@ import cliProgress from 'cli-progress';
 import {
   buildReport,
   accuracyDescribes,
+  isNoisy,
+  NOISY_SPREAD,
   paperModel,
   parseAccuracy,
   FAMILY_COMPARISONS,
@@ -160,6 +163,13 @@ Examples:
     if (f.json) printJson(report);
     else {
       printTable(run.results, f.ep);
+      const noisy = run.results.filter(isNoisy);
+      if (noisy.length)
+        say(
+          `note: noisy latencies (p90 more than ${NOISY_SPREAD * 100}% above p50): ${noisy.map((x) => safeText(x.label)).join(', ')}; load average ${loadavg()[0]!.toFixed(2)} on ${availableParallelism()} cores. Re-run on an idle machine before comparing them.`,
+        );
+      const adapters = [...new Set(run.results.flatMap((x) => (x.adapter ? [x.adapter] : [])))];
+      if (adapters.some((a) => /swiftshader/i.test(a))) say('note: the WebGPU adapter is SwiftShader, a CPU emulation of a GPU: these are not GPU latencies.');
       if (side) printPrecisionTable(side.rows);
       if (report.comparisons) printComparisons(report.comparisons);
       if (run.failures.length) printFailures(run.failures, run.results.length);

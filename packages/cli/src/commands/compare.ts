@@ -3,6 +3,7 @@ import { evaluate, type EvalResult } from '@effnet/bench';
 import { createRunner } from '@effnet/runtime';
 import type { Dataset } from '@effnet/images';
 import { int8LatencyOnly, LATENCY_ONLY_NOTE, type ModelHandle } from '@effnet/pipeline';
+import { untrainedWeights } from '@effnet/preprocess';
 import { safeText } from '../text.js';
 import type { PreprocessFlags } from './image-flags.js';
 
@@ -18,6 +19,8 @@ export interface Comparison {
   readonly n: number;
   readonly agree: number;
   readonly agreement: number;
+  /** What makes the two runs differ beyond the model (another resolution, untrained weights): said beside the figures. */
+  readonly caveats?: readonly string[];
 }
 
 interface Opened {
@@ -30,7 +33,13 @@ interface Opened {
  * Evaluates `reference` on `ds` (its own preprocessing, so a float32 export and its int8 file read the
  * images identically) and compares its per-image top-1 with `top1Of` (the model under test).
  */
-export async function agreementOf(reference: Opened, ds: Dataset, top1Of: ReadonlyMap<string, number>, result: EvalResult, f: PreprocessFlags, batch: number): Promise<Comparison> {
+export async function agreementOf(reference: Opened, ds: Dataset, top1Of: ReadonlyMap<string, number>, result: EvalResult, f: PreprocessFlags, batch: number, own?: Opened): Promise<Comparison> {
+  const caveats: string[] = [];
+  if (own && own.preprocess.resolution !== reference.preprocess.resolution)
+    caveats.push(
+      `the reference ran at ${reference.preprocess.resolution}x${reference.preprocess.resolution}, this model at ${own.preprocess.resolution}x${own.preprocess.resolution}: the change mixes resolution with the model`,
+    );
+  if (untrainedWeights(reference.model.metadata)) caveats.push(`${reference.model.label} has untrained default weights: its top-1 and the agreement say nothing of accuracy`);
   const runner = await createRunner(reference.model.source(), { ep: f.ep, ...(f.threads ? { threads: f.threads } : {}) });
   let n = 0;
   let agree = 0;
@@ -61,6 +70,7 @@ export async function agreementOf(reference: Opened, ds: Dataset, top1Of: Readon
     n,
     agree,
     agreement: n ? agree / n : 0,
+    ...(caveats.length ? { caveats } : {}),
   };
 }
 
@@ -74,6 +84,7 @@ export function compareLines(c: Comparison | undefined, note: string | undefined
       `compare ${safeText(c.model)}${c.precision ? ` (${c.precision})` : ''}: top-1 ${pct(c.top1)}, change ${pp >= 0 ? '+' : ''}${pp.toFixed(2)} pp; per-image top-1 agreement ${pct(c.agreement)} (${c.agree}/${c.n})`,
     );
   }
+  for (const x of c?.caveats ?? []) lines.push(`note: ${safeText(x)}`);
   if (note) lines.push(`warning: ${note}`);
   return lines.length ? `${lines.join('\n')}\n` : '';
 }

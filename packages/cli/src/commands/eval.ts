@@ -135,7 +135,7 @@ Examples:
         throw new Error(
           `${f.data}: none of the ${formatCount(result.listed)} listed images could be read (first: ${result.failed[0]?.file ?? '?'}: ${result.failed[0]?.error ?? '?'}); nothing was scored`,
         );
-      const comparison: Comparison | undefined = reference && top1Of ? await agreementOf(reference, ds, top1Of, result, f, batch) : undefined;
+      const comparison: Comparison | undefined = reference && top1Of ? await agreementOf(reference, ds, top1Of, result, f, batch, { model, preprocess, fixedBatch }) : undefined;
       const note = latencyOnlyNote(model.metadata);
       const header = {
         model: model.label,
