@@ -74,7 +74,7 @@ export function register(program: Command): void {
     .addOption(
       new Option(
         '--compare <what>',
-        "'paper': also measure the paper's comparisons (B7 vs AmoebaNet-B, B1 vs ResNet-152, B4 vs ResNet-50) and report the ratios beside the paper's; 'table3': print the paper's Table 3 (MobileNetV1/V2 and ResNet-50 scaled by depth, width, resolution, compound) with effnet's MACs and params beside the paper's FLOPS and top-1 (counts only, nothing is run)",
+        "'paper': also measure the paper's comparisons (B7 vs AmoebaNet-B, B1 vs ResNet-152, B4 vs ResNet-50) and report the ratios beside the paper's (minutes, and about 6 GB of memory for AmoebaNet-B); 'table3': print the paper's Table 3 (MobileNetV1/V2 and ResNet-50 scaled by depth, width, resolution, compound) with effnet's MACs and params beside the paper's FLOPS and top-1 (counts only, nothing is run)",
       ).choices(['paper', 'table3']),
     )
     .option('--accuracy-from <file>', 'measured accuracies (`effnet eval --json` output: { model, top1, top5, n } or a list) for the reports and the accuracy chart')
