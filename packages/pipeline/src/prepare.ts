@@ -10,7 +10,8 @@ import { buildModel, buildModelWithWeights, type BuildOptions, type BuiltModel, 
 import { CALIBRATION_BATCH, calibrateBatchNorm, type StatisticsProvider } from './calibrate.js';
 import { INLINE_LIMIT_BYTES, readModel, serializeModel, writeModel, writeModelAsync, type LoadedModel, type WriteOptions, type WriteResult } from '@effnet/onnx-export';
 import { describeImageModel } from '@effnet/preprocess';
-import { applyGraphPasses, passMetadata, resolvePasses } from './passes.js';
+import { applyGraphPasses, contextMetadata, passMetadata, resolvePasses } from './passes.js';
+import type { PassContext } from './deploy.js';
 
 export interface PrepareOptions extends Omit<BuildOptions, 'weights'> {
   /** Fold BatchNorm into the preceding conv (exact up to float rounding). */
@@ -91,15 +92,25 @@ export function prepareModel(ref: string, o: PrepareOptions = {}): PreparedModel
   let ir = built.ir;
   const calibration = defaultWeightsCalibration(built.ir, weightsPath === undefined && !o.weights, o.calibrate ?? true, statistics);
   if (calibration.calibrate && statistics) ir = calibrateBatchNorm(ir, statistics, { batch: CALIBRATION_BATCH });
-  ir = applyGraphPasses(ir, passes);
-  const inputName = o.inputName ?? 'input';
-  const outputName = o.outputName ?? 'logits';
+  const ctx: PassContext = {
+    model: built.spec.id,
+    ...(built.features ? { features: built.features } : {}),
+    ...(built.embedding ? { embedding: built.embedding } : {}),
+    ...(built.padding ? { padding: built.padding } : {}),
+    resolution: built.resolution,
+    numClasses: built.numClasses,
+    preprocess: built.spec.preprocess,
+  };
+  ir = applyGraphPasses(ir, passes, ctx);
+  const inputName = ir.inputs[0]!.name;
+  const outputName = ir.outputs[0]!.name;
   const opset = passes.opset;
   const metadata = {
     ...built.metadata,
     'effnet.params': String(stats.params),
     'effnet.macs': String(stats.macs),
     ...passMetadata(passes),
+    ...contextMetadata(passes, ctx),
     ...(calibration.weights ? { 'effnet.weights': calibration.weights } : {}),
     ...(o.extraMetadata ?? {}),
   };
