@@ -21,6 +21,14 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const ROOT = join(SHARED, 'fixtures-features');
 const CLI = join(REPO, 'packages/cli/bin/effnet.js');
 const TOLERANCE = 2e-4;
+/**
+ * onnxruntime's float32 convs on ResNet-50's deep, un-normalized maps (absmax 12 and 7) land at
+ * 2.2e-4 and 3.5e-4 (also at a fixed --resolution 96, also with --fold-bn): float32 rounding, not
+ * the file — the same file evaluated in float64 (bench/features-float64.py, onnx's reference
+ * evaluator) is within 5e-7 of timm on every tensor. These two keep a bound that still fails on any
+ * real difference (a wrong tap or padding is off by whole units).
+ */
+const FLOAT32_BOUND: Readonly<Record<string, Readonly<Record<string, number>>>> = { 'timm-resnet50': { 'features.3': 3e-4, 'features.4': 5e-4 } };
 const dir = mkdtempSync(join(tmpdir(), 'effnet-features-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -86,7 +94,7 @@ requires(sharedData('fixtures-features/README.md', 'fixtures-features/timm-effic
             const got = y[name]!;
             expect([...got.dims]).toEqual([...want.info(name === 'embedding' ? 'pre_logits' : name)!.shape]);
             const d = maxAbsDiff(got.data as Float32Array, ref);
-            expect(d, `${folder} ${name}: max |Δ| ${d.toExponential(2)}`).toBeLessThanOrEqual(TOLERANCE);
+            expect(d, `${folder} ${name}: max |Δ| ${d.toExponential(2)}`).toBeLessThanOrEqual(FLOAT32_BOUND[folder]?.[name] ?? TOLERANCE);
           }
         } finally {
           await s.release();

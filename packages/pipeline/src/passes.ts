@@ -9,7 +9,7 @@
  * A new pass is one record here (and its function): `--embed-preprocessing`, `--outputs`,
  * `--features`, `--head none`, `--dynamic-size`, `--layout nhwc`, `--opencv` are meant to enter so.
  */
-import { explicitPads, foldBatchNorm, OptionError, renameValues, toFloat16, type GraphIR } from '@effnet/graph-builder';
+import { clipAsRelu, explicitPads, foldBatchNorm, OptionError, renameValues, toFloat16, type GraphIR } from '@effnet/graph-builder';
 import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
 import { backboneOutputs, dynamicSize, embedPreprocessing, featureInfo, nhwcInput, outputsHead, parseOutputs, type OutputsMode, type PassContext } from './deploy.js';
 
@@ -32,6 +32,7 @@ export interface PassOptions {
   readonly layout?: 'nchw' | 'nhwc';
   readonly embedPreprocessing?: boolean;
   readonly outputs?: OutputsMode;
+  readonly opencv?: boolean;
 }
 
 export type PassOption = keyof PassOptions;
@@ -146,6 +147,15 @@ export const PASSES: readonly PassRecord[] = [
     stage: 'graph',
     metadata: (o) => (o.explicitPads ? { 'effnet.explicit_pads': 'true' } : {}),
     apply: (ir) => explicitPads(ir),
+  },
+  {
+    name: 'opencv',
+    option: 'opencv',
+    flag: '--opencv',
+    help: 'ReLU6 (Clip with min/max inputs, which OpenCV 4.6 DNN rejects) as Relu(x) - Relu(x - 6); costs onnxruntime time, so not the default',
+    stage: 'graph',
+    metadata: (o) => (o.opencv ? { 'effnet.opencv': 'true' } : {}),
+    apply: (ir) => clipAsRelu(ir),
   },
   {
     name: 'fp16',
