@@ -166,7 +166,7 @@ export function openModelFile(path: string): FileModel {
   const output = ir.outputs[0];
   if (!input || !output) throw new Error(`${path}: model needs at least one input and one output`);
   // The metadata rules (mean/std/crop/interpolation defaults, [N,3,R,R] check) live in @effnet/preprocess.
-  const info = describeImageModel(metadata, { source: path, inputName: input.name, inputShape: input.shape, outputShape: output.shape });
+  const info = describeImageModel(metadata, { source: path, inputName: input.name, inputShape: input.shape, outputShape: output.shape, inputType: input.dtype });
   const { resolution, ...preprocess } = info.preprocess;
   return {
     kind: 'file',
