@@ -82,13 +82,15 @@ function valueOf(ir: GraphIR, name: string): ValueInfo {
 export function backboneOutputs(ir: GraphIR, ctx: PassContext, o: { readonly features?: readonly number[]; readonly embedding?: boolean }): GraphIR {
   const rename: Record<string, string> = {};
   const outs: string[] = [];
+  /** Taps the rest of the backbone reads: given their output name by an Identity, so later passes see a terminal output. */
+  const copies: NodeIR[] = [];
   if (o.features) {
     const taps = ctx.features;
     if (!taps || taps.length === 0) throw new OptionError('features', `--features: ${ctx.model} has no feature taps (timm features_only covers the EfficientNet, V2, Lite, MobileNet, MnasNet and ResNet families)`);
     for (const i of o.features) {
       const t = taps[i];
       if (!t) throw new OptionError('features', `--features ${i}: ${ctx.model} has taps 0..${taps.length - 1}`);
-      rename[t.tensor] = `features.${i}`;
+      copies.push({ op: 'Identity', name: `features.${i}`, inputs: [t.tensor], outputs: [`features.${i}`], attrs: {} });
       outs.push(`features.${i}`);
     }
   }
@@ -98,9 +100,14 @@ export function backboneOutputs(ir: GraphIR, ctx: PassContext, o: { readonly fea
     outs.push('embedding');
   }
   const renamed = renameValues(ir, rename);
+  const copied: GraphIR = {
+    ...renamed,
+    nodes: [...renamed.nodes, ...copies],
+    values: [...renamed.values, ...copies.map((c) => ({ ...valueOf(renamed, c.inputs[0]!), name: c.outputs[0]! }))],
+  };
   return prune(
-    renamed,
-    outs.map((n) => valueOf(renamed, n)),
+    copied,
+    outs.map((n) => valueOf(copied, n)),
   );
 }
 
