@@ -10,10 +10,13 @@ import { buildModel, buildModelWithWeights, type BuildOptions, type BuiltModel, 
 import { CALIBRATION_BATCH, calibrateBatchNorm, type StatisticsProvider } from './calibrate.js';
 import { INLINE_LIMIT_BYTES, readModel, serializeModel, writeModel, writeModelAsync, type LoadedModel, type WriteOptions, type WriteResult } from '@effnet/onnx-export';
 import { describeImageModel } from '@effnet/preprocess';
-import { applyGraphPasses, contextMetadata, passMetadata, resolvePasses } from './passes.js';
+import { applyGraphPasses, contextMetadata, passMetadata, resolvePasses, type PassOptions } from './passes.js';
 import type { PassContext } from './deploy.js';
 
-export interface PrepareOptions extends Omit<BuildOptions, 'weights'> {
+/** The deployment passes' options (pass table: --features, --head none, --dynamic-size, --layout, --embed-preprocessing, --outputs, --opencv). */
+export type DeployOptions = Pick<PassOptions, 'features' | 'head' | 'dynamicSize' | 'layout' | 'embedPreprocessing' | 'outputs' | 'opencv'>;
+
+export interface PrepareOptions extends Omit<BuildOptions, 'weights'>, DeployOptions {
   /** Fold BatchNorm into the preceding conv (exact up to float rounding). */
   readonly foldBn?: boolean;
   /** float16 weights and compute (inputs/outputs stay float32 unless fp16Io). */
