@@ -23,6 +23,7 @@ import type { GraphIR } from '@effnet/graph-builder';
 import { fixtureTensors, formulaInput, readFixture, type Fixture, type WeightSource } from '@effnet/efficientnet';
 import { onnxruntimeStatistics, prepareInt8Model, prepareModel, type PrepareOptions } from '@effnet/pipeline';
 import { preprocessPixels } from '@effnet/preprocess';
+import * as prettier from 'prettier';
 import { PYTHON, pythonModules, requires, SHARED, sharedData } from '../../../test-utils/requires.js';
 
 /** Default weights calibrated as the CLI does: onnxruntime-node measures the BatchNorm statistics. */
@@ -298,7 +299,7 @@ function tableMarkdown(rows: readonly (readonly string[])[], pyVersion: string |
 }
 
 NEEDS.describe('the conformance table: variants × runtimes (README)', () => {
-  it('each variant loads and matches effnet\'s own result (or says why not) in each runtime; the README table is this table', async () => {
+  it("each variant loads and matches effnet's own result (or says why not) in each runtime; the README table is this table", async () => {
     const R = TR;
     const pic = { w: 500, h: 375 };
     const px = photo(pic.w, pic.h);
@@ -323,10 +324,7 @@ NEEDS.describe('the conformance table: variants × runtimes (README)', () => {
         feed = { name: 'input', data: hwc, dims: [1, R, R, 3] };
       } else feed = { name: 'input', data: formulaInput([1, 3, h, w]), dims: [1, 3, h, w] };
       feeds.set(v.name, feed);
-      refs.set(
-        v.name,
-        v.reference === 'self' ? await runAll(path, 'cpu', feed) : await runAll(plainPath, 'cpu', { name: 'input', data: v.pixels ? pre : x, dims: [1, 3, R, R] }),
-      );
+      refs.set(v.name, v.reference === 'self' ? await runAll(path, 'cpu', feed) : await runAll(plainPath, 'cpu', { name: 'input', data: v.pixels ? pre : x, dims: [1, 3, R, R] }));
       const input = join(dir, `table-${slug(v.name)}.input.bin`);
       writeFileSync(input, feed.data);
       models.push({ name: `table-${slug(v.name)}`, path, checker: true, shapes: false, opencv: { input, dtype: feed.data instanceof Uint8Array ? 'uint8' : 'float32', shape: feed.dims, probes: [] } });
@@ -379,7 +377,8 @@ NEEDS.describe('the conformance table: variants × runtimes (README)', () => {
       const pyCell = recorded?.cells[v.name] ?? 'not recorded';
       rows.push([v.name, await cell('cpu'), await cell('wasm'), cv, checker, pyCell]);
     }
-    const table = tableMarkdown(rows, recorded?.onnxruntime);
+    // Formatted as the repository's prettier formats README.md, so that lint and this test agree.
+    const table = (await prettier.format(tableMarkdown(rows, recorded?.onnxruntime), { ...(await prettier.resolveConfig(README)), parser: 'markdown' })).trim();
     console.log(table);
     // What must hold whatever the README says: every variant loads and matches in onnxruntime (node, wasm).
     for (const row of rows) {
@@ -400,7 +399,7 @@ NEEDS.describe('the conformance table: variants × runtimes (README)', () => {
       b = readme.indexOf(TABLE_END);
     expect(a >= 0 && b > a, `README.md needs ${TABLE_START} … ${TABLE_END}`).toBe(true);
     const current = readme.slice(a + TABLE_START.length, b).trim();
-    if (process.env['EFFNET_UPDATE_README'] === '1' && current !== table) writeFileSync(README, `${readme.slice(0, a + TABLE_START.length)}\n${table}\n${readme.slice(b)}`);
+    if (process.env['EFFNET_UPDATE_README'] === '1' && current !== table) writeFileSync(README, `${readme.slice(0, a + TABLE_START.length)}\n\n${table}\n\n${readme.slice(b)}`);
     else expect(current, 'README conformance table differs from what this test computes (EFFNET_UPDATE_README=1 rewrites it)').toBe(table);
   }, 600_000);
 });

@@ -56,51 +56,54 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-requires(sharedData('fixtures-features/README.md', 'fixtures-features/timm-efficientnet_b0/manifest.json')).describe('features, embedding and logits parity with timm at other input sizes (--dynamic-size, through the CLI)', () => {
-  for (const folder of folders) {
-    it(`${folder}: every tensor within ${TOLERANCE}`, async () => {
-      const e = JSON.parse(readFileSync(join(ROOT, folder, 'expected.json'), 'utf8')) as Expected;
-      const id = findModel(folder.split(/-(.*)/)[1]!).id;
-      const f = readFixture(join(ROOT, folder));
-      const weights = join(dir, `${folder}.safetensors`);
-      const fd = openSync(weights, 'w');
-      try {
-        writeSafetensors({ write: (b) => void writeSync(fd, b) }, fixtureTensors(f));
-      } finally {
-        closeSync(fd);
-      }
-      const want = Safetensors.open(join(ROOT, folder, 'features.safetensors'));
-      const shape = e.input.shape;
-      const x = formulaInput(shape);
-      for (const mode of [
-        ['--features', '--head', 'none'],
-        [],
-      ]) {
-        const out = join(dir, `${folder}-${mode.length ? 'features' : 'logits'}.onnx`);
-        const r = effnet(['export', id, '--weights', weights, '--dynamic-size', ...mode, '--out', out]);
-        expect(r.stderr).toMatch(/^wrote /);
-        expect(r.status).toBe(0);
-        const { ir, metadata } = readModel(out);
-        expect(ir.inputs[0]!.shape.slice(2).every((d) => typeof d === 'string'), 'H and W symbolic').toBe(true);
-        expect(metadata['effnet.dynamic_size']).toBe('true');
-        if (mode.length) expect(JSON.parse(metadata['effnet.feature_info']!)).toEqual(e.feature_info);
-        const s = await openSession(out);
+requires(sharedData('fixtures-features/README.md', 'fixtures-features/timm-efficientnet_b0/manifest.json')).describe(
+  'features, embedding and logits parity with timm at other input sizes (--dynamic-size, through the CLI)',
+  () => {
+    for (const folder of folders) {
+      it(`${folder}: every tensor within ${TOLERANCE}`, async () => {
+        const e = JSON.parse(readFileSync(join(ROOT, folder, 'expected.json'), 'utf8')) as Expected;
+        const id = findModel(folder.split(/-(.*)/)[1]!).id;
+        const f = readFixture(join(ROOT, folder));
+        const weights = join(dir, `${folder}.safetensors`);
+        const fd = openSync(weights, 'w');
         try {
-          const y = await s.run({ [s.inputs[0]!.name]: tensor('float32', x, shape) });
-          const names = mode.length ? [...e.feature_info.map((t) => `features.${t.index}`), 'embedding'] : ['logits'];
-          expect(Object.keys(y).sort()).toEqual([...names].sort());
-          for (const name of names) {
-            const ref = want.readFloat32(name === 'embedding' ? 'pre_logits' : name);
-            const got = y[name]!;
-            expect([...got.dims]).toEqual([...want.info(name === 'embedding' ? 'pre_logits' : name)!.shape]);
-            const d = maxAbsDiff(got.data as Float32Array, ref);
-            expect(d, `${folder} ${name}: max |Δ| ${d.toExponential(2)}`).toBeLessThanOrEqual(FLOAT32_BOUND[folder]?.[name] ?? TOLERANCE);
-          }
+          writeSafetensors({ write: (b) => void writeSync(fd, b) }, fixtureTensors(f));
         } finally {
-          await s.release();
+          closeSync(fd);
         }
-      }
-      rmSync(weights, { force: true });
-    });
-  }
-});
+        const want = Safetensors.open(join(ROOT, folder, 'features.safetensors'));
+        const shape = e.input.shape;
+        const x = formulaInput(shape);
+        for (const mode of [['--features', '--head', 'none'], []]) {
+          const out = join(dir, `${folder}-${mode.length ? 'features' : 'logits'}.onnx`);
+          const r = effnet(['export', id, '--weights', weights, '--dynamic-size', ...mode, '--out', out]);
+          expect(r.stderr).toMatch(/^wrote /);
+          expect(r.status).toBe(0);
+          const { ir, metadata } = readModel(out);
+          expect(
+            ir.inputs[0]!.shape.slice(2).every((d) => typeof d === 'string'),
+            'H and W symbolic',
+          ).toBe(true);
+          expect(metadata['effnet.dynamic_size']).toBe('true');
+          if (mode.length) expect(JSON.parse(metadata['effnet.feature_info']!)).toEqual(e.feature_info);
+          const s = await openSession(out);
+          try {
+            const y = await s.run({ [s.inputs[0]!.name]: tensor('float32', x, shape) });
+            const names = mode.length ? [...e.feature_info.map((t) => `features.${t.index}`), 'embedding'] : ['logits'];
+            expect(Object.keys(y).sort()).toEqual([...names].sort());
+            for (const name of names) {
+              const ref = want.readFloat32(name === 'embedding' ? 'pre_logits' : name);
+              const got = y[name]!;
+              expect([...got.dims]).toEqual([...want.info(name === 'embedding' ? 'pre_logits' : name)!.shape]);
+              const d = maxAbsDiff(got.data as Float32Array, ref);
+              expect(d, `${folder} ${name}: max |Δ| ${d.toExponential(2)}`).toBeLessThanOrEqual(FLOAT32_BOUND[folder]?.[name] ?? TOLERANCE);
+            }
+          } finally {
+            await s.release();
+          }
+        }
+        rmSync(weights, { force: true });
+      });
+    }
+  },
+);

@@ -35,7 +35,11 @@ describe('deployment flags: usage errors (exit 2, the flag named)', () => {
     ['--layout nchwc', ['export', 'efficientnet-b0', '--layout', 'nchwc'], ['--layout']],
     ['--dynamic-size with --explicit-pads', ['export', 'tf-efficientnet-b0', '--dynamic-size', '--explicit-pads'], ['--dynamic-size with --explicit-pads', 'one input size']],
     ['--dynamic-size on AmoebaNet', ['export', 'amoebanet-b', '--cells', '6', '--filters', '32', '--dynamic-size'], ['--dynamic-size', 'amoebanet-b']],
-    ['--embed-preprocessing with --int8', ['export', 'efficientnet-b0', '--embed-preprocessing', '--int8', '--calibration-data', 'builtin'], ['--embed-preprocessing with --int8', 'calibration feeds the float NCHW input']],
+    [
+      '--embed-preprocessing with --int8',
+      ['export', 'efficientnet-b0', '--embed-preprocessing', '--int8', '--calibration-data', 'builtin'],
+      ['--embed-preprocessing with --int8', 'calibration feeds the float NCHW input'],
+    ],
     ['--layout nhwc with --int8', ['export', 'efficientnet-b0', '--layout', 'nhwc', '--int8', '--calibration-data', 'builtin'], ['--layout with --int8']],
     ['--features with --outputs probs', ['export', 'efficientnet-b0', '--features', '--outputs', 'probs'], ['--features with --outputs']],
   ];

@@ -390,7 +390,8 @@ export const Resize = defineOp({
     const [scales, sizes] = [ins[2], ins[3]];
     if (!!scales === !!sizes) fail('give exactly one of scales and sizes');
     const v = sizes ?? scales!;
-    if (v.shape.length !== 1 || (typeof v.shape[0] === 'number' && v.shape[0] !== axes.length)) fail(`${sizes ? 'sizes' : 'scales'} must be 1-D with one value per resized axis (${axes.length}), got [${v.shape.join(',')}]`);
+    if (v.shape.length !== 1 || (typeof v.shape[0] === 'number' && v.shape[0] !== axes.length))
+      fail(`${sizes ? 'sizes' : 'scales'} must be 1-D with one value per resized axis (${axes.length}), got [${v.shape.join(',')}]`);
     const out: Dim[] = [...x.shape];
     if (sizes?.value) {
       if (sizes.value.some((d) => !Number.isInteger(d) || d < 1)) fail(`sizes must be positive, got [${sizes.value.join(',')}]`);

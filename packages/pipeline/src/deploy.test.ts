@@ -96,7 +96,12 @@ describe('--outputs, --layout nhwc, --opencv, --features: the same numbers as th
       expect(maxDiff(probs.subarray(r * 1000, (r + 1) * 1000), want)).toBeLessThan(1e-6);
       const order = [...want.keys()].sort((a, b) => want[b]! - want[a]!).slice(0, 5);
       expect(Array.from(top['classes']!.data as BigInt64Array, Number).slice(r * 5, r * 5 + 5)).toEqual(order);
-      expect(maxDiff((top['scores']!.data as Float32Array).subarray(r * 5, r * 5 + 5), order.map((i) => want[i]!))).toBeLessThan(1e-6);
+      expect(
+        maxDiff(
+          (top['scores']!.data as Float32Array).subarray(r * 5, r * 5 + 5),
+          order.map((i) => want[i]!),
+        ),
+      ).toBeLessThan(1e-6);
     }
   });
 

@@ -86,7 +86,8 @@ export function backboneOutputs(ir: GraphIR, ctx: PassContext, o: { readonly fea
   const copies: NodeIR[] = [];
   if (o.features) {
     const taps = ctx.features;
-    if (!taps || taps.length === 0) throw new OptionError('features', `--features: ${ctx.model} has no feature taps (timm features_only covers the EfficientNet, V2, Lite, MobileNet, MnasNet and ResNet families)`);
+    if (!taps || taps.length === 0)
+      throw new OptionError('features', `--features: ${ctx.model} has no feature taps (timm features_only covers the EfficientNet, V2, Lite, MobileNet, MnasNet and ResNet families)`);
     for (const i of o.features) {
       const t = taps[i];
       if (!t) throw new OptionError('features', `--features ${i}: ${ctx.model} has taps 0..${taps.length - 1}`);

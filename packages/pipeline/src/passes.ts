@@ -89,7 +89,9 @@ function needContext(ctx: PassContext | undefined, flag: string): PassContext {
 /** `--features 2,3,4` → [2, 3, 4] (timm out_indices, each 0..4); `--features` alone → all. */
 export function parseFeatures(text: string | boolean): readonly number[] | true {
   if (text === true || text === '' || text === 'all') return true;
-  const parts = String(text).split(',').map((t) => t.trim());
+  const parts = String(text)
+    .split(',')
+    .map((t) => t.trim());
   const v = parts.map(Number);
   if (parts.some((t) => !/^\d+$/.test(t)) || v.some((i) => i > 4)) throw new OptionError('features', `--features expects indices 0..4 (strides 2..32) such as 2,3,4, got '${String(text)}'`);
   if (new Set(v).size !== v.length) throw new OptionError('features', `--features '${String(text)}' repeats an index`);
@@ -110,7 +112,7 @@ export const PASSES: readonly PassRecord[] = [
     name: 'features',
     option: 'features',
     flag: '--features [indices]',
-    help: "the backbone (timm features_only): outputs features.0..4 at strides 2..32, or only the given indices (e.g. 2,3,4); channels, reduction and tap in the metadata",
+    help: 'the backbone (timm features_only): outputs features.0..4 at strides 2..32, or only the given indices (e.g. 2,3,4); channels, reduction and tap in the metadata',
     stage: 'graph',
     parse: (t) => parseFeatures(t),
     excludes: [{ pass: 'outputs', why: 'a backbone has no logits to turn into probabilities' }],

@@ -121,18 +121,21 @@ export function describeImageModel(metadata: Readonly<Record<string, string>>, i
     throw new Error(`${io.source}: input '${io.inputName}' is ${io.inputType ?? ''}${shape}; an embedded-preprocessing model takes uint8 pictures [N,H,W,3]`);
   const [h, w] = input === 'nchw' ? [d[2], d[3]] : [d[1], d[2]];
   const channels = input === 'nchw' ? d[1] : d[3];
-  const resolution =
-    pixels
-      ? positiveIntText(metadata['effnet.resolution'])
-      : d.length === 4 && channels === 3
-        ? typeof h === 'number' && h === w
-          ? positiveInt(h)
-          : symbolic(h) && symbolic(w)
-            ? positiveIntText(metadata['effnet.resolution'])
-            : undefined
-        : undefined;
+  const resolution = pixels
+    ? positiveIntText(metadata['effnet.resolution'])
+    : d.length === 4 && channels === 3
+      ? typeof h === 'number' && h === w
+        ? positiveInt(h)
+        : symbolic(h) && symbolic(w)
+          ? positiveIntText(metadata['effnet.resolution'])
+          : undefined
+      : undefined;
   if (resolution === undefined)
-    throw new Error(pixels ? `${io.source}: an embedded-preprocessing model needs effnet.resolution in its metadata` : `${io.source}: input '${io.inputName}' is ${shape}; expected an image input [N,3,R,R] (or [N,R,R,3]) with R a positive integer`);
+    throw new Error(
+      pixels
+        ? `${io.source}: an embedded-preprocessing model needs effnet.resolution in its metadata`
+        : `${io.source}: input '${io.inputName}' is ${shape}; expected an image input [N,3,R,R] (or [N,R,R,3]) with R a positive integer`,
+    );
   if (resolution > MAX_RESOLUTION)
     throw new Error(`${io.source}: input '${io.inputName}' ${shape} declares ${resolution}x${resolution} pixels; effnet reads image models up to ${MAX_RESOLUTION}x${MAX_RESOLUTION}`);
   const n = d[0];

@@ -55,12 +55,14 @@ export function inputKindOf(input: { readonly type?: string; readonly shape?: re
 
 /** Checks a picture batch for a `pixels` model: one line naming what is wrong. */
 export function checkPixels(input: string, data: unknown, dims: readonly number[]): void {
-  if (!(data instanceof Uint8Array)) throw new Error(`model input '${input}' takes decoded uint8 RGB pixels [N,H,W,3] (an embedded-preprocessing file); it was given ${(data as object)?.constructor?.name ?? typeof data} data`);
+  if (!(data instanceof Uint8Array))
+    throw new Error(`model input '${input}' takes decoded uint8 RGB pixels [N,H,W,3] (an embedded-preprocessing file); it was given ${(data as object)?.constructor?.name ?? typeof data} data`);
   if (dims.length !== 4) throw new Error(`model input '${input}' takes a picture batch [N,H,W,3]; got [${dims.join(',')}]`);
   const [n, h, w, c] = dims as [number, number, number, number];
   if (c !== 3) throw new Error(`model input '${input}' takes RGB pictures (3 channels); got ${c} channel${c === 1 ? '' : 's'}: convert grey or RGBA pictures to RGB first`);
   if (!(n >= 1 && h >= 1 && w >= 1)) throw new Error(`model input '${input}': the picture is empty ([${dims.join(',')}])`);
-  if (h > MAX_PIXELS_SIDE || w > MAX_PIXELS_SIDE || h * w > MAX_PIXELS) throw new Error(`model input '${input}': a ${w}x${h} picture is over effnet's limit (${MAX_PIXELS_SIDE} per side, ${MAX_PIXELS} pixels)`);
+  if (h > MAX_PIXELS_SIDE || w > MAX_PIXELS_SIDE || h * w > MAX_PIXELS)
+    throw new Error(`model input '${input}': a ${w}x${h} picture is over effnet's limit (${MAX_PIXELS_SIDE} per side, ${MAX_PIXELS} pixels)`);
   if (data.length !== n * h * w * 3) throw new Error(`model input '${input}': ${data.length} bytes for [${dims.join(',')}] (${n * h * w * 3} expected)`);
 }
 
@@ -89,7 +91,8 @@ export function runnerOf(session: ModelSession): Runner {
   const output = session.outputs[0];
   if (!input || !output) throw new Error('the model has no inputs or no outputs');
   const inputKind = inputKindOf(input);
-  if (inputKind !== 'pixels' && input.type !== undefined && input.type !== 'float32' && input.type !== 'float16') throw new Error(`model input '${input.name}' takes ${input.type}; this runner feeds float32 image batches`);
+  if (inputKind !== 'pixels' && input.type !== undefined && input.type !== 'float32' && input.type !== 'float16')
+    throw new Error(`model input '${input.name}' takes ${input.type}; this runner feeds float32 image batches`);
   const half = input.type === 'float16';
   const read = async (feed: Parameters<ModelSession['run']>[0]): Promise<Output> => {
     const out = (await session.run(feed, [output.name]))[output.name]!;
