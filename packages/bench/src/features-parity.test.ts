@@ -74,6 +74,7 @@ requires(sharedData('fixtures-features/README.md', 'fixtures-features/timm-effic
         const want = Safetensors.open(join(ROOT, folder, 'features.safetensors'));
         const shape = e.input.shape;
         const x = formulaInput(shape);
+        const report: string[] = [];
         for (const mode of [['--features', '--head', 'none'], []]) {
           const out = join(dir, `${folder}-${mode.length ? 'features' : 'logits'}.onnx`);
           const r = effnet(['export', id, '--weights', weights, '--dynamic-size', ...mode, '--out', out]);
@@ -96,6 +97,7 @@ requires(sharedData('fixtures-features/README.md', 'fixtures-features/timm-effic
               const got = y[name]!;
               expect([...got.dims]).toEqual([...want.info(name === 'embedding' ? 'pre_logits' : name)!.shape]);
               const d = maxAbsDiff(got.data as Float32Array, ref);
+              report.push(`${name} ${d.toExponential(1)}`);
               expect(d, `${folder} ${name}: max |Δ| ${d.toExponential(2)}`).toBeLessThanOrEqual(FLOAT32_BOUND[folder]?.[name] ?? TOLERANCE);
             }
           } finally {
