@@ -105,6 +105,7 @@ requires(sharedData('fixtures-features/README.md', 'fixtures-features/timm-effic
           }
         }
         rmSync(weights, { force: true });
+        console.log(`${folder} (${shape.slice(2).join('x')}): max |Δ| ${report.join(', ')}`);
       });
     }
   },
