@@ -6,7 +6,7 @@ Usage: check.py JOB.json   (prints one JSON object on stdout)
 JOB = {"outDir": dir, "models": [{"name", "path",
         "checker": bool,            # onnx.checker.check_model(full_check=True)
         "shapes": bool,             # strict shape inference vs the value_info effnet wrote
-        "opencv": {"input": raw float32 file, "shape": [N,C,H,W], "probes": [value names]} | absent}]}
+        "opencv": {"input": raw file, "dtype": "float32" (default) | "uint8", "shape": [...], "probes": [value names]} | absent}]}
 
 For "opencv" the model is loaded with cv2.dnn.readNetFromONNX and run on the input. Intermediate
 values named in "probes" are made graph outputs first (a copy, <outDir>/<name>.probe.onnx, so the
@@ -107,7 +107,7 @@ def run_opencv(spec, model, out_dir):
         probe.graph.output.append(infos[name])
     onnx.save(probe, probe_path)
     net = cv2.dnn.readNetFromONNX(probe_path)
-    x = np.fromfile(spec["opencv"]["input"], dtype=np.float32).reshape(spec["opencv"]["shape"])
+    x = np.fromfile(spec["opencv"]["input"], dtype=spec["opencv"].get("dtype", "float32")).reshape(spec["opencv"]["shape"])
     net.setInput(x)
     names = [o.name for o in probe.graph.output]
     outs = net.forward(names)
@@ -117,6 +117,17 @@ def run_opencv(spec, model, out_dir):
         np.ascontiguousarray(y, dtype=np.float32).tofile(path)
         files.append({"name": name, "path": path, "shape": list(y.shape)})
     return {"probeModel": probe_path, "outputs": files}
+
+
+def cv_reason(e):
+    """OpenCV's multi-line importer error as one line: the node's op and the failed check."""
+    import re
+    msg = str(e)
+    node = re.search(r"Node \[(\w+)@[^\]]*\]", msg)
+    expected = re.search(r"\(expected: '([^']*)'\)", msg)
+    errors = re.findall(r"error: \([^)]*\) (.*?)(?: in function|$)", msg, re.M)
+    detail = expected.group(1) if expected else (errors[-1].strip() if errors else error(e))
+    return f"{node.group(1)}: {detail}" if node else detail
 
 
 def check_model(spec, out_dir):
@@ -140,7 +151,7 @@ def check_model(spec, out_dir):
         try:
             res["opencv"] = run_opencv(spec, model, out_dir)
         except Exception as e:
-            res["opencv"] = {"error": error(e)}
+            res["opencv"] = {"error": cv_reason(e)}
     return res
 
 

@@ -19,10 +19,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openSession, tensor } from '@effnet/runtime';
-import type { GraphIR, NodeIR } from '@effnet/graph-builder';
-import { DEFAULT_OPSET, serializeModel } from '@effnet/onnx-export';
+import type { GraphIR } from '@effnet/graph-builder';
 import { fixtureTensors, formulaInput, readFixture, type Fixture, type WeightSource } from '@effnet/efficientnet';
-import { onnxruntimeStatistics, prepareModel, type PrepareOptions } from '@effnet/pipeline';
+import { onnxruntimeStatistics, prepareInt8Model, prepareModel, type PrepareOptions } from '@effnet/pipeline';
+import { preprocessPixels } from '@effnet/preprocess';
+import * as prettier from 'prettier';
 import { PYTHON, pythonModules, requires, SHARED, sharedData } from '../../../test-utils/requires.js';
 
 /** Default weights calibrated as the CLI does: onnxruntime-node measures the BatchNorm statistics. */
@@ -31,6 +32,7 @@ const WITH_ORT = { statistics: onnxruntimeStatistics } as const;
 const FIXTURES = join(SHARED, 'fixtures');
 const FAMILY_FIXTURES = join(SHARED, 'fixtures-families');
 const CHECK = fileURLToPath(new URL('../conformance/check.py', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** Logits: absolute. Intermediate feature maps: relative to their largest magnitude. */
 const TOL = 1e-4;
 
@@ -45,36 +47,6 @@ interface Case {
   readonly opencv: boolean;
   /** ../shared/fixtures folder whose weights and float64 logits to use. */
   readonly fixture?: string;
-  /** A rewrite of the exported graph before it is written (OpenCV-only workarounds, named in the case). */
-  readonly rewrite?: (ir: GraphIR) => GraphIR;
-}
-
-/**
- * ReLU6 as HardSigmoid(x; 1/6, 0) · 6. OpenCV 4.6 reads only the opset-6 Clip (min/max attributes)
- * and rejects the Clip every opset >= 11 writes (min/max inputs: "node_proto.input_size() == 1"), so
- * the Lite cases run in OpenCV through this rewrite; the canonical Clip export is checked by onnx.
- */
-function relu6AsHardSigmoid(ir: GraphIR): GraphIR {
-  const clips = ir.nodes.filter((n) => n.op === 'Clip');
-  const bounds = new Set(clips.flatMap((n) => n.inputs.slice(1)));
-  const six = 'opencv_relu6.six';
-  const nodes = ir.nodes.flatMap((n): NodeIR[] =>
-    n.op !== 'Clip'
-      ? [n]
-      : [
-          {
-            op: 'HardSigmoid',
-            name: `${n.name}.hard_sigmoid`,
-            inputs: [n.inputs[0]!],
-            outputs: [`${n.outputs[0]}.hard_sigmoid`],
-            attrs: { alpha: { kind: 'float', value: 1 / 6 }, beta: { kind: 'float', value: 0 } },
-          },
-          { op: 'Mul', name: `${n.name}.times_six`, inputs: [`${n.outputs[0]}.hard_sigmoid`, six], outputs: [n.outputs[0]!], attrs: {} },
-        ],
-  );
-  const values = ir.values.flatMap((v) => (clips.some((n) => n.outputs[0] === v.name) ? [v, { ...v, name: `${v.name}.hard_sigmoid` }] : [v]));
-  const initializers = [...ir.initializers.filter((i) => !bounds.has(i.name)), { name: six, dtype: 'float32' as const, shape: [], data: new Float32Array([6]) }];
-  return { ...ir, nodes, values, initializers };
 }
 
 const CASES: readonly Case[] = [
@@ -91,17 +63,13 @@ const CASES: readonly Case[] = [
   // EfficientNetV2 (Fused-MBConv, conv-BN-act with skip) and EfficientNet-Lite (ReLU6 as Clip, no SE).
   { name: 'tf-efficientnetv2-b0', model: 'tf-efficientnetv2-b0', opencv: true, fixture: 'timm-tf_efficientnetv2_b0' },
   { name: 'tf-efficientnetv2-b0.explicit-pads.opset13', model: 'tf-efficientnetv2-b0', options: { explicitPads: true, opset: 13 }, opencv: true, fixture: 'timm-tf_efficientnetv2_b0' },
+  // EfficientNet-Lite's ReLU6 is a Clip with min/max inputs, which OpenCV 4.6 rejects: the default
+  // export is checked by onnx, the real `--opencv` export path (Relu(x) − Relu(x − 6), the bound read
+  // from the Clip) runs in OpenCV and is held to the fixture's PyTorch logits, so a wrong bound fails.
   { name: 'efficientnet-lite0', model: 'efficientnet-lite0', opencv: false, fixture: 'timm-efficientnet_lite0' },
-  { name: 'efficientnet-lite0.relu6-as-hard-sigmoid', model: 'efficientnet-lite0', opencv: true, fixture: 'timm-efficientnet_lite0', rewrite: relu6AsHardSigmoid },
+  { name: 'efficientnet-lite0.opencv', model: 'efficientnet-lite0', options: { opencv: true }, opencv: true, fixture: 'timm-efficientnet_lite0' },
   { name: 'tf-efficientnet-lite0.fold-bn', model: 'tf-efficientnet-lite0', options: { foldBn: true }, opencv: false, fixture: 'timm-tf_efficientnet_lite0' },
-  {
-    name: 'tf-efficientnet-lite0.fold-bn.relu6-as-hard-sigmoid',
-    model: 'tf-efficientnet-lite0',
-    options: { foldBn: true },
-    opencv: true,
-    fixture: 'timm-tf_efficientnet_lite0',
-    rewrite: relu6AsHardSigmoid,
-  },
+  { name: 'tf-efficientnet-lite0.fold-bn.opencv', model: 'tf-efficientnet-lite0', options: { foldBn: true, opencv: true }, opencv: true, fixture: 'timm-tf_efficientnet_lite0' },
   // OpenCV 4.6 cannot load float16 initializers (use the float32 export there): checker + shapes only.
   { name: 'efficientnet-b0.fp16', model: 'efficientnet-b0', options: { fp16: true }, opencv: false },
 ];
@@ -160,8 +128,7 @@ NEEDS.describe('conformance with onnx (checker, shape inference) and OpenCV DNN'
       const fixture = fixtureFor(c);
       const p = prepareModel(c.model, { ...WITH_ORT, ...c.options, ...(fixture ? { weights: fixtureWeights(fixture) } : {}) });
       const path = join(dir, `${c.name}.onnx`);
-      if (c.rewrite) writeFileSync(path, serializeModel(c.rewrite(p.ir), { opset: c.options?.opset ?? DEFAULT_OPSET }));
-      else p.write(path);
+      p.write(path);
       // Dynamic-batch files run with one image: OpenCV 4.6 cannot run dynamic-batch EfficientNet
       // files with N > 1 (shape assertion in its importer; a fixed --batch N works, see fold-bn case).
       const n = typeof c.options?.batch === 'number' ? c.options.batch : 1;
@@ -173,7 +140,7 @@ NEEDS.describe('conformance with onnx (checker, shape inference) and OpenCV DNN'
       inputs.set(c.name, { data, dims, ...(fixture ? { reference: fixture.logits.slice(0, n) } : {}) });
       const input = join(dir, `${c.name}.input.bin`);
       writeFileSync(input, data);
-      const ir = c.rewrite ? c.rewrite(p.ir) : p.ir;
+      const ir = p.ir;
       return { name: c.name, path, checker: true, shapes: true, ...(c.opencv ? { opencv: { input, shape: dims, probes: probeValues(ir) } } : {}) };
     });
     const job = join(dir, 'job.json');
@@ -249,4 +216,190 @@ NEEDS.describe('conformance with onnx (checker, shape inference) and OpenCV DNN'
         }
       });
   }
+});
+
+// ------------------------------------------------------------------------------------------------
+// The conformance table (README "Using effnet models in other runtimes"): each deployable variant
+// × each runtime — loads, and max |Δ| against effnet's own result, or "not supported" with the
+// reason the runtime gave. Computed here; the README's table must be exactly this
+// (EFFNET_UPDATE_README=1 rewrites it).
+
+const README = join(REPO_ROOT, 'README.md');
+const TABLE_START = '<!-- conformance-table:start -->';
+const TABLE_END = '<!-- conformance-table:end -->';
+/** Python onnxruntime is not installed in CI: its column is what bench/conformance-python.py recorded. */
+const PY_RECORD = fileURLToPath(new URL('../conformance/python-onnxruntime.json', import.meta.url));
+
+interface Variant {
+  readonly name: string;
+  readonly model: string;
+  readonly options: PrepareOptions;
+  /** uint8 pictures [1,H,W,3] (embedded preprocessing) instead of the formula tensor. */
+  readonly pixels?: boolean;
+  readonly nhwc?: boolean;
+  /** Input H×W when not R×R (dynamic size). */
+  readonly size?: readonly [number, number];
+  /** effnet's own result: the plain float32 model (on the tensor effnet's PIL-exact path makes), else this file in onnxruntime-node. */
+  readonly reference: 'plain' | 'self';
+}
+
+const TR = 224;
+const VARIANTS: readonly Variant[] = [
+  { name: 'plain', model: 'efficientnet-b0', options: {}, reference: 'self' },
+  { name: 'embedded preprocessing', model: 'efficientnet-b0', options: { embedPreprocessing: true }, pixels: true, reference: 'plain' },
+  { name: 'features', model: 'efficientnet-b0', options: { features: true }, reference: 'self' },
+  { name: 'embedding', model: 'efficientnet-b0', options: { head: 'none' }, reference: 'self' },
+  { name: 'dynamic size (tf-b0 at 192×256)', model: 'tf-efficientnet-b0', options: { dynamicSize: true }, size: [192, 256], reference: 'self' },
+  { name: 'NHWC', model: 'efficientnet-b0', options: { layout: 'nhwc' }, nhwc: true, reference: 'plain' },
+  { name: 'fp16', model: 'efficientnet-b0', options: { fp16: true }, reference: 'plain' },
+  { name: 'int8 (builtin calibration)', model: 'efficientnet-b0', options: {}, reference: 'plain' },
+  { name: 'Lite0 (ReLU6 = Clip)', model: 'efficientnet-lite0', options: {}, reference: 'self' },
+  { name: 'Lite0 --opencv', model: 'efficientnet-lite0', options: { opencv: true }, reference: 'self' },
+];
+const RUNTIMES = ['onnxruntime-node', 'onnxruntime-web (wasm, in Node)', 'OpenCV 4.6 (cv2.dnn)', 'onnx checker', 'Python onnxruntime (recorded)'] as const;
+
+/** max |Δ| as the power of ten above it (≤ 1e-5): stable across machines where the last digits of float32 sums are not. */
+const fmt = (d: number) => (d === 0 ? '0' : `≤ 1e${Math.ceil(Math.log10(d))}`);
+const slug = (s: string) => s.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+
+function allOutputsDiff(a: Record<string, Float32Array>, b: Record<string, Float32Array>): number {
+  let m = 0;
+  for (const k of Object.keys(a)) {
+    const x = a[k]!,
+      y = b[k];
+    if (!y || y.length !== x.length) return Infinity;
+    for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
+  }
+  return m;
+}
+
+/** Pictures for the embedded file: a 500×375 photo-like pattern (the size the issue names). */
+function photo(w: number, h: number): Uint8Array {
+  const px = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) px[(y * w + x) * 3 + c] = Math.round(127.5 + 100 * Math.sin((x * (c + 1)) / 23 + y / 31) * Math.cos(y / 17 - c));
+  return px;
+}
+
+async function runAll(path: string, ep: 'cpu' | 'wasm', feed: { name: string; data: Float32Array | Uint8Array; dims: number[] }): Promise<Record<string, Float32Array>> {
+  const s = await openSession(path, { ep });
+  try {
+    const t = feed.data instanceof Uint8Array ? tensor('uint8', feed.data, feed.dims) : tensor('float32', feed.data, feed.dims);
+    const out = await s.run({ [s.inputs[0]!.name]: t });
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data instanceof Float32Array ? v.data : Float32Array.from(v.data as ArrayLike<number>)]));
+  } finally {
+    await s.release();
+  }
+}
+
+function tableMarkdown(rows: readonly (readonly string[])[], pyVersion: string | undefined): string {
+  const names = RUNTIMES.map((r) => (r.startsWith('Python') && pyVersion ? `Python onnxruntime ${pyVersion} (recorded)` : r));
+  const head = `| variant | ${names.join(' | ')} |`;
+  const sep = `|---|${RUNTIMES.map(() => '---').join('|')}|`;
+  return [head, sep, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+NEEDS.describe('the conformance table: variants × runtimes (README)', () => {
+  it("each variant loads and matches effnet's own result (or says why not) in each runtime; the README table is this table", async () => {
+    const R = TR;
+    const pic = { w: 500, h: 375 };
+    const px = photo(pic.w, pic.h);
+    const plain = prepareModel('efficientnet-b0', { ...WITH_ORT });
+    const plainPath = join(dir, 'table-reference.onnx');
+    plain.write(plainPath);
+    const x = formulaInput([1, 3, R, R]);
+    const pre = preprocessPixels({ data: px, width: pic.w, height: pic.h, channels: 3 }, { resolution: R, ...plain.preprocess }).data;
+    const models: { name: string; path: string; checker: boolean; shapes: boolean; opencv: { input: string; dtype: string; shape: number[]; probes: string[] } }[] = [];
+    const feeds = new Map<string, { name: string; data: Float32Array | Uint8Array; dims: number[] }>();
+    const refs = new Map<string, Record<string, Float32Array>>();
+    for (const v of VARIANTS) {
+      const path = join(dir, `table-${slug(v.name)}.onnx`);
+      if (v.name.startsWith('int8')) (await prepareInt8Model(v.model, { ...WITH_ORT, int8: { calibration: { kind: 'builtin' } } })).write(path);
+      else prepareModel(v.model, { ...WITH_ORT, ...v.options }).write(path);
+      const [h, w] = v.size ?? [R, R];
+      let feed: { name: string; data: Float32Array | Uint8Array; dims: number[] };
+      if (v.pixels) feed = { name: 'image', data: px, dims: [1, pic.h, pic.w, 3] };
+      else if (v.nhwc) {
+        const hwc = new Float32Array(x.length);
+        for (let c = 0; c < 3; c++) for (let i = 0; i < R * R; i++) hwc[i * 3 + c] = x[c * R * R + i]!;
+        feed = { name: 'input', data: hwc, dims: [1, R, R, 3] };
+      } else feed = { name: 'input', data: formulaInput([1, 3, h, w]), dims: [1, 3, h, w] };
+      feeds.set(v.name, feed);
+      refs.set(v.name, v.reference === 'self' ? await runAll(path, 'cpu', feed) : await runAll(plainPath, 'cpu', { name: 'input', data: v.pixels ? pre : x, dims: [1, 3, R, R] }));
+      const input = join(dir, `table-${slug(v.name)}.input.bin`);
+      writeFileSync(input, feed.data);
+      models.push({ name: `table-${slug(v.name)}`, path, checker: true, shapes: false, opencv: { input, dtype: feed.data instanceof Uint8Array ? 'uint8' : 'float32', shape: feed.dims, probes: [] } });
+    }
+    const job = join(dir, 'table-job.json');
+    writeFileSync(job, JSON.stringify({ outDir: dir, models }));
+    const r = spawnSync(PYTHON, [CHECK, job], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 300_000 });
+    if (r.status !== 0) throw new Error(`check.py failed (${r.status ?? r.signal}): ${r.stderr}`);
+    const py = JSON.parse(r.stdout) as PyResult;
+    const recorded = existsSync(PY_RECORD) ? (JSON.parse(readFileSync(PY_RECORD, 'utf8')) as { onnxruntime: string; cells: Record<string, string> }) : undefined;
+    if (process.env['EFFNET_KEEP_CONFORMANCE']) {
+      // For bench/conformance-python.py: the files, inputs and effnet's results of this run.
+      const keep = process.env['EFFNET_KEEP_CONFORMANCE'];
+      const manifest = VARIANTS.map((v) => {
+        const refPath = join(keep, `${slug(v.name)}.ref.json`);
+        writeFileSync(refPath, JSON.stringify(Object.fromEntries(Object.entries(refs.get(v.name)!).map(([k, a]) => [k, Array.from(a)]))));
+        const m = models.find((q) => q.name === `table-${slug(v.name)}`)!;
+        const model = join(keep, `${slug(v.name)}.onnx`);
+        writeFileSync(model, readFileSync(m.path));
+        const input = join(keep, `${slug(v.name)}.input.bin`);
+        writeFileSync(input, readFileSync(m.opencv.input));
+        return { name: v.name, model, input, dtype: m.opencv.dtype, shape: m.opencv.shape, reference: refPath };
+      });
+      writeFileSync(join(keep, 'manifest.json'), JSON.stringify(manifest, null, 1));
+    }
+
+    const rows: string[][] = [];
+    for (const v of VARIANTS) {
+      const m = py.models.find((q) => q.name === `table-${slug(v.name)}`)!;
+      const ref = refs.get(v.name)!;
+      const cell = async (ep: 'cpu' | 'wasm') => {
+        try {
+          const y = await runAll(models.find((q) => q.name === `table-${slug(v.name)}`)!.path, ep, feeds.get(v.name)!);
+          const d = allOutputsDiff(ref, y);
+          return v.reference === 'self' && ep === 'cpu' ? '✓ (reference)' : `✓ ${fmt(d)}`;
+        } catch (e) {
+          return `✗ ${(e as Error).message.split('\n')[0]!.slice(0, 80)}`;
+        }
+      };
+      const cv = (() => {
+        if (m.opencv?.error) return `not supported: ${m.opencv.error.replace(/\s+/g, ' ').replace(/\|/g, '/').slice(0, 110)}`;
+        const outs: Record<string, Float32Array> = {};
+        for (const o of m.opencv!.outputs) {
+          const b = readFileSync(o.path);
+          outs[o.name] = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+        }
+        return `✓ ${fmt(allOutputsDiff(ref, outs))}`;
+      })();
+      const checker = m.checker?.ok ? '✓ valid' : m.checker?.skipped ? `not supported: ${m.checker.skipped}` : `✗ ${(m.checker?.error ?? '?').slice(0, 80)}`;
+      const pyCell = recorded?.cells[v.name] ?? 'not recorded';
+      rows.push([v.name, await cell('cpu'), await cell('wasm'), cv, checker, pyCell]);
+    }
+    // Formatted as the repository's prettier formats README.md, so that lint and this test agree.
+    const table = (await prettier.format(tableMarkdown(rows, recorded?.onnxruntime), { ...(await prettier.resolveConfig(README)), parser: 'markdown' })).trim();
+    console.log(table);
+    // What must hold whatever the README says: every variant loads and matches in onnxruntime (node, wasm).
+    for (const row of rows) {
+      for (const c of row.slice(1, 3)) expect(c, `${row[0]}: ${c}`).toMatch(/^✓/);
+      // Debian's onnx 1.12 knows opsets up to 17: the opset-18 embedded file is outside it (said in the cell).
+      expect(row[4], `${row[0]} onnx checker`).toMatch(row[0]!.startsWith('embedded') ? /^(✓ valid|not supported: onnx 1\.\d+\.\d+ knows IR version)/ : /^✓ valid$/);
+    }
+    const tol = (name: string) => (name === 'fp16' ? 0.1 : name.startsWith('int8') ? 1 : name.startsWith('embedded') ? 1e-3 : 1e-4);
+    for (const [i, v] of VARIANTS.entries()) {
+      const d = rows[i]![1]!.match(/^✓ (?:≤ )?([0-9.e+-]+)$/);
+      if (d) expect(Number(d[1]), `${v.name} onnxruntime-node vs effnet's own result`).toBeLessThanOrEqual(tol(v.name));
+    }
+    // Lite0 with ReLU6 as Clip does not load in OpenCV 4.6; with --opencv it does and matches.
+    expect(rows.find((r) => r[0] === 'Lite0 (ReLU6 = Clip)')![3]).toMatch(/^not supported/);
+    expect(rows.find((r) => r[0] === 'Lite0 --opencv')![3]).toMatch(/^✓ /);
+    const readme = readFileSync(README, 'utf8');
+    const a = readme.indexOf(TABLE_START),
+      b = readme.indexOf(TABLE_END);
+    expect(a >= 0 && b > a, `README.md needs ${TABLE_START} … ${TABLE_END}`).toBe(true);
+    const current = readme.slice(a + TABLE_START.length, b).trim();
+    if (process.env['EFFNET_UPDATE_README'] === '1' && current !== table) writeFileSync(README, `${readme.slice(0, a + TABLE_START.length)}\n\n${table}\n\n${readme.slice(b)}`);
+    else expect(current, 'README conformance table differs from what this test computes (EFFNET_UPDATE_README=1 rewrites it)').toBe(table);
+  }, 600_000);
 });

@@ -98,6 +98,8 @@ export interface EfficientNetGraph {
   readonly features: readonly FeatureTap[];
   /** The pooled embedding the classifier reads (timm's pre_logits), as a graph tensor name. */
   readonly embedding: string;
+  /** The padding rule of every conv (what `--dynamic-size` re-expresses for symbolic H and W). */
+  readonly padding: Padding;
 }
 
 /** Channels × width as the family rounds them (timm round_chs_fn). */
@@ -185,5 +187,5 @@ export function efficientNet(c: EfficientNetConfig): EfficientNetGraph {
   const embedding = x.name;
   x = L.linear(x, 'classifier', c.numClasses);
   g.output(x, 'logits');
-  return { ir: g.build(), stages: rows, features, embedding };
+  return { ir: g.build(), stages: rows, features, embedding, padding: c.padding };
 }

@@ -44,6 +44,8 @@ export interface BuiltGraph {
   readonly features?: readonly FeatureTap[];
   /** The pooled embedding tensor the classifier reads. */
   readonly embedding?: string;
+  /** The padding rule of every conv (families without one, AmoebaNet, cannot be exported with symbolic H/W). */
+  readonly padding?: Padding;
   readonly metadata?: Readonly<Record<string, string>>;
   /** When the family derives its own resolution (custom EfficientNet from φ). */
   readonly resolution?: number;

@@ -1,6 +1,7 @@
 /** The model registry: every model id effnet knows (the families of families/index.ts), its defaults, and how to build it. */
 import { OptionError, type GraphIR } from '@effnet/graph-builder';
 import { efficientNet, type FeatureTap, type StageRow } from './efficientnet.js';
+import type { Padding } from './layers.js';
 import { FAMILIES } from './families/index.js';
 import { IMAGENET_MEAN, IMAGENET_STD, isBlockModel, type BuiltGraph, type Family, type FamilyModel, type Preprocess, type ResolvedBuildOptions } from './family.js';
 import { BUILD_OPTIONS, validateBuildOptions, type BuildOptionKey } from './options.js';
@@ -51,6 +52,8 @@ export interface BuiltModel {
   readonly features?: readonly FeatureTap[];
   /** The pooled embedding tensor the classifier reads (block-string families). */
   readonly embedding?: string;
+  /** The padding rule of every conv: 'same' (TF, size-dependent) or 'symmetric'; absent for AmoebaNet's own cells. */
+  readonly padding?: Padding;
   /** ONNX metadata_props describing the model and its preprocessing. */
   readonly metadata: Readonly<Record<string, string>>;
 }
@@ -144,5 +147,6 @@ export function buildModel(id: string, o: BuildOptions = {}): BuiltModel {
     ...(built.stages ? { stages: built.stages } : {}),
     ...(built.features ? { features: built.features } : {}),
     ...(built.embedding ? { embedding: built.embedding } : {}),
+    ...(built.padding ? { padding: built.padding } : {}),
   };
 }

@@ -42,7 +42,7 @@ function bottleneck(L: Layers, x: Tensor, name: string, width: number, out: numb
  * The graph, with the tensors timm's `features_only` ResNet returns (feature_info: the stem's ReLU
  * `act1` at stride 2, then `layer1`…`layer4`) and the pooled embedding the classifier reads.
  */
-export function resNet(c: ResNetConfig): { ir: GraphIR; features: FeatureTap[]; embedding: string } {
+export function resNet(c: ResNetConfig): { ir: GraphIR; features: FeatureTap[]; embedding: string; padding: 'symmetric' } {
   const g = new Graph(c.name);
   const L = new Layers(g, c.weights, { padding: 'symmetric', bnEps: 1e-5 });
   let x = g.input('input', 'float32', [c.batch, 3, c.resolution, c.resolution]);
@@ -60,5 +60,5 @@ export function resNet(c: ResNetConfig): { ir: GraphIR; features: FeatureTap[]; 
   x = flatten(globalAveragePool(x, { label: 'avgpool' }), { label: 'flatten' });
   const embedding = x.name;
   g.output(L.linear(x, 'fc', c.numClasses), 'logits');
-  return { ir: g.build(), features, embedding };
+  return { ir: g.build(), features, embedding, padding: 'symmetric' };
 }

@@ -3,8 +3,8 @@
  * ONNX attributes exactly as they are stored, so the same definition checks a node built by an op
  * function and a node a pass rewrites.
  */
-import { DTYPES, dtypeFromOnnx, type DType } from './dtype.js';
-import type { Shape } from './ir.js';
+import { DTYPES, dtypeFromOnnx, isFloat as isFloatType, type DType } from './dtype.js';
+import type { Dim, Shape as ShapeT } from './ir.js';
 import { attrFloat, attrInt, attrInts, attrString, constInput, defineOp, type Attrs, type OutputType, type ValueType } from './op-def.js';
 import * as rules from './shapes.js';
 import { ShapeRuleError } from './shapes.js';
@@ -14,11 +14,11 @@ function fail(msg: string): never {
 }
 
 const req = (ins: readonly (ValueType | undefined)[], i: number): ValueType => ins[i]!;
-const same = (x: ValueType, shape: Shape = x.shape): OutputType[] => [{ dtype: x.dtype, shape }];
+const same = (x: ValueType, shape: ShapeT = x.shape): OutputType[] => [{ dtype: x.dtype, shape }];
 const ones = (n: number, v: number) => new Array<number>(n).fill(v);
 
 /** Explicit pads from auto_pad (SAME_UPPER / SAME_LOWER / VALID) or the pads attribute. */
-function windowPads(x: Shape, kernel: readonly number[], strides: readonly number[], dilations: readonly number[], attrs: Attrs): number[] {
+function windowPads(x: ShapeT, kernel: readonly number[], strides: readonly number[], dilations: readonly number[], attrs: Attrs): number[] {
   const r = kernel.length;
   const autoPad = attrString(attrs, 'auto_pad', 'NOTSET');
   if (autoPad === 'NOTSET') return [...(attrInts(attrs, 'pads') ?? ones(2 * r, 0))];
@@ -304,7 +304,127 @@ export const Slice = defineOp({
     const x = req(ins, 0);
     const axes = ins[3] ? constInput(ins[3], 'axes') : undefined;
     const steps = ins[4] ? constInput(ins[4], 'steps') : undefined;
+    // Computed starts/ends (a crop whose place depends on the input's size): the sliced axes
+    // become symbolic; axes and steps must still be constants, starts and ends 1-D int64 of one length.
+    if (!ins[1]?.value || !ins[2]?.value) {
+      const [s, e] = [req(ins, 1), req(ins, 2)];
+      for (const [t, what] of [
+        [s, 'starts'],
+        [e, 'ends'],
+      ] as const)
+        if (t.shape.length !== 1) fail(`${what} must be 1-D, got [${t.shape.join(',')}]`);
+      const n = s.shape[0];
+      if (n !== e.shape[0]) fail(`starts has ${String(n)} values, ends ${String(e.shape[0])}`);
+      const ax = axes ?? (typeof n === 'number' ? Array.from({ length: n }, (_, i) => i) : fail('computed starts of unknown length need constant axes'));
+      if (typeof n === 'number' && ax.length !== n) fail(`axes has ${ax.length} values, starts ${n}`);
+      if (steps && steps.some((v) => v !== 1)) fail('computed starts/ends need steps of 1');
+      const out: Dim[] = [...x.shape];
+      for (const a of ax) {
+        const k = a < 0 ? a + x.shape.length : a;
+        if (k < 0 || k >= x.shape.length) fail(`axis ${a} is out of range for rank ${x.shape.length}`);
+        out[k] = `slice_${k}`;
+      }
+      return same(x, out);
+    }
     return same(x, rules.sliceShape(x.shape, constInput(ins[1], 'starts'), constInput(ins[2], 'ends'), axes, steps));
+  },
+});
+
+export const Shape = defineOp({
+  op: 'Shape',
+  sinceOpset: 1,
+  inputs: [{ name: 'data' }],
+  types: { T: 'any' },
+  infer: (ins) => [{ dtype: 'int64', shape: [req(ins, 0).shape.length] }],
+});
+
+export const ReduceMin = defineOp({
+  op: 'ReduceMin',
+  // axes as an input: the opset-18 form (the only one graph-builder writes).
+  sinceOpset: 18,
+  inputs: [{ name: 'data' }, { name: 'axes', type: 'I', optional: true }],
+  types: { T: 'numeric', I: ['int64'] },
+  infer: (ins, attrs) => {
+    const x = req(ins, 0);
+    const axes = ins[1] ? constInput(ins[1], 'axes') : x.shape.map((_, i) => i);
+    return same(x, rules.reduceShape(x.shape, axes, attrInt(attrs, 'keepdims', 1) === 1));
+  },
+});
+
+export const Mod = defineOp({
+  op: 'Mod',
+  sinceOpset: 10,
+  inputs: [{ name: 'A' }, { name: 'B' }],
+  types: { T: 'numeric' },
+  infer: (ins, attrs) => {
+    const fmod = attrInt(attrs, 'fmod', 0);
+    if (fmod !== 0 && fmod !== 1) fail(`fmod must be 0 or 1, got ${fmod}`);
+    if (fmod === 0 && isFloatType(req(ins, 0).dtype)) fail('fmod must be 1 for floating-point inputs');
+    return same(req(ins, 0), rules.broadcastShape(req(ins, 0).shape, req(ins, 1).shape));
+  },
+});
+
+const RESIZE_MODES = ['nearest', 'linear', 'cubic'];
+const RESIZE_COORDINATES = ['half_pixel', 'half_pixel_symmetric', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'tf_crop_and_resize'];
+
+export const Resize = defineOp({
+  op: 'Resize',
+  // antialias and axes: opset 18.
+  sinceOpset: 18,
+  inputs: [{ name: 'X' }, { name: 'roi', type: 'F', optional: true }, { name: 'scales', type: 'S', optional: true }, { name: 'sizes', type: 'I', optional: true }],
+  types: { T: 'any', F: 'float', S: ['float32'], I: ['int64'] },
+  infer: (ins, attrs) => {
+    const x = req(ins, 0);
+    const mode = attrString(attrs, 'mode', 'nearest');
+    if (!RESIZE_MODES.includes(mode)) fail(`mode '${mode}' is not one of ${RESIZE_MODES.join(', ')}`);
+    const ct = attrString(attrs, 'coordinate_transformation_mode', 'half_pixel');
+    if (!RESIZE_COORDINATES.includes(ct)) fail(`coordinate_transformation_mode '${ct}' is not one of ${RESIZE_COORDINATES.join(', ')}`);
+    for (const flag of ['antialias', 'exclude_outside']) {
+      const v = attrInt(attrs, flag, 0);
+      if (v !== 0 && v !== 1) fail(`${flag} must be 0 or 1, got ${v}`);
+    }
+    attrFloat(attrs, 'cubic_coeff_a', -0.75);
+    const r = x.shape.length;
+    const axes = (attrInts(attrs, 'axes') ?? x.shape.map((_, i) => i)).map((a) => (a < 0 ? a + r : a));
+    if (axes.some((a) => a < 0 || a >= r) || new Set(axes).size !== axes.length) fail(`axes [${axes.join(',')}] must be distinct axes of a rank-${r} input`);
+    const [scales, sizes] = [ins[2], ins[3]];
+    if (!!scales === !!sizes) fail('give exactly one of scales and sizes');
+    const v = sizes ?? scales!;
+    if (v.shape.length !== 1 || (typeof v.shape[0] === 'number' && v.shape[0] !== axes.length))
+      fail(`${sizes ? 'sizes' : 'scales'} must be 1-D with one value per resized axis (${axes.length}), got [${v.shape.join(',')}]`);
+    const out: Dim[] = [...x.shape];
+    if (sizes?.value) {
+      if (sizes.value.some((d) => !Number.isInteger(d) || d < 1)) fail(`sizes must be positive, got [${sizes.value.join(',')}]`);
+      axes.forEach((a, i) => (out[a] = sizes.value![i]!));
+    } else {
+      // Computed sizes (or scales): the resized axes become symbolic, the others keep their size.
+      for (const a of axes) out[a] = `resized_${a}`;
+    }
+    return same(x, out);
+  },
+});
+
+export const TopK = defineOp({
+  op: 'TopK',
+  // K as an input; `largest` and `sorted` since opset 11.
+  sinceOpset: 11,
+  inputs: [{ name: 'X' }, { name: 'K', type: 'I' }],
+  types: { T: 'numeric', I: ['int64'] },
+  infer: (ins, attrs) => {
+    const x = req(ins, 0);
+    const [k] = constInput(ins[1], 'K');
+    if (ins[1]!.value!.length !== 1) fail(`K must hold one value, got ${ins[1]!.value!.length}`);
+    const axis = attrInt(attrs, 'axis', -1);
+    const a = axis < 0 ? axis + x.shape.length : axis;
+    if (a < 0 || a >= x.shape.length) fail(`axis ${axis} is out of range for rank ${x.shape.length}`);
+    const d = x.shape[a]!;
+    if (!Number.isInteger(k) || k! < 1) fail(`K must be a positive integer, got ${k}`);
+    if (typeof d === 'number' && k! > d) fail(`K ${k} is larger than axis ${a} (${d})`);
+    const shape = x.shape.map((v, i) => (i === a ? k! : v));
+    return [
+      { dtype: x.dtype, shape },
+      { dtype: 'int64', shape },
+    ];
   },
 });
 

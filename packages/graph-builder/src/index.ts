@@ -15,6 +15,7 @@ export { toFloat16, type Float16Options } from './passes/float16.js';
 export { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToFloat16Bits, fromFloat16Array, toFloat16Array } from './half.js';
 export { renameValues } from './passes/rename.js';
 export { explicitPads } from './passes/explicit-pads.js';
+export { clipAsRelu } from './passes/clip-as-relu.js';
 export { batchNormStatsGraph, type BatchNormStat, type BatchNormStatsGraph } from './passes/bn-calibration.js';
 export { inferShapes } from './passes/infer-shapes.js';
 export {

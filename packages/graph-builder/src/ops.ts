@@ -445,3 +445,79 @@ export function quantizeLinear(x: Tensor, scale: Tensor, zeroPoint: Tensor | und
 export function dequantizeLinear(x: Tensor, scale: Tensor, zeroPoint: Tensor | undefined, o: QuantizeOptions = {}): Tensor {
   return one(defs.DequantizeLinear, [x, scale, zeroPoint], { axis: o.axis === undefined ? undefined : int(o.axis) }, o);
 }
+
+// ---------------------------------------------------------------- size-dependent graphs (computed shapes)
+
+/**
+ * The shape of `x` as a 1-D int64 tensor. ONNX `Shape` (opset 1+).
+ * @example shape(image, { label: 'image.shape' })  // [4]
+ */
+export function shape(x: Tensor, o: Labelled = {}): Tensor {
+  return one(defs.Shape, [x], {}, o);
+}
+
+/**
+ * Minimum over `axes`. ONNX `ReduceMin` in its opset-18 form (axes the int64 constant `<label>.axes`).
+ * @example reduceMin(hw, [0], { label: 'short_side' })  // [2] → [1]
+ */
+export function reduceMin(x: Tensor, axes: readonly number[], o: ReduceOptions = {}): Tensor {
+  return one(defs.ReduceMin, [x, int64Constant(x, 'ReduceMin', o, 'axes', axes)], { keepdims: int((o.keepDims ?? true) ? 1 : 0) }, o);
+}
+
+/**
+ * Integer remainder with the sign of the divisor (Python's %). ONNX `Mod` (opset 10+, fmod 0).
+ * @example mod(d, two, { label: 'crop.odd' })
+ */
+export function mod(a: Tensor, b: Tensor, o: Labelled = {}): Tensor {
+  return one(defs.Mod, [a, b], {}, o);
+}
+
+/**
+ * Slice with computed bounds: `starts` and `ends` are int64 tensors (e.g. from Shape), `axes` constants;
+ * the sliced axes become symbolic. ONNX `Slice` (opset 10+).
+ * @example sliceAt(image, left, right, [2], { label: 'crop.columns' })
+ */
+export function sliceAt(x: Tensor, starts: Tensor, ends: Tensor, axes: readonly number[], o: Labelled = {}): Tensor {
+  return one(defs.Slice, [x, starts, ends, int64Constant(x, 'Slice', o, 'axes', axes)], {}, o);
+}
+
+export interface ResizeOptions extends Labelled {
+  readonly mode?: 'nearest' | 'linear' | 'cubic';
+  readonly antialias?: boolean;
+  readonly cubicCoeffA?: number;
+  readonly excludeOutside?: boolean;
+  readonly coordinateTransformationMode?: 'half_pixel' | 'pytorch_half_pixel' | 'align_corners' | 'asymmetric';
+  /** The axes `sizes` gives (default all). */
+  readonly axes?: readonly number[];
+}
+
+/**
+ * Resizes `x` to `sizes` (an int64 tensor, one value per axis, possibly computed). ONNX `Resize`
+ * (opset 18: antialias).
+ * @example resize(image, sizes, { mode: 'cubic', antialias: true, cubicCoeffA: -0.5, excludeOutside: true })
+ */
+export function resize(x: Tensor, sizes: Tensor, o: ResizeOptions = {}): Tensor {
+  return one(
+    defs.Resize,
+    [x, undefined, undefined, sizes],
+    {
+      mode: { kind: 'string', value: o.mode ?? 'nearest' },
+      antialias: o.antialias ? int(1) : undefined,
+      cubic_coeff_a: o.cubicCoeffA !== undefined ? float(o.cubicCoeffA) : undefined,
+      exclude_outside: o.excludeOutside ? int(1) : undefined,
+      coordinate_transformation_mode: o.coordinateTransformationMode ? { kind: 'string', value: o.coordinateTransformationMode } : undefined,
+      axes: o.axes ? ints(o.axes) : undefined,
+    },
+    o,
+  );
+}
+
+/**
+ * The `k` largest values along the last axis and their indices. ONNX `TopK` (opset 11+, K the
+ * int64 constant `<label>.k`).
+ * @example const [scores, classes] = topK(probs, 5, { label: 'top5' })
+ */
+export function topK(x: Tensor, k: number, o: Labelled = {}): [Tensor, Tensor] {
+  const [values, indices] = applyOp(defs.TopK, [x, int64Constant(x, 'TopK', o, 'k', [k])], { axis: int(-1) }, { label: o.label });
+  return [values!, indices!];
+}

@@ -65,6 +65,43 @@ export const MAX_IMAGE_PIXELS = 2 ** 27;
 /** Edge pixels replicated around the image before upsampling, so border taps do not see black. */
 const UPSAMPLE_MARGIN = 3;
 
+/** A decoded picture: HWC, RGB, uint8 (grey and RGBA pictures converted as PIL's convert('RGB')). */
+export interface Pixels {
+  readonly data: Buffer;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * Decodes `input` to RGB pixels with no resizing: what an `--embed-preprocessing` file takes
+ * (resize, crop and normalize happen in its graph).
+ */
+export async function loadPixels(input: string | Uint8Array, file = typeof input === 'string' ? input : 'image'): Promise<Pixels> {
+  const bytes = await readImageBytes(input, file);
+  const sharp = (await loadSharp()).default;
+  try {
+    const rgb = await sharp(bytes, { failOn: 'error', ignoreIcc: true, autoOrient: false, sequentialRead: true, limitInputPixels: MAX_IMAGE_PIXELS })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (rgb.info.channels !== 3) throw new Error(`decoded to ${rgb.info.channels} channels, expected 3`);
+    return { data: rgb.data, width: rgb.info.width, height: rgb.info.height };
+  } catch (e) {
+    throw new ImageDecodeError(`${file}: ${firstLine((e as Error).message)}`);
+  }
+}
+
+async function readImageBytes(input: string | Uint8Array, file: string): Promise<Uint8Array> {
+  try {
+    // Only regular files (a FIFO would block, /dev/zero never ends), at most MAX_IMAGE_BYTES.
+    return typeof input === 'string' ? await readRegularFileAsync(input, 'image', MAX_IMAGE_BYTES) : input;
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new ImageDecodeError(msg.startsWith(`${input}: `) ? `${file}: ${msg.slice(String(input).length + 2)}` : `${file}: cannot read (${msg})`);
+  }
+}
+
 /**
  * Decodes `input` and resizes it to evalGeometry's size. Shrinking uses libvips' reduce with the
  * chosen kernel (antialiased: the kernel is widened by the scale factor, as PIL does). Enlarging

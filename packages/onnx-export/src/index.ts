@@ -17,4 +17,4 @@ export {
 } from './export.js';
 export { decodeModel, EXTERNAL_DATA_KEYS, ModelReadError, readModel, verifyExternalData, type LoadedModel } from './read.js';
 export { assertRegularFile, FileTypeError, openRegularFile, readRegularFile } from '@effnet/safe-fs';
-export { summarizeModel, type ModelSummary, type TensorSummary } from './summary.js';
+export { summarizeModel, type ModelSummary, type SummaryOptions, type TensorSummary } from './summary.js';

@@ -3,7 +3,7 @@
  * inputs/outputs, operator histogram, parameter and weight counts, metadata. Computed from the
  * decoded graph alone; tensor data is never materialized.
  */
-import { DTYPES, graphStats, inferShapes, numel, type DType, type Dim } from '@effnet/graph-builder';
+import { DTYPES, graphStats, inferShapes, numel, type DType, type Dim, type GraphIR, type ValueInfo } from '@effnet/graph-builder';
 import type { LoadedModel } from './read.js';
 
 export interface TensorSummary {
@@ -40,15 +40,54 @@ export interface ModelSummary {
   readonly macsComplete: boolean;
   readonly externalData: readonly string[];
   readonly metadata: Readonly<Record<string, string>>;
+  /** The image input's H and W are symbolic (an `--dynamic-size` or embedded-preprocessing file). */
+  readonly dynamicSize: boolean;
+  /** The H×W the MACs were counted at, when the input's size is symbolic and a size was stated. */
+  readonly macsAt?: readonly [number, number];
+}
+
+export interface SummaryOptions {
+  /** Count MACs for this input size (H, W) when the image input's size is symbolic (batch 1). */
+  readonly size?: readonly [number, number];
+}
+
+/** The image input's spatial axes: [1,2] for NHWC (channels last, 3), else [2,3]. */
+function spatialAxes(v: { readonly shape: readonly (number | string)[] }): [number, number] {
+  return v.shape.length === 4 && v.shape[3] === 3 && v.shape[1] !== 3 ? [1, 2] : [2, 3];
+}
+
+function isDynamicImage(ir: GraphIR): boolean {
+  const x = ir.inputs[0];
+  if (!x || x.shape.length !== 4) return false;
+  const [a, b] = spatialAxes(x);
+  return typeof x.shape[a] === 'string' && typeof x.shape[b] === 'string';
+}
+
+/** The graph with its image input fixed at `size` (batch 1) and the recorded shapes that depended on it dropped. */
+function atSize(ir: GraphIR, size: readonly [number, number]): GraphIR {
+  const batch = ir.inputs[0]?.shape[0];
+  const fix = (v: ValueInfo): ValueInfo => ({ ...v, shape: v.shape.map((d) => (typeof batch === 'string' && d === batch ? 1 : d)) });
+  const inputs = ir.inputs.map((v, i) => {
+    if (i !== 0) return fix(v);
+    const shape = [...fix(v).shape];
+    const [a, b] = spatialAxes(v);
+    shape[a] = size[0];
+    shape[b] = size[1];
+    return { ...v, shape };
+  });
+  const values = ir.values.map(fix).filter((v) => v.shape.every((d) => typeof d === 'number'));
+  return { ...ir, inputs, values, outputs: ir.outputs.map(fix) };
 }
 
 const tensor = (v: TensorSummary): TensorSummary => ({ name: v.name, dtype: v.dtype, shape: [...v.shape] });
 
-export function summarizeModel(m: LoadedModel): ModelSummary {
+export function summarizeModel(m: LoadedModel, o: SummaryOptions = {}): ModelSummary {
   const { ir } = m;
+  const dynamicSize = isDynamicImage(ir);
+  const measured = dynamicSize && o.size ? atSize(ir, o.size) : ir;
   // Other exporters' files list few intermediate shapes (value_info): infer them to count MACs.
-  const given = graphStats(ir);
-  const stats = given.macsComplete ? given : graphStats(inferShapes(ir));
+  const given = graphStats(measured);
+  const stats = given.macsComplete ? given : graphStats(inferShapes(measured));
   const ops = new Map<string, number>();
   for (const n of ir.nodes) ops.set(n.op, (ops.get(n.op) ?? 0) + 1);
   const weights = new Map<DType, { elements: number; bytes: number }>();
@@ -79,6 +118,8 @@ export function summarizeModel(m: LoadedModel): ModelSummary {
     weightBytes: weightList.reduce((s, w) => s + w.bytes, 0),
     macs: stats.macs,
     macsComplete: stats.macsComplete,
+    dynamicSize,
+    ...(dynamicSize && o.size ? { macsAt: [o.size[0], o.size[1]] as const } : {}),
     externalData: [...m.externalData],
     metadata: { ...m.metadata },
   };

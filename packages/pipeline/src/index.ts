@@ -45,3 +45,5 @@ export {
   type Int8Options,
   type Int8Summary,
 } from './int8.js';
+export { backboneOutputs, dynamicSize, embedPreprocessing, MAX_IMAGE_SIDE, nhwcInput, outputsHead, parseOutputs, type OutputsMode, type PassContext } from './deploy.js';
+export { parseFeatures } from './passes.js';

@@ -15,7 +15,7 @@ describe('the pass table', () => {
     for (const p of PASSES) {
       for (const r of p.requires ?? []) expect(names, `${p.name} requires ${r}`).toContain(r);
       for (const x of p.excludes ?? []) expect(names, `${p.name} excludes ${x.pass}`).toContain(x.pass);
-      expect(p.flag).toMatch(/^--[a-z0-9-]+( <[A-Za-z]+>)?$/);
+      expect(p.flag).toMatch(/^--[a-z0-9-]+( <[A-Za-z]+>| \[[A-Za-z]+\])?$/);
     }
   });
 

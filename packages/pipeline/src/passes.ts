@@ -9,8 +9,9 @@
  * A new pass is one record here (and its function): `--embed-preprocessing`, `--outputs`,
  * `--features`, `--head none`, `--dynamic-size`, `--layout nhwc`, `--opencv` are meant to enter so.
  */
-import { explicitPads, foldBatchNorm, NAME_RE, OptionError, renameValues, toFloat16, type GraphIR } from '@effnet/graph-builder';
+import { clipAsRelu, explicitPads, foldBatchNorm, NAME_RE, OptionError, renameValues, toFloat16, type GraphIR } from '@effnet/graph-builder';
 import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from '@effnet/onnx-export';
+import { backboneOutputs, dynamicSize, embedPreprocessing, featureInfo, nhwcInput, outputsHead, parseOutputs, type OutputsMode, type PassContext } from './deploy.js';
 
 /** The options the passes read (a subset of PrepareOptions, plus the int8 and write steps' switches). */
 export interface PassOptions {
@@ -23,6 +24,15 @@ export interface PassOptions {
   readonly inputName?: string;
   readonly outputName?: string;
   readonly externalData?: boolean;
+  /** timm out_indices of the feature maps to output (`--features 2,3,4`); [] or true: all. */
+  readonly features?: readonly number[] | true;
+  /** 'none': the pooled embedding instead of the classifier (timm num_classes=0). */
+  readonly head?: 'none' | 'classifier';
+  readonly dynamicSize?: boolean;
+  readonly layout?: 'nchw' | 'nhwc';
+  readonly embedPreprocessing?: boolean;
+  readonly outputs?: OutputsMode;
+  readonly opencv?: boolean;
 }
 
 export type PassOption = keyof PassOptions;
@@ -65,9 +75,32 @@ export interface PassRecord {
   readonly metadata?: (o: PassOptions) => Readonly<Record<string, string>>;
   /** Checks of the option's value beyond on/off; throws OptionError naming the flag. */
   readonly check?: (o: PassOptions) => void;
-  /** The graph rewrite (stage `graph`). */
-  readonly apply?: (ir: GraphIR, o: PassOptions) => GraphIR;
+  /** Whether the option's value turns the pass on (default: given and not false), for valued options whose default is "off" (`--layout nchw`). */
+  readonly active?: (value: unknown) => boolean;
+  /** The graph rewrite (stage `graph`); `ctx` is what the built model knows beyond its graph (feature taps, padding rule, preprocessing). */
+  readonly apply?: (ir: GraphIR, o: PassOptions, ctx?: PassContext) => GraphIR;
 }
+
+function needContext(ctx: PassContext | undefined, flag: string): PassContext {
+  if (!ctx) throw new OptionError('features', `${flag} needs a model built by effnet (its taps, padding and preprocessing)`);
+  return ctx;
+}
+
+/** `--features 2,3,4` → [2, 3, 4] (timm out_indices, each 0..4); `--features` alone → all. */
+export function parseFeatures(text: string | boolean): readonly number[] | true {
+  if (text === true || text === '' || text === 'all') return true;
+  const parts = String(text)
+    .split(',')
+    .map((t) => t.trim());
+  const v = parts.map(Number);
+  if (parts.some((t) => !/^\d+$/.test(t)) || v.some((i) => i > 4)) throw new OptionError('features', `--features expects indices 0..4 (strides 2..32) such as 2,3,4, got '${String(text)}'`);
+  if (new Set(v).size !== v.length) throw new OptionError('features', `--features '${String(text)}' repeats an index`);
+  return [...v].sort((a, b) => a - b);
+}
+
+const featureIndices = (o: PassOptions): readonly number[] => (o.features === true || o.features === undefined ? [0, 1, 2, 3, 4] : o.features);
+
+const NOT_INT8_INPUT = 'int8 calibration feeds the float NCHW input: quantize the plain file and wrap it, or use --fp16';
 
 /** The flag without its value name: `--opset <N>` → `--opset`. */
 export function flagName(r: PassRecord): string {
@@ -75,6 +108,30 @@ export function flagName(r: PassRecord): string {
 }
 
 export const PASSES: readonly PassRecord[] = [
+  {
+    name: 'features',
+    option: 'features',
+    flag: '--features [indices]',
+    help: 'the backbone (timm features_only): outputs features.0..4 at strides 2..32, or only the given indices (e.g. 2,3,4); channels, reduction and tap in the metadata',
+    stage: 'graph',
+    parse: (t) => parseFeatures(t),
+    excludes: [{ pass: 'outputs', why: 'a backbone has no logits to turn into probabilities' }],
+    metadata: (o) => (o.features ? { 'effnet.outputs': [...featureIndices(o).map((i) => `features.${i}`), ...(o.head === 'none' ? ['embedding'] : [])].join(',') } : {}),
+    apply: (ir, o, ctx) => backboneOutputs(ir, needContext(ctx, '--features'), { features: featureIndices(o), embedding: o.head === 'none' }),
+  },
+  {
+    name: 'head',
+    option: 'head',
+    flag: '--head <none>',
+    help: 'none: the pooled embedding the classifier reads (timm num_classes=0, pre_logits), as output embedding [N,C]',
+    stage: 'graph',
+    choices: ['none', 'classifier'],
+    active: (v) => v === 'none',
+    excludes: [{ pass: 'outputs', why: 'an embedding has no logits to turn into probabilities' }],
+    metadata: (o) => (o.head === 'none' && !o.features ? { 'effnet.outputs': 'embedding' } : {}),
+    // With --features the features record outputs the embedding as well (one pruning).
+    apply: (ir, o, ctx) => (o.features ? ir : backboneOutputs(ir, needContext(ctx, '--head none'), { embedding: true })),
+  },
   {
     name: 'fold-bn',
     option: 'foldBn',
@@ -92,6 +149,15 @@ export const PASSES: readonly PassRecord[] = [
     stage: 'graph',
     metadata: (o) => (o.explicitPads ? { 'effnet.explicit_pads': 'true' } : {}),
     apply: (ir) => explicitPads(ir),
+  },
+  {
+    name: 'opencv',
+    option: 'opencv',
+    flag: '--opencv',
+    help: 'ReLU6 (Clip with min/max inputs, which OpenCV 4.6 DNN rejects) as Relu(x) - Relu(x - 6); costs onnxruntime time, so not the default',
+    stage: 'graph',
+    metadata: (o) => (o.opencv ? { 'effnet.opencv': 'true' } : {}),
+    apply: (ir) => clipAsRelu(ir),
   },
   {
     name: 'fp16',
@@ -152,7 +218,66 @@ export const PASSES: readonly PassRecord[] = [
       if (o.inputName !== undefined && o.inputName === o.outputName)
         throw new OptionError('outputName', `--input-name and --output-name are both '${o.inputName}': give the input and the output different names`);
     },
-    apply: (ir, o) => renameValues(ir, { input: o.inputName ?? 'input', logits: o.outputName ?? 'logits' }),
+    apply: (ir, o) => {
+      const names = ir.outputs.some((v) => v.name === 'logits') ? { logits: o.outputName ?? 'logits' } : {};
+      return renameValues(ir, { input: o.inputName ?? 'input', ...names });
+    },
+  },
+  {
+    name: 'outputs',
+    option: 'outputs',
+    flag: '--outputs <mode>',
+    help: 'logits (default), probs (softmax), or topk:K (outputs scores float and classes int64): no post-processing left to the consumer',
+    stage: 'graph',
+    parse: (t) => parseOutputs(t),
+    active: (v) => v !== undefined && (v as OutputsMode).kind !== 'logits',
+    metadata: (o) => (o.outputs && o.outputs.kind !== 'logits' ? { 'effnet.outputs': o.outputs.kind === 'probs' ? 'probs' : `topk:${o.outputs.k}` } : {}),
+    apply: (ir, o, ctx) => outputsHead(ir, o.outputs!, needContext(ctx, '--outputs').numClasses),
+  },
+  {
+    name: 'dynamic-size',
+    option: 'dynamicSize',
+    flag: '--dynamic-size',
+    help: 'H and W symbolic: one file for every input size, square or not (TF "SAME" convs as auto_pad SAME_UPPER)',
+    stage: 'graph',
+    excludes: [
+      { pass: 'explicit-pads', why: 'explicit pads are computed for one input size' },
+      { pass: 'embed-preprocessing', why: 'an embedded-preprocessing file already takes pictures of any size (it crops them to R×R)' },
+    ],
+    metadata: (o) => (o.dynamicSize ? { 'effnet.dynamic_size': 'true' } : {}),
+    apply: (ir, _o, ctx) => dynamicSize(ir, needContext(ctx, '--dynamic-size')),
+  },
+  {
+    name: 'layout',
+    option: 'layout',
+    flag: '--layout <layout>',
+    help: 'nhwc: a float32 channels-last input [N,H,W,3] (same normalization)',
+    stage: 'graph',
+    choices: ['nchw', 'nhwc'],
+    active: (v) => v === 'nhwc',
+    excludes: [
+      { pass: 'int8', why: NOT_INT8_INPUT },
+      { pass: 'fp16-io', why: 'choose one input form' },
+    ],
+    metadata: (o) => (o.layout === 'nhwc' ? { 'effnet.input_layout': 'NHWC, RGB, float32 in [0,1] then normalized' } : {}),
+    apply: (ir) => nhwcInput(ir),
+  },
+  {
+    name: 'embed-preprocessing',
+    option: 'embedPreprocessing',
+    flag: '--embed-preprocessing',
+    help: "input image: uint8 [N,H,W,3] RGB of any size; timm's eval transform (resize, centre crop, normalize) inside the graph (opset 18)",
+    stage: 'graph',
+    excludes: [
+      { pass: 'layout', why: 'the embedded-preprocessing input is always uint8 NHWC' },
+      { pass: 'int8', why: NOT_INT8_INPUT },
+      { pass: 'fp16-io', why: 'the embedded-preprocessing input is uint8' },
+      { pass: 'explicit-pads', why: 'OpenCV, the runtime explicit pads serve, cannot run antialiased Resize' },
+    ],
+    // Resize with antialias, ReduceMin with axes as input.
+    minOpset: 18,
+    metadata: (o) => (o.embedPreprocessing ? { 'effnet.input_layout': 'NHWC, RGB, uint8, any size (resize, crop and normalize inside the graph)', 'effnet.embedded_preprocessing': 'true' } : {}),
+    apply: (ir, _o, ctx) => embedPreprocessing(ir, needContext(ctx, '--embed-preprocessing')),
   },
   {
     name: 'opset',
@@ -183,6 +308,7 @@ function record(name: string): PassRecord {
 
 const isOn = (o: PassOptions, r: PassRecord) => {
   const v = o[r.option];
+  if (r.active) return r.active(v);
   return v !== undefined && v !== false;
 };
 
@@ -228,10 +354,16 @@ export function resolvePasses(o: PassOptions): ResolvedPasses {
 }
 
 /** The graph passes that are on (or always run), in table order. */
-export function applyGraphPasses(ir: GraphIR, r: ResolvedPasses): GraphIR {
+export function applyGraphPasses(ir: GraphIR, r: ResolvedPasses, ctx?: PassContext): GraphIR {
   let out = ir;
-  for (const p of PASSES) if (p.stage === 'graph' && p.apply && (p.always || r.on.includes(p.name))) out = p.apply(out, r.options);
+  for (const p of PASSES) if (p.stage === 'graph' && p.apply && (p.always || r.on.includes(p.name))) out = p.apply(out, r.options, ctx);
   return out;
+}
+
+/** Metadata the deployment passes derive from the built model (feature_info). */
+export function contextMetadata(r: ResolvedPasses, ctx: PassContext): Record<string, string> {
+  if (!r.on.includes('features')) return {};
+  return { 'effnet.feature_info': JSON.stringify(featureInfo(ctx, featureIndices(r.options))) };
 }
 
 /** The metadata of every pass, in table order. */

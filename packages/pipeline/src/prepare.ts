@@ -10,9 +10,13 @@ import { buildModel, buildModelWithWeights, type BuildOptions, type BuiltModel, 
 import { CALIBRATION_BATCH, calibrateBatchNorm, type StatisticsProvider } from './calibrate.js';
 import { INLINE_LIMIT_BYTES, readModel, serializeModel, writeModel, writeModelAsync, type LoadedModel, type WriteOptions, type WriteResult } from '@effnet/onnx-export';
 import { describeImageModel } from '@effnet/preprocess';
-import { applyGraphPasses, passMetadata, resolvePasses } from './passes.js';
+import { applyGraphPasses, contextMetadata, passMetadata, resolvePasses, type PassOptions } from './passes.js';
+import type { PassContext } from './deploy.js';
 
-export interface PrepareOptions extends Omit<BuildOptions, 'weights'> {
+/** The deployment passes' options (pass table: --features, --head none, --dynamic-size, --layout, --embed-preprocessing, --outputs, --opencv). */
+export type DeployOptions = Pick<PassOptions, 'features' | 'head' | 'dynamicSize' | 'layout' | 'embedPreprocessing' | 'outputs' | 'opencv'>;
+
+export interface PrepareOptions extends Omit<BuildOptions, 'weights'>, DeployOptions {
   /** Fold BatchNorm into the preceding conv (exact up to float rounding). */
   readonly foldBn?: boolean;
   /** float16 weights and compute (inputs/outputs stay float32 unless fp16Io). */
@@ -91,15 +95,25 @@ export function prepareModel(ref: string, o: PrepareOptions = {}): PreparedModel
   let ir = built.ir;
   const calibration = defaultWeightsCalibration(built.ir, weightsPath === undefined && !o.weights, o.calibrate ?? true, statistics);
   if (calibration.calibrate && statistics) ir = calibrateBatchNorm(ir, statistics, { batch: CALIBRATION_BATCH });
-  ir = applyGraphPasses(ir, passes);
-  const inputName = o.inputName ?? 'input';
-  const outputName = o.outputName ?? 'logits';
+  const ctx: PassContext = {
+    model: built.spec.id,
+    ...(built.features ? { features: built.features } : {}),
+    ...(built.embedding ? { embedding: built.embedding } : {}),
+    ...(built.padding ? { padding: built.padding } : {}),
+    resolution: built.resolution,
+    numClasses: built.numClasses,
+    preprocess: built.spec.preprocess,
+  };
+  ir = applyGraphPasses(ir, passes, ctx);
+  const inputName = ir.inputs[0]!.name;
+  const outputName = ir.outputs[0]!.name;
   const opset = passes.opset;
   const metadata = {
     ...built.metadata,
     'effnet.params': String(stats.params),
     'effnet.macs': String(stats.macs),
     ...passMetadata(passes),
+    ...contextMetadata(passes, ctx),
     ...(calibration.weights ? { 'effnet.weights': calibration.weights } : {}),
     ...(o.extraMetadata ?? {}),
   };
@@ -155,7 +169,7 @@ export function openModelFile(path: string): FileModel {
   const output = ir.outputs[0];
   if (!input || !output) throw new Error(`${path}: model needs at least one input and one output`);
   // The metadata rules (mean/std/crop/interpolation defaults, [N,3,R,R] check) live in @effnet/preprocess.
-  const info = describeImageModel(metadata, { source: path, inputName: input.name, inputShape: input.shape, outputShape: output.shape });
+  const info = describeImageModel(metadata, { source: path, inputName: input.name, inputShape: input.shape, outputShape: output.shape, inputType: input.dtype });
   const { resolution, ...preprocess } = info.preprocess;
   return {
     kind: 'file',

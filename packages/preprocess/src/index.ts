@@ -20,6 +20,7 @@ export {
   MAX_RESOLUTION,
   metadataLabels,
   metadataPreprocess,
+  type ImageInputKind,
   type ImageModelInfo,
   UNTRAINED_WEIGHTS,
   untrainedWeights,

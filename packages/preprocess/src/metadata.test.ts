@@ -61,7 +61,18 @@ describe('describeImageModel (effnet ONNX metadata → preprocessing + labels)',
       ['N', 3, 224, 'W'],
       [1, 3, null, undefined],
     ])
-      expect(() => describeImageModel({}, { ...io, inputShape })).toThrow(/^dir\/model\.onnx: input 'input' is \[.*\]; expected an image input \[N,3,R,R\] with R a positive integer$/);
+      expect(() => describeImageModel({}, { ...io, inputShape })).toThrow(
+        /^dir\/model\.onnx: input 'input' is \[.*\]; expected an image input \[N,3,R,R\] \(or \[N,R,R,3\]\) with R a positive integer$/,
+      );
+    // Channels-last float input (--layout nhwc) and decoded pictures (--embed-preprocessing).
+    expect(describeImageModel({}, { ...io, inputShape: ['N', 160, 160, 3] })).toMatchObject({ input: 'nhwc', resolution: 160 });
+    expect(describeImageModel({}, { ...io, inputShape: ['N', 3, 160, 160] }).input).toBe('nchw');
+    expect(describeImageModel({ 'effnet.resolution': '160', 'effnet.embedded_preprocessing': 'true' }, { ...io, inputType: 'uint8', inputShape: ['N', 'H', 'W', 3] })).toMatchObject({
+      input: 'pixels',
+      resolution: 160,
+    });
+    expect(() => describeImageModel({}, { ...io, inputType: 'uint8', inputShape: ['N', 'H', 'W', 3] })).toThrow(/an embedded-preprocessing model needs effnet.resolution/);
+    expect(() => describeImageModel({ 'effnet.resolution': '160' }, { ...io, inputType: 'uint8', inputShape: ['N', 'H', 'W', 4] })).toThrow(/takes uint8 pictures \[N,H,W,3\]/);
     expect(() => describeImageModel({}, { ...io, inputShape: ['N', 3, -5, -5] })).toThrow(/model\.onnx: input 'input' is \[N,3,-5,-5\]; expected an image input/);
     expect(() => describeImageModel({}, { ...io, inputShape: ['N', 3, 4097, 4097] })).toThrow(/declares 4097x4097 pixels; effnet reads image models up to 4096x4096/);
     expect(describeImageModel({}, { ...io, inputShape: ['N', 3, 4096, 4096] }).resolution).toBe(4096);

@@ -45,12 +45,23 @@ export interface ModelIo {
   readonly inputName: string;
   readonly inputShape: readonly MetadataDim[];
   readonly outputShape: readonly MetadataDim[];
+  /** The input's element type ('float32', 'uint8', ...) when the reader knows it. */
+  readonly inputType?: string;
 }
+
+/**
+ * The input forms effnet's files have: `nchw` float [N,3,R,R] (default), `nhwc` float [N,R,R,3]
+ * (`--layout nhwc`), `pixels`: uint8 RGB [N,H,W,3] of any size with the eval transform inside the
+ * graph (`--embed-preprocessing`, effnet.embedded_preprocessing).
+ */
+export type ImageInputKind = 'nchw' | 'nhwc' | 'pixels';
 
 /** The decoded description: how to preprocess images for the model, and how to name its classes. */
 export interface ImageModelInfo {
   /** effnet.model, else `source`'s file name. */
   readonly name: string;
+  /** The input form: float NCHW, float NHWC, or uint8 pixels of any size (embedded preprocessing). */
+  readonly input: ImageInputKind;
   /** Input side R, from the input shape (or effnet.resolution when the shape is symbolic). */
   readonly resolution: number;
   /** Output classes (last output dimension, or effnet.num_classes); undefined when neither says. */
@@ -117,15 +128,33 @@ export function metadataLabels(metadata: Readonly<Record<string, string>>, sourc
 
 /** Decodes effnet's metadata and the model's input/output shapes into an ImageModelInfo. */
 export function describeImageModel(metadata: Readonly<Record<string, string>>, io: ModelIo): ImageModelInfo {
-  const [, c, h, w] = io.inputShape;
-  const symbolic = (d: MetadataDim) => typeof d !== 'number';
-  const resolution =
-    io.inputShape.length === 4 && c === 3 ? (typeof h === 'number' && h === w ? positiveInt(h) : symbolic(h) && symbolic(w) ? positiveIntText(metadata['effnet.resolution']) : undefined) : undefined;
-  const shape = `[${io.inputShape.map((d) => d ?? '?').join(',')}]`;
-  if (resolution === undefined) throw new Error(`${io.source}: input '${io.inputName}' is ${shape}; expected an image input [N,3,R,R] with R a positive integer`);
+  const d = io.inputShape;
+  const symbolic = (x: MetadataDim) => typeof x !== 'number';
+  const shape = `[${d.map((x) => x ?? '?').join(',')}]`;
+  const pixels = io.inputType === 'uint8' || metadata['effnet.embedded_preprocessing'] === 'true';
+  const input: ImageInputKind = pixels ? 'pixels' : d.length === 4 && d[3] === 3 && d[1] !== 3 ? 'nhwc' : 'nchw';
+  if (pixels && !(d.length === 4 && d[3] === 3 && (io.inputType === undefined || io.inputType === 'uint8')))
+    throw new Error(`${io.source}: input '${io.inputName}' is ${io.inputType ?? ''}${shape}; an embedded-preprocessing model takes uint8 pictures [N,H,W,3]`);
+  const [h, w] = input === 'nchw' ? [d[2], d[3]] : [d[1], d[2]];
+  const channels = input === 'nchw' ? d[1] : d[3];
+  const resolution = pixels
+    ? positiveIntText(metadata['effnet.resolution'])
+    : d.length === 4 && channels === 3
+      ? typeof h === 'number' && h === w
+        ? positiveInt(h)
+        : symbolic(h) && symbolic(w)
+          ? positiveIntText(metadata['effnet.resolution'])
+          : undefined
+      : undefined;
+  if (resolution === undefined)
+    throw new Error(
+      pixels
+        ? `${io.source}: an embedded-preprocessing model needs effnet.resolution in its metadata`
+        : `${io.source}: input '${io.inputName}' is ${shape}; expected an image input [N,3,R,R] (or [N,R,R,3]) with R a positive integer`,
+    );
   if (resolution > MAX_RESOLUTION)
     throw new Error(`${io.source}: input '${io.inputName}' ${shape} declares ${resolution}x${resolution} pixels; effnet reads image models up to ${MAX_RESOLUTION}x${MAX_RESOLUTION}`);
-  const n = io.inputShape[0];
+  const n = d[0];
   if (typeof n === 'number' && !(Number.isInteger(n) && n > 0 && n <= MAX_FIXED_BATCH))
     throw new Error(`${io.source}: input '${io.inputName}' ${shape} declares a batch size of ${n}; expected 1..${MAX_FIXED_BATCH} or a symbolic batch`);
   const last = io.outputShape[io.outputShape.length - 1];
@@ -133,6 +162,7 @@ export function describeImageModel(metadata: Readonly<Record<string, string>>, i
   if (numClasses !== undefined && numClasses > MAX_CLASSES) throw new Error(`${io.source}: output declares ${numClasses} classes; effnet reads classifiers with up to ${MAX_CLASSES}`);
   return {
     name: metadata['effnet.model'] ?? baseName(io.source),
+    input,
     resolution,
     numClasses,
     preprocess: { resolution, ...metadataPreprocess(metadata, io.source) },

@@ -26,6 +26,6 @@ export { type IoInfo, type ModelSession, type SessionOptions } from './model-ses
 export { openSession } from './session.js';
 export { packageVersion, runtimeVersions } from './versions.js';
 export { runInChildProcess, type ChildRunOptions } from './child.js';
-export { createRunner, maxAbsDiff, runnerOf, type Output, type Runner, type RunnerOptions } from './runner.js';
+export { checkPixels, createRunner, inputKindOf, MAX_PIXELS, MAX_PIXELS_SIDE, maxAbsDiff, runnerOf, type InputKind, type Output, type Runner, type RunnerOptions } from './runner.js';
 export { chromiumArgs, chromiumPath, launchChromium } from './browser/chromium.js';
 export { hostAllowed, isLoopbackHost, ISOLATION_HEADERS, startServer, type RunningServer, type ServerOptions, type StaticRoute } from './browser/server.js';

@@ -6,7 +6,7 @@
 import type { NodeEp } from './errors.js';
 import type { ModelSession, SessionOptions } from './model-session.js';
 import { openSession } from './session.js';
-import { fromFloat32, toFloat32 } from './tensor.js';
+import { fromFloat32, tensor, toFloat32 } from './tensor.js';
 
 export type RunnerOptions = Omit<SessionOptions, 'quiet'>;
 
@@ -15,8 +15,21 @@ export interface Output {
   readonly dims: readonly number[];
 }
 
+/**
+ * What the model's first input takes: `nchw` float images (the default), `nhwc` float images
+ * (`--layout nhwc`: the runner transposes, callers still give NCHW), or `pixels`: decoded uint8 RGB
+ * pictures [N,H,W,3] of any size (`--embed-preprocessing`: resize, crop and normalize are in the graph).
+ */
+export type InputKind = 'nchw' | 'nhwc' | 'pixels';
+
+/** Largest side of a picture fed to a `pixels` model (as effnet's decoders: 16384 × 8192 at most). */
+export const MAX_PIXELS_SIDE = 16384;
+/** Largest picture fed to a `pixels` model, in pixels (2^27, as effnet's decoders). */
+export const MAX_PIXELS = 2 ** 27;
+
 export interface Runner {
   readonly ep: NodeEp;
+  readonly inputKind: InputKind;
   readonly inputName: string;
   readonly outputName: string;
   /** Session creation time, milliseconds. */
@@ -25,8 +38,46 @@ export interface Runner {
   readonly adapter: string | null;
   /** The session underneath (every input and output, any dtype). */
   readonly session: ModelSession;
+  /** A float32 NCHW image batch (not for `pixels` models). */
   run(data: Float32Array, dims: readonly number[]): Promise<Output>;
+  /** Decoded uint8 RGB pictures [N,H,W,3] (only for `pixels` models). */
+  runPixels(data: Uint8Array, dims: readonly number[]): Promise<Output>;
   release(): Promise<void>;
+}
+
+/** The input form a session's first input declares (see {@link InputKind}). */
+export function inputKindOf(input: { readonly type?: string; readonly shape?: readonly (number | string)[] }): InputKind {
+  const d = input.shape;
+  if (input.type === 'uint8' && d?.length === 4 && d[3] === 3) return 'pixels';
+  if (d?.length === 4 && d[3] === 3 && d[1] !== 3) return 'nhwc';
+  return 'nchw';
+}
+
+/** Checks a picture batch for a `pixels` model: one line naming what is wrong. */
+export function checkPixels(input: string, data: unknown, dims: readonly number[]): void {
+  if (!(data instanceof Uint8Array))
+    throw new Error(`model input '${input}' takes decoded uint8 RGB pixels [N,H,W,3] (an embedded-preprocessing file); it was given ${(data as object)?.constructor?.name ?? typeof data} data`);
+  if (dims.length !== 4) throw new Error(`model input '${input}' takes a picture batch [N,H,W,3]; got [${dims.join(',')}]`);
+  const [n, h, w, c] = dims as [number, number, number, number];
+  if (c !== 3) throw new Error(`model input '${input}' takes RGB pictures (3 channels); got ${c} channel${c === 1 ? '' : 's'}: convert grey or RGBA pictures to RGB first`);
+  if (!(n >= 1 && h >= 1 && w >= 1)) throw new Error(`model input '${input}': the picture is empty ([${dims.join(',')}])`);
+  if (h > MAX_PIXELS_SIDE || w > MAX_PIXELS_SIDE || h * w > MAX_PIXELS)
+    throw new Error(`model input '${input}': a ${w}x${h} picture is over effnet's limit (${MAX_PIXELS_SIDE} per side, ${MAX_PIXELS} pixels)`);
+  if (data.length !== n * h * w * 3) throw new Error(`model input '${input}': ${data.length} bytes for [${dims.join(',')}] (${n * h * w * 3} expected)`);
+}
+
+/** NCHW → NHWC of a float batch. */
+function toNhwc(data: Float32Array, dims: readonly number[]): { data: Float32Array; dims: number[] } {
+  const [n, c, h, w] = dims as [number, number, number, number];
+  const out = new Float32Array(data.length);
+  for (let b = 0; b < n; b++)
+    for (let ch = 0; ch < c; ch++)
+      for (let y = 0; y < h; y++) {
+        const src = ((b * c + ch) * h + y) * w;
+        const dst = (b * h + y) * w * c + ch;
+        for (let x = 0; x < w; x++) out[dst + x * c] = data[src + x]!;
+      }
+  return { data: out, dims: [n, h, w, c] };
 }
 
 /** Opens `model` (bytes or a path to an .onnx file) on the chosen execution provider as a single-input runner. */
@@ -39,18 +90,31 @@ export function runnerOf(session: ModelSession): Runner {
   const input = session.inputs[0];
   const output = session.outputs[0];
   if (!input || !output) throw new Error('the model has no inputs or no outputs');
-  if (input.type !== undefined && input.type !== 'float32' && input.type !== 'float16') throw new Error(`model input '${input.name}' takes ${input.type}; this runner feeds float32 image batches`);
+  const inputKind = inputKindOf(input);
+  if (inputKind !== 'pixels' && input.type !== undefined && input.type !== 'float32' && input.type !== 'float16')
+    throw new Error(`model input '${input.name}' takes ${input.type}; this runner feeds float32 image batches`);
   const half = input.type === 'float16';
+  const read = async (feed: Parameters<ModelSession['run']>[0]): Promise<Output> => {
+    const out = (await session.run(feed, [output.name]))[output.name]!;
+    return { data: toFloat32(out, `model output '${output.name}'`), dims: out.dims };
+  };
   return {
     ep: session.ep,
+    inputKind,
     inputName: input.name,
     outputName: output.name,
     createMs: session.createMs,
     adapter: session.adapter,
     session,
     async run(data, dims) {
-      const out = (await session.run({ [input.name]: fromFloat32(half ? 'float16' : 'float32', data, dims) }, [output.name]))[output.name]!;
-      return { data: toFloat32(out, `model output '${output.name}'`), dims: out.dims };
+      if (inputKind === 'pixels') checkPixels(input.name, data, dims);
+      const x = inputKind === 'nhwc' ? toNhwc(data, dims) : { data, dims };
+      return read({ [input.name]: fromFloat32(half ? 'float16' : 'float32', x.data, x.dims) });
+    },
+    async runPixels(data, dims) {
+      if (inputKind !== 'pixels') throw new Error(`model input '${input.name}' takes float image batches, not pixels (only an --embed-preprocessing file takes decoded pictures)`);
+      checkPixels(input.name, data, dims);
+      return read({ [input.name]: tensor('uint8', data, dims) });
     },
     release: () => session.release(),
   };

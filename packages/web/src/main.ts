@@ -208,6 +208,14 @@ function showPreview(input: Float32Array, R: number, mean: readonly number[], st
 
 let inputTensor: Ort.Tensor | null = null;
 
+/** The picture as RGB bytes (the decoder's alpha channel dropped). */
+function rgbOf(px: Pixels): Uint8Array {
+  if (px.channels === 3) return Uint8Array.from(px.data);
+  const out = new Uint8Array(px.width * px.height * 3);
+  for (let i = 0; i < px.width * px.height; i++) for (let c = 0; c < 3; c++) out[i * 3 + c] = px.data[i * px.channels + (px.channels === 1 ? 0 : c)]!;
+  return out;
+}
+
 async function classify(): Promise<void> {
   if (!loaded || !image) return;
   const { session, info, labels } = loaded;
@@ -221,8 +229,18 @@ async function classify(): Promise<void> {
     ui.imageInfo.textContent = `${image.name}: ${pixels.width}×${pixels.height} → resized ${g.resizeWidth}×${g.resizeHeight} → crop ${p.resolution}×${p.resolution} at (${g.crop.left}, ${g.crop.top})`;
     // A model exported with --fp16-io takes float16 (raw bits) and gives float16.
     const half = (session.inputMetadata?.[0] as { type?: string } | undefined)?.type === 'float16';
-    const dims = [1, 3, p.resolution, p.resolution];
-    inputTensor = half ? new ort.Tensor('float16', toFloat16Array(data), dims) : new ort.Tensor('float32', data, dims);
+    const R = p.resolution;
+    if (info.input === 'pixels') {
+      // An embedded-preprocessing file: the decoded picture itself, RGB uint8 [1,H,W,3] (the crop above is only the preview).
+      inputTensor = new ort.Tensor('uint8', rgbOf(pixels), [1, pixels.height, pixels.width, 3]);
+    } else if (info.input === 'nhwc') {
+      const hwc = new Float32Array(data.length);
+      for (let c = 0; c < 3; c++) for (let i = 0; i < R * R; i++) hwc[i * 3 + c] = data[c * R * R + i]!;
+      inputTensor = half ? new ort.Tensor('float16', toFloat16Array(hwc), [1, R, R, 3]) : new ort.Tensor('float32', hwc, [1, R, R, 3]);
+    } else {
+      const dims = [1, 3, R, R];
+      inputTensor = half ? new ort.Tensor('float16', toFloat16Array(data), dims) : new ort.Tensor('float32', data, dims);
+    }
     const t0 = performance.now();
     const out = await session.run({ [session.inputNames[0]!]: inputTensor });
     const ms = performance.now() - t0;

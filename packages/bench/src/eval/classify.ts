@@ -1,7 +1,7 @@
 /** Top-K classes with softmax probabilities for individual image files. */
 import type { Runner } from '@effnet/runtime';
 import { assertFiniteLogits, topK } from './eval.js';
-import { cropNormalizeInto, loadResized, type PreprocessOptions } from '@effnet/images';
+import { cropNormalizeInto, loadPixels, loadResized, type PreprocessOptions } from '@effnet/images';
 
 export interface ClassifyOptions extends PreprocessOptions {
   /** Classes to report per image (default 5). */
@@ -37,6 +37,18 @@ export async function classifyImages(runner: Runner, files: readonly string[], n
   const B = o.batch ?? 8;
   const k = Math.min(o.top ?? 5, numClasses);
   const results: Classification[] = [];
+  if (runner.inputKind === 'pixels') {
+    // An embedded-preprocessing file: each decoded picture as it is (sizes differ: one per call).
+    for (const file of files) {
+      const px = await loadPixels(file);
+      const out = await runner.runPixels(px.data, [1, px.height, px.width, 3]);
+      if (out.dims.length !== 2 || out.dims[0] !== 1 || out.dims[1] !== numClasses) throw new Error(`model output is [${out.dims.join(',')}], expected [1,${numClasses}]`);
+      assertFiniteLogits(out.data, numClasses, 1, () => file, o.model);
+      const p = softmaxRow(out.data, numClasses, 0);
+      results.push({ file, top: topK(out.data, numClasses, 0, k).map((index) => ({ index, probability: p[index]! })) });
+    }
+    return results;
+  }
   for (let b = 0; b < files.length; b += B) {
     const chunk = files.slice(b, b + B);
     const rows = o.fixedBatch ? B : chunk.length;

@@ -5,7 +5,7 @@
  */
 import type { Runner } from '@effnet/runtime';
 import type { Dataset, Sample } from '@effnet/images';
-import { cropNormalizeInto, ImageDecodeError, loadResized, type PreprocessOptions } from '@effnet/images';
+import { cropNormalizeInto, ImageDecodeError, loadPixels, loadResized, type Pixels, type PreprocessOptions, type ResizedImage } from '@effnet/images';
 import { summarizeEval, type ClassAccuracy, type EvalRecord } from './summary.js';
 
 export type { ClassAccuracy };
@@ -94,8 +94,21 @@ export function topK(data: Float32Array, classes: number, r: number, k: number):
 
 interface Prepared {
   readonly data: Float32Array;
+  /** Decoded pictures, for a model that takes pixels (embedded preprocessing). */
+  readonly pixels?: readonly Pixels[];
   readonly samples: readonly Sample[];
   readonly failed: readonly { readonly file: string; readonly error: string }[];
+}
+
+/** Logits [k, classes] of decoded pictures run one by one through a pixels model. */
+async function runPictures(runner: Runner, pixels: readonly Pixels[], numClasses: number): Promise<{ data: Float32Array; dims: readonly number[] }> {
+  const data = new Float32Array(pixels.length * numClasses);
+  for (const [i, px] of pixels.entries()) {
+    const out = await runner.runPixels(px.data, [1, px.height, px.width, 3]);
+    if (out.data.length !== numClasses) throw new Error(`model output is [${out.dims.join(',')}], expected [1,${numClasses}]`);
+    data.set(out.data, i * numClasses);
+  }
+  return { data, dims: [pixels.length, numClasses] };
 }
 
 export async function evaluate(runner: Runner, dataset: Dataset, numClasses: number, o: EvalOptions): Promise<EvalResult> {
@@ -107,6 +120,8 @@ export async function evaluate(runner: Runner, dataset: Dataset, numClasses: num
     throw new Error(`${dataset.root}: ${dataset.classes.length} classes but the model has ${numClasses} outputs (class '${dataset.classes[maxLabel]}' has index ${maxLabel})`);
   if (!(Number.isInteger(o.batch) && o.batch > 0)) throw new RangeError(`batch ${o.batch}: expected a positive integer`);
   const B = o.batch;
+  // An embedded-preprocessing file takes each decoded picture as it is (one per call: sizes differ).
+  const takesPixels = runner.inputKind === 'pixels';
   const batches = Math.ceil(samples.length / B);
   const prefetch = Math.max(1, o.prefetch ?? 2);
 
@@ -118,14 +133,16 @@ export async function evaluate(runner: Runner, dataset: Dataset, numClasses: num
     const t0 = performance.now();
     if (decoding++ === 0) decodeSince = t0;
     const chunk = samples.slice(b * B, (b + 1) * B);
-    const data = new Float32Array(B * per);
-    const settled = await Promise.allSettled(chunk.map((s) => loadResized(s.path, o, s.key)));
+    const pixels: Pixels[] | undefined = takesPixels ? [] : undefined;
+    const data = new Float32Array(takesPixels ? 0 : B * per);
+    const settled = await Promise.allSettled(chunk.map((s) => (pixels ? loadPixels(s.path, s.key) : loadResized(s.path, o, s.key))));
     const ok: Sample[] = [];
     const failed: { file: string; error: string }[] = [];
     settled.forEach((r, i) => {
       const s = chunk[i]!;
       if (r.status === 'fulfilled') {
-        cropNormalizeInto(r.value, data, ok.length * per, o);
+        if (pixels) pixels.push(r.value as Pixels);
+        else cropNormalizeInto(r.value as ResizedImage, data, ok.length * per, o);
         ok.push(s);
       } else {
         const e = r.reason as Error;
@@ -135,7 +152,7 @@ export async function evaluate(runner: Runner, dataset: Dataset, numClasses: num
     const t1 = performance.now();
     if (--decoding === 0) decodeMs += t1 - decodeSince;
     o.onBatchReady?.(b);
-    return { data, samples: ok, failed };
+    return { data, samples: ok, failed, ...(pixels ? { pixels } : {}) };
   };
 
   const records: EvalRecord[] = [];
@@ -162,9 +179,9 @@ export async function evaluate(runner: Runner, dataset: Dataset, numClasses: num
     }
     const k = p.samples.length;
     if (k > 0) {
-      const rows = o.fixedBatch ? B : k;
+      const rows = o.fixedBatch && !p.pixels ? B : k;
       const ti = performance.now();
-      const out = await runner.run(rows === B ? p.data : p.data.subarray(0, rows * per), [rows, 3, R, R]);
+      const out = p.pixels ? await runPictures(runner, p.pixels, numClasses) : await runner.run(rows === B ? p.data : p.data.subarray(0, rows * per), [rows, 3, R, R]);
       inferMs += performance.now() - ti;
       const classes = out.dims[out.dims.length - 1]!;
       if (out.dims.length !== 2 || out.dims[0] !== rows || classes !== numClasses) throw new Error(`model output is [${out.dims.join(',')}], expected [${rows},${numClasses}]`);

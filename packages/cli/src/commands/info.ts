@@ -36,6 +36,11 @@ export function register(program: Command): void {
       family: p.built.spec.family,
       ...(p.built.spec.scaling ? { scaling: p.built.spec.scaling } : {}),
       ...(p.built.stages ? { stages: p.built.stages } : {}),
+      /** timm feature_info of `--features` (none: the family has no taps, e.g. AmoebaNet). */
+      features: (p.built.features ?? []).map((t, index) => ({ index, num_chs: t.channels, reduction: t.reduction, module: t.module })),
+      /** Whether `--head none` (the pooled embedding) and `--dynamic-size` apply. */
+      embedding: p.built.embedding !== undefined,
+      dynamicSize: p.built.padding !== undefined,
       /** timm's trained weights on the Hugging Face Hub for this id (use with --weights once in the local cache). */
       hubWeights: hubNamesFor(p.built.spec.id),
     };
@@ -54,6 +59,12 @@ export function register(program: Command): void {
         ? `  weights     --weights ${info.hubWeights.join(', ')} (timm, from the local Hugging Face cache: \`hf download ${info.hubWeights[0]!.slice(3)}\` on a machine with network)`
         : '  weights     timm publishes no trained weights for this id; --weights takes a .safetensors or torch.save .pth of your own',
     );
+    console.log(
+      info.features.length
+        ? `  backbone    --features: ${info.features.map((t) => `features.${t.index} ${t.num_chs}ch /${t.reduction} (${t.module})`).join(', ')}; --head none: embedding`
+        : '  backbone    no feature taps (--features and --head none do not apply)',
+    );
+    console.log(`  input       ${info.dynamicSize ? '--dynamic-size (any H×W), ' : 'fixed size only (no --dynamic-size), '}--layout nhwc, --embed-preprocessing (uint8 pictures of any size)`);
     if (p.built.stages) {
       console.log(
         renderTable(
