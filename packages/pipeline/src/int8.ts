@@ -17,7 +17,7 @@ import { formulaInput } from '@effnet/efficientnet';
 import { openCalibrationImages, type CalibrationBatch } from '@effnet/images';
 import { freemem as osFreemem } from 'node:os';
 import { serializeModel, writeModel, writeModelAsync } from '@effnet/onnx-export';
-import { calibrateActivations, calibrationBytesPerImage, calibrationGroups, calibrationMethod, CALIBRATION_RUN_BYTES, type CalibrationMethod, type CalibrationSource } from './activations.js';
+import { calibrateActivations, calibrationBytesPerImage, calibrationMethod, CALIBRATION_RUN_BYTES, type CalibrationMethod, type CalibrationSource } from './activations.js';
 import { PASSES, resolvePasses } from './passes.js';
 import { prepareModel, type PrepareOptions, type PreparedModel } from './prepare.js';
 
@@ -49,13 +49,14 @@ export const MAX_CALIBRATION_BATCH = 8;
 
 /**
  * Peak memory of a calibration run, bytes: the memory already in use, the weights (held by
- * onnxruntime too), about 4× the calibrated tensors one run returns (onnxruntime's buffers, the
- * copies handed to JavaScript, the previous run's copies not yet collected) and 2× the largest
- * tensor of the batch (the working set of the op computing it). Measured: 1.08 GB peak for B0 at
- * 384 px (245 MB of tensors per image, batch 1), estimated 1.1 GB.
+ * onnxruntime too), and about 4× the calibrated tensors of a batch (onnxruntime's buffers, the
+ * copies handed to JavaScript, the previous batch's copies not yet collected). Measured: 1.08 GB
+ * peak for B0 at 384 px (257 MB of tensors per image, batch 1), estimated 1.13 GB. When the
+ * tensors are measured in groups this is an upper bound: each run still computes every activation
+ * up to its group (B0 at 4096 px, 1.6 GB for its largest tensor alone, passed 4 GB in 20 s).
  */
-export function calibrationPeakBytes(o: { readonly rss: number; readonly weightBytes: number; readonly runBytes: number; readonly largestBytes: number }): number {
-  return o.rss + 2 * o.weightBytes + 4 * o.runBytes + 2 * o.largestBytes;
+export function calibrationPeakBytes(o: { readonly rss: number; readonly weightBytes: number; readonly batchBytes: number }): number {
+  return o.rss + 2 * o.weightBytes + 4 * o.batchBytes;
 }
 
 /** Memory this process may still use, bytes: the system's available memory, within a cgroup limit when there is one. */
@@ -80,10 +81,7 @@ export function planCalibration(ir: GraphIR, tensors: readonly string[], o: { re
   const perImage = calibrationBytesPerImage(ir, tensors);
   const batch = Math.max(1, Math.min(MAX_CALIBRATION_BATCH, Math.floor(budget / perImage)));
   const weightBytes = ir.initializers.reduce((n, i) => n + 4 * i.shape.reduce((a, d) => a * d, 1), 0);
-  const largest = Math.max(...calibrationGroups(ir, tensors, 1, 0).map((g) => calibrationBytesPerImage({ ...ir, inputs: [] }, g)));
-  // Tensors are measured in groups of at most `budget` bytes (a bigger tensor alone).
-  const runBytes = Math.min(perImage * batch, Math.max(budget, largest * batch));
-  const peak = calibrationPeakBytes({ rss: process.memoryUsage.rss(), weightBytes, runBytes, largestBytes: largest * batch });
+  const peak = calibrationPeakBytes({ rss: process.memoryUsage.rss(), weightBytes, batchBytes: perImage * batch });
   const available = o.available ?? availableMemory();
   const gb = (b: number) => `${(b / 1e9).toFixed(1)} GB`;
   const refusal =
