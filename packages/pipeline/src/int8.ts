@@ -12,14 +12,14 @@
  * nothing about real images, so accuracy of such a file is meaningless; every report says so
  * ({@link int8LatencyOnly}).
  */
-import { quantizationTargets, quantizeQdq, type GraphIR, type QuantizePolicy, type TensorRange } from '@effnet/graph-builder';
+import { describeValue, OptionError, quantizationTargets, quantizeQdq, type GraphIR, type QuantizePolicy, type TensorRange } from '@effnet/graph-builder';
 import { formulaInput } from '@effnet/efficientnet';
 import { openCalibrationImages, type CalibrationBatch } from '@effnet/images';
 import { freemem as osFreemem } from 'node:os';
 import { serializeModel, writeModel, writeModelAsync } from '@effnet/onnx-export';
 import { calibrateActivations, calibrationBytesPerImage, calibrationMethod, CALIBRATION_RUN_BYTES, type CalibrationMethod, type CalibrationSource } from './activations.js';
 import { PASSES, resolvePasses } from './passes.js';
-import { prepareModel, type PrepareOptions, type PreparedModel } from './prepare.js';
+import { checkPrepareArgs, prepareModel, type PrepareOptions, type PreparedModel } from './prepare.js';
 
 /** The lowest opset of an int8 file (the pass table's int8 record). */
 const INT8_MIN_OPSET = PASSES.find((r) => r.name === 'int8')!.minOpset!;
@@ -136,6 +136,8 @@ export function int8LatencyOnly(metadata: Readonly<Record<string, string>>): boo
  * fp16 refused (excluded), opset raised to 13 when lower.
  */
 export async function prepareInt8Model(ref: string, o: PrepareOptions & { readonly int8: Int8Options }): Promise<Int8Model> {
+  checkPrepareArgs('prepareInt8Model', ref, o);
+  checkInt8Options('prepareInt8Model', o.int8);
   const { int8, ...rest } = o;
   // The pass table: int8 requires fold-bn, excludes fp16 (OptionError naming the flags), raises the opset.
   const passes = resolvePasses({ ...rest, int8: true });
@@ -149,8 +151,19 @@ export class Int8OptionError extends Error {
   override name = 'Int8OptionError';
 }
 
+/** The int8 options, checked at the public boundary: OptionError('int8' / 'calibration') naming what was expected. */
+function checkInt8Options(fn: string, o: unknown): void {
+  const shape = `{ calibration: { kind: 'images', dir } | { kind: 'builtin' }, method?, policy? }`;
+  if (typeof o !== 'object' || o === null) throw new OptionError('int8', `${fn}: int8: expected ${shape}, got ${describeValue(o)}`);
+  const c = (o as Int8Options).calibration as unknown;
+  const kind = (c as { kind?: unknown } | null)?.kind;
+  if (kind !== 'builtin' && !(kind === 'images' && typeof (c as { dir?: unknown }).dir === 'string'))
+    throw new OptionError('calibration', `${fn}: int8.calibration: expected { kind: 'images', dir } or { kind: 'builtin' }, got ${describeValue(c)}`);
+}
+
 /** The int8 step on a prepared float32 model (BatchNorm folded: prepareModel with foldBn). */
 export async function quantizeModel(p: PreparedModel, o: Int8Options): Promise<Int8Model> {
+  checkInt8Options('quantizeModel', o);
   const method = calibrationMethod(o.method ?? DEFAULT_CALIBRATION_METHOD);
   const policy = o.policy ?? 'all';
   if (p.metadata['effnet.precision'] !== 'float32') throw new Int8OptionError(`${p.label}: int8 quantizes a float32 model; this one is ${p.metadata['effnet.precision']}`);
