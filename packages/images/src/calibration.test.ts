@@ -1,5 +1,5 @@
 /** The calibration set streamed: nothing decoded until read, one batch at a time, failures recorded, the same pixels as loading it whole. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -64,5 +64,19 @@ describe('openCalibrationImages', () => {
       })(),
     ).rejects.toThrow(CalibrationDataError);
     await expect(loadCalibrationImages(bad, pre)).rejects.toThrow(/bad: none of the 1 calibration images could be decoded/);
+  });
+
+  it('a flat folder: a link to an image is read through, a dangling link is listed and reported as failed', async () => {
+    const flat = join(dir, 'flat');
+    mkdirSync(flat);
+    await png(join(dir, 'target.png'), 120);
+    await png(join(flat, 'a.png'), 30);
+    symlinkSync(join(dir, 'target.png'), join(flat, 'b.png'));
+    symlinkSync(join(dir, 'missing.png'), join(flat, 'c.png'));
+    const s = openCalibrationImages(flat, { ...pre, count: 10 });
+    expect(s.chosen).toEqual(['a.png', 'b.png', 'c.png']);
+    for await (const _ of s.read()) void _;
+    expect(s.files).toEqual(['a.png', 'b.png']);
+    expect(s.failed.map((f) => f.file)).toEqual(['c.png']);
   });
 });

@@ -53,8 +53,10 @@ function listCalibrationFolder(dir: string): Sample[] {
     }
   }
   const isImage = (n: string) => (IMAGE_EXTENSIONS as readonly string[]).includes(extname(n).toLowerCase());
+  // Links count like files: one to an image is read through, a dangling one is listed and fails
+  // to decode (reported with the other failures, never dropped without a word).
   return entries
-    .filter((e) => e.isFile() && isImage(e.name))
+    .filter((e) => (e.isFile() || e.isSymbolicLink()) && isImage(e.name))
     .map((e) => e.name)
     .sort()
     .map((name) => ({ path: join(dir, name), key: name, label: 0 }));

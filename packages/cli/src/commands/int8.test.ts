@@ -73,6 +73,20 @@ describe('export --int8 --calibration-data builtin, eval --compare, bench --prec
   const fp32 = join(dir, 'lite0-fp32.onnx');
   const int8 = join(dir, 'lite0-int8.onnx');
 
+  it('--calibration-data builtin beside a ./builtin folder says which one it means', async () => {
+    const cwd = process.cwd();
+    const here = join(dir, 'cwd');
+    mkdirSync(join(here, 'builtin'), { recursive: true });
+    process.chdir(here);
+    try {
+      const r = await run(['export', ...MODEL, '--int8', '--calibration-data', 'builtin', '-o', join(dir, 'amb.onnx')]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.err).toMatch(/warning: --calibration-data builtin is the built-in input \(latency only\), not the folder \.\/builtin; for the folder give \.\/builtin/);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it('export writes a latency-only int8 file and says so', async () => {
     const r = await run(['export', ...MODEL, '--int8', '--calibration-data', 'builtin', '--calibration-method', 'minmax', '-o', int8]);
     expect(r.code, r.err).toBe(0);
