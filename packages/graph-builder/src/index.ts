@@ -1,7 +1,7 @@
 export type { DType, TensorData } from './dtype.js';
 export { DTYPES, dtypeFromOnnx, isFloat } from './dtype.js';
 export type { AttrValue, DataSource, Dim, GraphIR, InitializerIR, NodeIR, Shape, ValueInfo } from './ir.js';
-export { formatShape, materialize, numel } from './ir.js';
+export { checkGraphIR, describeValue, formatShape, materialize, numel } from './ir.js';
 export { applyOp, Graph, Tensor, type NodeOptions } from './graph.js';
 export { NameError, OptionError, ShapeError } from './errors.js';
 export { NAME_RE, NameScope } from './names.js';

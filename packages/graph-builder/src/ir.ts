@@ -1,3 +1,4 @@
+import { OptionError } from './errors.js';
 import type { DType, TensorData } from './dtype.js';
 
 /** A dimension: a fixed size, or a symbolic name (e.g. 'N' for a dynamic batch). */
@@ -62,4 +63,26 @@ export function numel(shape: readonly number[]): number {
 
 export function formatShape(shape: Shape): string {
   return `[${shape.join(',')}]`;
+}
+
+/** Describes a value in an error message: its type, or its text when short. */
+export function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object')
+    return `an object with keys ${
+      Object.keys(v as object)
+        .slice(0, 5)
+        .join(', ') || '(none)'
+    }`;
+  if (typeof v === 'string') return `'${v.length > 40 ? `${v.slice(0, 40)}…` : v}'`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/** `ir`, checked to be a graph (what Graph.build() and the passes return): OptionError('ir') naming `fn` otherwise. */
+export function checkGraphIR(ir: unknown, fn: string): GraphIR {
+  const g = ir as Partial<GraphIR> | null;
+  if (typeof g !== 'object' || g === null || !Array.isArray(g.nodes) || !Array.isArray(g.inputs) || !Array.isArray(g.outputs) || !Array.isArray(g.initializers) || !Array.isArray(g.values))
+    throw new OptionError('ir', `${fn}: expected a graph (GraphIR, from Graph.build() or a pass), got ${describeValue(ir)}`);
+  return g as GraphIR;
 }

@@ -7,7 +7,9 @@
  */
 import * as defs from './defs.js';
 import type { DType, TensorData } from './dtype.js';
-import { ShapeError } from './errors.js';
+import { DTYPES } from './dtype.js';
+import { OptionError, ShapeError } from './errors.js';
+import { describeValue } from './ir.js';
 import { applyOp, type NodeOptions, type Tensor } from './graph.js';
 import { float32ToFloat16Bits } from './half.js';
 import type { AttrValue } from './ir.js';
@@ -208,6 +210,7 @@ export interface CastOptions extends Labelled {}
  * @example cast(x, 'float16', { label: 'input.cast_fp16' })
  */
 export function cast(x: Tensor, to: DType, o: CastOptions = {}): Tensor {
+  if (!Object.hasOwn(DTYPES, to)) throw new OptionError('to', `cast: type ${describeValue(to)}: expected one of ${Object.keys(DTYPES).join(', ')}`);
   return one(defs.Cast, [x], { to: int(defs.dtypeCode(to)) }, o);
 }
 

@@ -21,4 +21,12 @@ export {
 } from './preprocess.js';
 export { IMAGE_EXTENSIONS, listDataset, listImageFolder, listLabelsFile, MAX_LABELS_BYTES, spreadSubset, type Dataset, type ListOptions, type Sample } from './dataset.js';
 export { alignClasses, ClassMappingError, readLabels, toImagenetLabels, type ModelClasses } from './labels.js';
-export { CalibrationDataError, loadCalibrationImages, type CalibrationBatch, type CalibrationImages, type CalibrationImagesOptions } from './calibration.js';
+export {
+  CalibrationDataError,
+  loadCalibrationImages,
+  openCalibrationImages,
+  type CalibrationBatch,
+  type CalibrationImages,
+  type CalibrationImagesOptions,
+  type CalibrationStream,
+} from './calibration.js';

@@ -9,7 +9,7 @@
  * sharp runs on libuv's thread pool, so many calls may be in flight at once.
  */
 import { readRegularFileAsync } from '@effnet/safe-fs';
-import { evalGeometry, type EvalGeometry, type Interpolation } from '@effnet/preprocess';
+import { checkNormalization, evalGeometry, type EvalGeometry, type Interpolation } from '@effnet/preprocess';
 
 /** sharp's resampling kernels; 'cubic' is Catmull-Rom (Keys a = −0.5), like PIL's BICUBIC. */
 export type ResizeKernel = 'cubic' | 'linear' | 'mitchell' | 'lanczos2' | 'lanczos3' | 'nearest' | 'mks2013' | 'mks2021';
@@ -215,6 +215,7 @@ export async function cropImage(input: string | Uint8Array, o: Omit<PreprocessOp
 
 /** One image as a [1,3,R,R] float32 tensor's data. */
 export async function preprocessImage(input: string | Uint8Array, o: PreprocessOptions): Promise<Float32Array> {
+  checkNormalization(o);
   const img = await loadResized(input, o);
   const out = new Float32Array(3 * o.resolution * o.resolution);
   cropNormalizeInto(img, out, 0, o);

@@ -39,6 +39,7 @@ export class ExportError extends Error {
 }
 
 export function checkOpset(ir: GraphIR, opset: number): void {
+  if (typeof opset !== 'number') throw new OptionError('opset', `opset ${typeof opset === 'string' ? `'${opset}'` : String(opset)}: expected a number, ${MIN_OPSET}..${MAX_OPSET}`);
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) throw new OptionError('opset', `opset ${opset} is not supported: choose ${MIN_OPSET}..${MAX_OPSET}`);
   if (opset < ir.minOpset) throw new ExportError(`graph '${ir.name}' needs opset >= ${ir.minOpset}, got ${opset}`);
 }

@@ -36,6 +36,12 @@ export interface ActivationCalibrationOptions {
   readonly bins?: number;
   /** onnxruntime intra-op threads (default: the runtime's choice). */
   readonly threads?: number;
+  /**
+   * Most bytes of calibrated tensors one run may return (default {@link CALIBRATION_RUN_BYTES}):
+   * when a batch's tensors add up to more, they are measured in groups, one run of the graph per
+   * group, so that memory stays bounded for any model and resolution (at the cost of more runs).
+   */
+  readonly runBytes?: number;
   /** Called after every batch of every pass. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -46,6 +52,48 @@ export interface ActivationCalibrationOptions {
  * batch by batch and hold one batch at once. `batches` is the number it yields (for progress).
  */
 export type CalibrationSource = readonly CalibrationBatch[] | { readonly batches: number; read(): AsyncIterable<CalibrationBatch> | Iterable<CalibrationBatch> };
+
+/**
+ * Bytes one calibration image costs while the graph runs: its input plus every calibrated tensor
+ * (all of them are graph outputs of the calibration run, so onnxruntime holds them at once and
+ * they are copied out to JavaScript), per image (batch dimension left out). Shapes come from the
+ * graph (every value's shape is inferred when the graph is built).
+ */
+export function calibrationBytesPerImage(ir: GraphIR, tensors: readonly string[]): number {
+  const known = new Map<string, ValueInfo>([...ir.inputs, ...ir.values, ...ir.outputs].map((v) => [v.name, v]));
+  return bytesPerImage(ir.inputs[0]) + tensors.reduce((n, t) => n + bytesPerImage(known.get(t)), 0);
+}
+
+/** Default most bytes of calibrated tensors returned by one calibration run (see ActivationCalibrationOptions.runBytes). */
+export const CALIBRATION_RUN_BYTES = 256 * 2 ** 20;
+
+/** Bytes of one tensor per image (batch dimension left out). */
+function bytesPerImage(v: ValueInfo | undefined): number {
+  return v ? 4 * v.shape.slice(1).reduce<number>((n, d) => n * (typeof d === 'number' ? d : 1), 1) : 0;
+}
+
+/**
+ * `tensors` split, in order, into groups whose bytes for `images` images stay within `runBytes`
+ * (a tensor bigger than that alone is a group by itself).
+ */
+export function calibrationGroups(ir: GraphIR, tensors: readonly string[], images: number, runBytes: number): string[][] {
+  const known = new Map<string, ValueInfo>([...ir.inputs, ...ir.values, ...ir.outputs].map((v) => [v.name, v]));
+  const groups: string[][] = [];
+  let current: string[] = [],
+    bytes = 0;
+  for (const t of tensors) {
+    const b = bytesPerImage(known.get(t)) * images;
+    if (current.length && bytes + b > runBytes) {
+      groups.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(t);
+    bytes += b;
+  }
+  if (current.length) groups.push(current);
+  return groups;
+}
 
 /** A provider of activation ranges: what a pipeline injects (this module's is {@link calibrateActivations}). */
 export type ActivationStatistics = (ir: GraphIR, tensors: readonly string[]) => Promise<ReadonlyMap<string, TensorRange>>;
@@ -60,6 +108,8 @@ export async function calibrateActivations(ir: GraphIR, tensors: readonly string
   const percentile = o.percentile ?? 99.999;
   if (!(percentile > 50 && percentile <= 100)) throw new RangeError(`percentile ${percentile}: expected a number in (50, 100]`);
   const bins = o.bins ?? 2048;
+  const runBytes = o.runBytes ?? CALIBRATION_RUN_BYTES;
+  if (!(runBytes > 0)) throw new OptionError('runBytes', `runBytes ${runBytes}: expected a positive number of bytes`);
   if (!Number.isInteger(bins) || bins < 256) throw new RangeError(`bins ${bins}: expected an integer >= 256`);
   const source = 'read' in batches ? batches : { batches: batches.length, read: () => batches };
   if (source.batches === 0) throw new Error('calibrateActivations: no calibration batches');
@@ -81,32 +131,44 @@ export async function calibrateActivations(ir: GraphIR, tensors: readonly string
     outputs,
     values: [],
   };
-  const session = await openSession(serializeModel(graph, { opset: Math.max(13, ir.minOpset) }), { ep: 'cpu', quiet: true, ...(o.threads ? { threads: o.threads } : {}) });
+  const session = await openSession(serializeModel(graph, { opset: Math.max(13, ir.minOpset) }), { ep: 'cpu', quiet: true, lowMemory: true, ...(o.threads ? { threads: o.threads } : {}) });
   const passes = method === 'minmax' ? 1 : 2;
   const total = passes * source.batches;
   let done = 0;
-  const each = async (visit: (name: string, data: Float32Array) => void) => {
+  const each = async (visit: (name: string, data: Float32Array, images: number) => void) => {
     for await (const b of source.read()) {
-      const result = await session.run({ [input.name]: tensor('float32', b.data, b.dims) }, tensors);
-      for (const t of tensors) visit(t, result[t]!.data as Float32Array);
+      const feeds = { [input.name]: tensor('float32', b.data, b.dims) };
+      // One run per group of tensors; each group's outputs are dropped before the next run.
+      for (const group of calibrationGroups(ir, tensors, b.dims[0] ?? 1, runBytes)) {
+        const result = await session.run(feeds, group);
+        for (const t of group) visit(t, result[t]!.data as Float32Array, b.dims[0] ?? 1);
+      }
       o.onProgress?.(++done, total);
     }
   };
   try {
-    const lo = new Map<string, number>(tensors.map((t) => [t, Infinity]));
-    const hi = new Map<string, number>(tensors.map((t) => [t, -Infinity]));
-    await each((t, d) => {
-      let mn = lo.get(t)!,
-        mx = hi.get(t)!;
-      for (let i = 0; i < d.length; i++) {
-        const v = d[i]!;
-        if (v < mn) mn = v;
-        if (v > mx) mx = v;
+    // Pass 1: every image's smallest and largest value of every tensor.
+    const mins = new Map<string, number[]>(tensors.map((t) => [t, []]));
+    const maxs = new Map<string, number[]>(tensors.map((t) => [t, []]));
+    await each((t, d, images) => {
+      const per = d.length / images;
+      for (let k = 0; k < images; k++) {
+        let mn = Infinity,
+          mx = -Infinity;
+        for (let i = k * per, end = (k + 1) * per; i < end; i++) {
+          const v = d[i]!;
+          if (v < mn) mn = v;
+          if (v > mx) mx = v;
+        }
+        mins.get(t)!.push(mn);
+        maxs.get(t)!.push(mx);
       }
-      lo.set(t, mn);
-      hi.set(t, mx);
     });
-    for (const t of tensors) if (!Number.isFinite(lo.get(t)!) || !Number.isFinite(hi.get(t)!)) throw new Error(`calibrateActivations: tensor '${t}' has non-finite values on the calibration data`);
+    for (const t of tensors)
+      if (!mins.get(t)!.every(Number.isFinite) || !maxs.get(t)!.every(Number.isFinite)) throw new Error(`calibrateActivations: tensor '${t}' has non-finite values on the calibration data`);
+    // The range each method works in: the images' extremes, leaving out an image whose extreme is an outlier.
+    const lo = new Map(tensors.map((t) => [t, -robustExtreme(mins.get(t)!.map((v) => -v))]));
+    const hi = new Map(tensors.map((t) => [t, robustExtreme(maxs.get(t)!)]));
     if (method === 'minmax') return new Map(tensors.map((t) => [t, { min: lo.get(t)!, max: hi.get(t)! }]));
 
     const hists = new Map(tensors.map((t) => [t, new Float64Array(bins)]));
@@ -122,6 +184,30 @@ export async function calibrateActivations(ir: GraphIR, tensors: readonly string
   } finally {
     await session.release();
   }
+}
+
+/** An image's extreme is an outlier when it exceeds this many times the images' 90th percentile extreme. */
+export const OUTLIER_FACTOR = 4;
+/** Fewest images for outliers to be left out (with fewer, every image counts). */
+export const OUTLIER_MIN_IMAGES = 10;
+
+/**
+ * The largest of the images' extremes (`extremes`: each image's largest value of a tensor) that is
+ * not an outlier: beyond {@link OUTLIER_FACTOR} × the 90th percentile of them (when that is
+ * positive, and there are at least {@link OUTLIER_MIN_IMAGES} images). One image can drive a tensor of a trained network hundreds of times past what every
+ * other image reaches (Imagenette B0: one image takes the last blocks' SE squeeze to 650 and the
+ * head to 312, where the other 99 of its sample stay under 7 and 1): a range stretched to it leaves
+ * the other images a handful of levels. Its values are clipped to the range instead (histograms
+ * count them in the edge bins).
+ */
+export function robustExtreme(extremes: readonly number[]): number {
+  const sorted = [...extremes].sort((a, b) => a - b);
+  const top = sorted[sorted.length - 1]!;
+  const q = sorted[Math.floor(0.9 * (sorted.length - 1))]!;
+  if (sorted.length < OUTLIER_MIN_IMAGES || !(q > 0) || top <= OUTLIER_FACTOR * q) return top;
+  let k = sorted.length - 1;
+  while (sorted[k]! > OUTLIER_FACTOR * q) k--;
+  return sorted[k]!;
 }
 
 /** Adds `data` to a histogram of `h.length` equal bins over [min, max]. */

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readModel } from '@effnet/onnx-export';
-import { prepareInt8Model, prepareModel, quantizeModel, BUILTIN_CALIBRATION_SOURCE } from './index.js';
+import { prepareInt8Model, prepareModel, quantizeModel, BUILTIN_CALIBRATION_SOURCE, type CalibrationSource } from './index.js';
 
 const SMALL = { resolution: 32, numClasses: 10 } as const;
 const dir = mkdtempSync(join(tmpdir(), 'effnet-int8-step-'));
@@ -32,8 +32,10 @@ describe('prepareInt8Model / quantizeModel', () => {
   it('asks the range provider for exactly quantizationTargets of the folded graph, on the built-in batch, and records it', async () => {
     const asked: { tensors: readonly string[]; dims: readonly number[][] }[] = [];
     // Ranges of [-1, 1] for every tensor: the provider is the calibrator's injection point.
-    const ranges = async (_ir: unknown, tensors: readonly string[], batches: readonly { dims: readonly number[] }[]) => {
-      asked.push({ tensors, dims: batches.map((b) => [...b.dims]) });
+    const ranges = async (_ir: unknown, tensors: readonly string[], batches: CalibrationSource) => {
+      const dims: number[][] = [];
+      for await (const b of 'read' in batches ? batches.read() : batches) dims.push([...b.dims]);
+      asked.push({ tensors, dims });
       return new Map<string, TensorRange>(tensors.map((t) => [t, { min: -1, max: 1 }]));
     };
     const q = await prepareInt8Model('efficientnet-lite0', { ...SMALL, opset: 11, int8: { calibration: { kind: 'builtin' }, method: 'percentile', ranges } });

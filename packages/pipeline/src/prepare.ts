@@ -5,7 +5,7 @@
  * bytes, parameter and MAC counts, preprocessing.
  */
 import { existsSync, statSync } from 'node:fs';
-import { graphStats, numel, OptionError, type GraphIR, type GraphStats } from '@effnet/graph-builder';
+import { describeValue, graphStats, numel, OptionError, type GraphIR, type GraphStats } from '@effnet/graph-builder';
 import { buildModel, buildModelWithWeights, type BuildOptions, type BuiltModel, type Preprocess, type WeightSource } from '@effnet/efficientnet';
 import { CALIBRATION_BATCH, calibrateBatchNorm, type StatisticsProvider } from './calibrate.js';
 import { INLINE_LIMIT_BYTES, readModel, serializeModel, writeModel, writeModelAsync, type LoadedModel, type WriteOptions, type WriteResult } from '@effnet/onnx-export';
@@ -81,11 +81,32 @@ export interface PreparedModel extends ModelHandle {
   writeAsync(path: string, o?: Omit<WriteOptions, keyof PrepareOptions>): Promise<WriteResult>;
 }
 
+/** The public boundary's checks of prepareModel's arguments: OptionError naming the option, before anything is built. */
+export function checkPrepareArgs(fn: string, ref: unknown, o: unknown): void {
+  if (typeof ref !== 'string' || ref === '') throw new OptionError('ref', `${fn}: expected a model id (e.g. 'efficientnet-b0'), got ${describeValue(ref)}`);
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new OptionError('options', `${fn}: options: expected an object, got ${describeValue(o)}`);
+  const p = o as PrepareOptions;
+  if (p.weights !== undefined && typeof (p.weights as { get?: unknown })?.get !== 'function')
+    throw new OptionError(
+      'weights',
+      `${fn}: weights: expected a WeightSource (an object with get(name, shape, kind)), got ${describeValue(p.weights)}${typeof p.weights === 'string' ? `; for a file give weightsPath: '${p.weights}'` : ''}`,
+    );
+  if (p.weightsPath !== undefined && (typeof p.weightsPath !== 'string' || p.weightsPath === ''))
+    throw new OptionError('weightsPath', `${fn}: weightsPath: expected a file path, got ${describeValue(p.weightsPath)}`);
+  if (p.opset !== undefined && typeof p.opset !== 'number') throw new OptionError('opset', `${fn}: opset: expected a number, got ${describeValue(p.opset)}`);
+  if (p.extraMetadata !== undefined) {
+    if (typeof p.extraMetadata !== 'object' || p.extraMetadata === null)
+      throw new OptionError('extraMetadata', `${fn}: extraMetadata: expected an object of string values, got ${describeValue(p.extraMetadata)}`);
+    for (const [k, v] of Object.entries(p.extraMetadata)) if (typeof v !== 'string') throw new OptionError('extraMetadata', `${fn}: extraMetadata '${k}': expected a string, got ${describeValue(v)}`);
+  }
+}
+
 export function isOnnxPath(ref: string): boolean {
   return ref.toLowerCase().endsWith('.onnx') || (existsSync(ref) && statSync(ref).isFile());
 }
 
 export function prepareModel(ref: string, o: PrepareOptions = {}): PreparedModel {
+  checkPrepareArgs('prepareModel', ref, o);
   if (o.weightsPath !== undefined && o.weights) throw new OptionError('weightsPath', 'prepareModel: give weights or weightsPath, not both');
   // Checked against the pass table before anything is built.
   const passes = resolvePasses(o);

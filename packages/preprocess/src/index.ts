@@ -5,7 +5,7 @@
  * the decoding of effnet's ONNX metadata.
  */
 export { evalGeometry, roundHalfEven, type EvalGeometry, type EvalGeometryOptions } from './geometry.js';
-export { preprocessPixels, resizePixels, type Interpolation, type PixelPreprocessOptions, type Pixels } from './resample.js';
+export { checkNormalization, preprocessPixels, resizePixels, type Interpolation, type PixelPreprocessOptions, type Pixels } from './resample.js';
 export { allImagenetWnids, displayLabel, imagenetClass, imagenetClasses, type ImagenetClass } from './labels.js';
 export {
   BUILTIN_CALIBRATION_SOURCE,

@@ -164,7 +164,15 @@ export interface PixelPreprocessOptions {
  * evalGeometry's resize, centre crop (zero padding when the image is smaller), /255,
  * (x − mean) / std. The same rules as preprocessImage (sharp) in preprocess.ts.
  */
+/** Checks mean and std: 3 finite numbers each, std positive (a zero std divides by zero: NaN inputs); RangeError naming them otherwise. */
+export function checkNormalization(o: { readonly mean: readonly number[]; readonly std: readonly number[] }): void {
+  const three = (v: unknown, positive: boolean) => Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0));
+  if (!three(o?.mean, false)) throw new RangeError(`mean ${JSON.stringify(o?.mean)}: expected 3 finite numbers (R, G, B)`);
+  if (!three(o?.std, true)) throw new RangeError(`std ${JSON.stringify(o?.std)}: expected 3 positive numbers (R, G, B)`);
+}
+
 export function preprocessPixels(src: Pixels, o: PixelPreprocessOptions): { data: Float32Array; geometry: EvalGeometry } {
+  checkNormalization(o);
   if (src.channels !== 3 && src.channels !== 4) throw new RangeError(`pixels: ${src.channels} channels, expected 3 (RGB) or 4 (RGBA)`);
   const g = evalGeometry(src.width, src.height, o);
   const rgb = src.channels === 3 ? src : dropAlpha(src);

@@ -18,6 +18,8 @@ export interface SessionOptions {
   readonly threads?: number;
   /** Only errors in onnxruntime's log (severity 3). */
   readonly quiet?: boolean;
+  /** onnxruntime-node: no memory arena and no memory pattern (every run frees what it allocated; peak memory is what one run needs). */
+  readonly lowMemory?: boolean;
 }
 
 export interface ModelSession {

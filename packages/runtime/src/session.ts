@@ -36,6 +36,7 @@ async function nodeSession(model: Uint8Array | string, ep: Exclude<NodeEp, 'wasm
     graphOptimizationLevel: 'all',
     ...(o.quiet ? { logSeverityLevel: 3 as const } : {}),
     ...(o.threads ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
+    ...(o.lowMemory ? { enableCpuMemArena: false, enableMemPattern: false } : {}),
   };
   const t0 = performance.now();
   let session: import('onnxruntime-node').InferenceSession;

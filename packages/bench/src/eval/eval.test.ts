@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { flatten, globalAveragePool, Graph } from '@effnet/graph-builder';
+import { flatten, gemm, globalAveragePool, Graph } from '@effnet/graph-builder';
 import { serializeModel } from '@effnet/onnx-export';
 import { createRunner, type Runner } from '@effnet/runtime';
 import { listImageFolder } from '@effnet/images';
@@ -18,6 +18,18 @@ function channelMeanModel(fixedBatch?: number): Uint8Array {
   const g = new Graph('channel_mean');
   const x = g.input('input', 'float32', [fixedBatch ?? 'N', 3, 'H', 'W']);
   g.output(flatten(globalAveragePool(x)), 'logits');
+  return serializeModel(g.build(), { opset: 17 });
+}
+
+/**
+ * A 12-class classifier with known ranks: logit j = (12 − j) × the image's mean normalized red, so
+ * for a red image class 0 ranks first, class 1 second, … class j at rank j + 1.
+ */
+function rankedModel(): Uint8Array {
+  const g = new Graph('ranked');
+  const x = g.input('input', 'float32', ['N', 3, 'H', 'W']);
+  const w = Float32Array.from({ length: 36 }, (_, i) => (i % 3 === 0 ? 12 - i / 3 : 0));
+  g.output(gemm(flatten(globalAveragePool(x)), g.initializer('w', 'float32', [12, 3], w), { transB: true }), 'logits');
   return serializeModel(g.build(), { opset: 17 });
 }
 
@@ -98,6 +110,23 @@ describe('evaluate', () => {
     expect(r.seconds.total).toBeGreaterThanOrEqual(r.seconds.inference);
     expect(r.seconds.decode).toBeGreaterThan(0);
     expect(r.seconds.decode).toBeLessThanOrEqual(r.seconds.total); // a union of intervals, not a sum over batches
+  });
+
+  it('top-5 with more classes than 5: a red image of class j is a top-5 hit for j < 5 only (12 classes)', async () => {
+    const dir = join(root, 'ranked');
+    for (let j = 0; j < 12; j++) await image(join(dir, `c${String(j).padStart(2, '0')}/1.jpg`), COLOURS.red);
+    const ranked = await createRunner(rankedModel(), { threads: 1 });
+    try {
+      const preds = new Map<string, readonly number[]>();
+      const r = await evaluate(ranked, listImageFolder(dir), 12, { ...opts, onPrediction: (s, t) => preds.set(s.key, t) });
+      expect(r.n).toBe(12);
+      expect(r.top1).toBeCloseTo(1 / 12, 12);
+      expect(r.top5).toBeCloseTo(5 / 12, 12); // ranks 1..5 of 12; "among the first 6" would give 6/12
+      expect(r.perClass.map((c) => c.top5)).toEqual([1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]);
+      expect(preds.get('c05/1.jpg')).toEqual([0, 1, 2, 3, 4]);
+    } finally {
+      await ranked.release();
+    }
   });
 
   it('counts, lists and skips unreadable images: a non-image file and a truncated JPEG', async () => {

@@ -50,6 +50,9 @@ export function register(program: Command): void {
 /** One line on stderr about the calibration (and a warning for skipped images or the built-in input). */
 function reportInt8(s: Int8Summary): void {
   if (s.latencyOnly) console.error(`warning: ${LATENCY_ONLY_NOTE}`);
-  else console.error(`int8: ${s.method} ranges of ${s.tensors} tensors from ${s.images} images of ${safeText(s.source)}, ${s.seconds.toFixed(1)} s`);
-  if (s.failed.length) console.error(`warning: ${s.failed.length} calibration images could not be decoded and were skipped (first: ${safeText(s.failed[0]!.file)}: ${safeText(s.failed[0]!.error)})`);
+  else console.error(`int8: ${s.method} ranges of ${s.tensors} tensors from ${s.images} image${s.images === 1 ? '' : 's'} of ${safeText(s.source)}, ${s.seconds.toFixed(1)} s`);
+  if (s.failed.length)
+    console.error(
+      `warning: ${s.failed.length} calibration image${s.failed.length === 1 ? '' : 's'} could not be decoded and ${s.failed.length === 1 ? 'was' : 'were'} skipped (first: ${safeText(s.failed[0]!.file)}: ${safeText(s.failed[0]!.error)})`,
+    );
 }

@@ -4,7 +4,7 @@
  * warning in every report, the comparison fields, the side-by-side precision rows.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { freemem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readModel } from '@effnet/onnx-export';
@@ -50,9 +50,42 @@ describe('export --int8: bad input, one line, exit 2, nothing written', () => {
   }, 60_000);
 });
 
+describe('export --int8: memory estimated before any image is read', () => {
+  // B0 at 4096 px needs ~117 GB (29 GB of activations per image); a machine with that much free would run it.
+  (freemem() < 100e9 ? DATA.it : it.skip)(
+    'a calibration that cannot fit is refused with the figure: one line, exit 1, nothing written, in seconds',
+    async () => {
+      const out = join(dir, 'huge.onnx');
+      const weights = join(SHARED, 'imagenette/efficientnet_b0-imagenette.safetensors');
+      const t0 = performance.now();
+      const r = await run(['export', 'efficientnet-b0', '--weights', weights, '--resolution', '4096', '--int8', '--calibration-data', VAL, '-o', out]);
+      expect(r.code, r.err).toBe(1);
+      expect(r.err.trimEnd().split('\n'), r.err).toHaveLength(1);
+      expect(r.err).toMatch(/int8 calibration of efficientnet-b0 at 4096 px needs about \d+\.\d GB \(\d+ MB of activations per image\); [\d.]+ GB is available: lower --resolution/);
+      expect(existsSync(out)).toBe(false);
+      expect(performance.now() - t0).toBeLessThan(60_000);
+    },
+    120_000,
+  );
+});
+
 describe('export --int8 --calibration-data builtin, eval --compare, bench --precision', () => {
   const fp32 = join(dir, 'lite0-fp32.onnx');
   const int8 = join(dir, 'lite0-int8.onnx');
+
+  it('--calibration-data builtin beside a ./builtin folder says which one it means', async () => {
+    const cwd = process.cwd();
+    const here = join(dir, 'cwd');
+    mkdirSync(join(here, 'builtin'), { recursive: true });
+    process.chdir(here);
+    try {
+      const r = await run(['export', ...MODEL, '--int8', '--calibration-data', 'builtin', '-o', join(dir, 'amb.onnx')]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.err).toMatch(/warning: --calibration-data builtin is the built-in input \(latency only\), not the folder \.\/builtin; for the folder give \.\/builtin/);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
 
   it('export writes a latency-only int8 file and says so', async () => {
     const r = await run(['export', ...MODEL, '--int8', '--calibration-data', 'builtin', '--calibration-method', 'minmax', '-o', int8]);

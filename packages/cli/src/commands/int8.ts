@@ -1,4 +1,5 @@
 /** int8 flags shared by export and bench: --int8 / --calibration-data / --calibration-images / --calibration-method / --int8-policy. */
+import { existsSync, statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { QUANTIZE_POLICIES, QuantizeError, type QuantizePolicy } from '@effnet/graph-builder';
 import { CalibrationDataError } from '@effnet/images';
@@ -81,6 +82,8 @@ export function int8Options(f: Int8Flags, wanted: boolean, o: { latencyDefault?:
       );
     data = BUILTIN;
   }
+  if (data === BUILTIN && f.calibrationData === BUILTIN && existsSync(BUILTIN) && statSync(BUILTIN).isDirectory())
+    console.error(`warning: --calibration-data ${BUILTIN} is the built-in input (latency only), not the folder ./${BUILTIN}; for the folder give ./${BUILTIN}`);
   if (data === BUILTIN && f.calibrationImages !== undefined)
     throw new UsageError(`--calibration-images: the built-in input has a fixed size; give --calibration-data <dir> to choose a number of images`);
   return {

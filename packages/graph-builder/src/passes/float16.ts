@@ -2,7 +2,7 @@ import { GraphEditor } from '../editor.js';
 import { DTYPES } from '../dtype.js';
 import { toFloat16Array } from '../half.js';
 import type { GraphIR, InitializerIR, ValueInfo } from '../ir.js';
-import { materialize } from '../ir.js';
+import { checkGraphIR, materialize } from '../ir.js';
 import { cast } from '../ops.js';
 
 export interface Float16Options {
@@ -15,6 +15,7 @@ export interface Float16Options {
  * re-checked by its op's definition with the new types; boundary Casts are built by `cast`.
  */
 export function toFloat16(ir: GraphIR, o: Float16Options = {}): GraphIR {
+  checkGraphIR(ir, 'toFloat16');
   const keepIo = o.keepIoFloat32 ?? true;
   const half = (v: ValueInfo): ValueInfo => (v.dtype === 'float32' ? { ...v, dtype: 'float16' } : v);
   const initializers: InitializerIR[] = ir.initializers.map((i) => (i.dtype === 'float32' ? { ...i, dtype: 'float16', data: () => toFloat16Array(materialize(i.data) as Float32Array) } : i));

@@ -1,6 +1,6 @@
 import { GraphEditor } from '../editor.js';
 import type { GraphIR, NodeIR } from '../ir.js';
-import { materialize } from '../ir.js';
+import { checkGraphIR, materialize } from '../ir.js';
 
 /**
  * Folds every BatchNormalization that directly follows a Conv (whose output feeds nothing else)
@@ -9,6 +9,7 @@ import { materialize } from '../ir.js';
  * folded Conv takes the BatchNormalization's place and output, re-checked by its definition.
  */
 export function foldBatchNorm(ir: GraphIR): GraphIR {
+  checkGraphIR(ir, 'foldBatchNorm');
   const inits = new Map(ir.initializers.map((i) => [i.name, i]));
   const consumers = new Map<string, number>();
   for (const n of ir.nodes) for (const i of n.inputs) consumers.set(i, (consumers.get(i) ?? 0) + 1);

@@ -13,7 +13,8 @@ import type { DType } from '../dtype.js';
 import { GraphEditor } from '../editor.js';
 import type { Tensor } from '../graph.js';
 import type { GraphIR, InitializerIR, NodeIR } from '../ir.js';
-import { materialize, numel } from '../ir.js';
+import { checkGraphIR, describeValue, materialize, numel } from '../ir.js';
+import { OptionError } from '../errors.js';
 import { dequantizeLinear, quantizeLinear } from '../ops.js';
 
 /** The range a calibrator measured (or chose) for one activation tensor. */
@@ -217,6 +218,8 @@ export function quantizeWeights(w: Float32Array, shape: readonly number[], axis:
  * Requires opset >= 13 (per-channel QuantizeLinear/DequantizeLinear); the result is valid for 13–21.
  */
 export function quantizeQdq(ir: GraphIR, o: QuantizeWithRanges): GraphIR {
+  checkGraphIR(ir, 'quantizeQdq');
+  if (!(o?.ranges instanceof Map)) throw new OptionError('ranges', `quantizeQdq: ranges: expected a Map of tensor name → { min, max } (calibrateActivations' result), got ${describeValue(o?.ranges)}`);
   const p = plan(ir, o);
   if (p.nodes.size === 0) throw noQuantizableOp(ir, o);
   const actType = o.activationType ?? 'uint8';
