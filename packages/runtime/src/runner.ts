@@ -49,7 +49,9 @@ export interface Runner {
 export function inputKindOf(input: { readonly type?: string; readonly shape?: readonly (number | string)[] }): InputKind {
   const d = input.shape;
   if (input.type === 'uint8' && d?.length === 4 && d[3] === 3) return 'pixels';
-  if (d?.length === 4 && d[3] === 3 && d[1] !== 3) return 'nhwc';
+  // NHWC images: 3 channels last and a square or symbolic H×W ([1,2,1,3] is no image).
+  const hw = d?.length === 4 && (d[1] === d[2] ? typeof d[1] === 'number' || typeof d[1] === 'string' : typeof d[1] === 'string' && typeof d[2] === 'string');
+  if (d?.length === 4 && d[3] === 3 && d[1] !== 3 && hw) return 'nhwc';
   return 'nchw';
 }
 

@@ -150,7 +150,10 @@ describe('export --int8 --calibration-data builtin, eval --compare, bench --prec
     expect(q.speedupVsFp32).toBeCloseTo(f.p50Ms / q.p50Ms, 10);
     expect(q.fileBytes).toBeLessThan(f.fileBytes / 2);
     expect(q.note).toMatch(/latency only/);
-    expect(rep.results.map((x: { model: string }) => x.model)).toEqual(['efficientnet-lite0 fp32', 'efficientnet-lite0 int8, latency only']);
+    expect(rep.results.map((x: { model: string; label: string }) => [x.model, x.label])).toEqual([
+      ['efficientnet-lite0', 'efficientnet-lite0 fp32'],
+      ['efficientnet-lite0', 'efficientnet-lite0 int8, latency only'],
+    ]);
     expect(readFileSync(join(out, 'results.md'), 'utf8')).toMatch(/## Precisions side by side[\s\S]*\| efficientnet-lite0 \| int8 \* \|[\s\S]*latency only, accuracy meaningless/);
     await usageError(['bench', ...MODEL, '--calibration-data', VAL], /--calibration-data applies to int8: add --precision with int8/);
     await usageError(['bench', ...MODEL, '--precision', 'fp32,int4'], /--precision expects a comma-separated list of fp32, fp16, int8, got 'int4'/, 2);
