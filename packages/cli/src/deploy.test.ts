@@ -35,12 +35,6 @@ describe('deployment flags: usage errors (exit 2, the flag named)', () => {
     ['--layout nchwc', ['export', 'efficientnet-b0', '--layout', 'nchwc'], ['--layout']],
     ['--dynamic-size with --explicit-pads', ['export', 'tf-efficientnet-b0', '--dynamic-size', '--explicit-pads'], ['--dynamic-size with --explicit-pads', 'one input size']],
     ['--dynamic-size on AmoebaNet', ['export', 'amoebanet-b', '--cells', '6', '--filters', '32', '--dynamic-size'], ['--dynamic-size', 'amoebanet-b']],
-    [
-      '--embed-preprocessing with --int8',
-      ['export', 'efficientnet-b0', '--embed-preprocessing', '--int8', '--calibration-data', 'builtin'],
-      ['--embed-preprocessing with --int8', 'calibration feeds the float NCHW input'],
-    ],
-    ['--layout nhwc with --int8', ['export', 'efficientnet-b0', '--layout', 'nhwc', '--int8', '--calibration-data', 'builtin'], ['--layout with --int8']],
     ['--features with --outputs probs', ['export', 'efficientnet-b0', '--features', '--outputs', 'probs'], ['--features with --outputs']],
   ];
   for (const [what, args, parts] of cases)
@@ -71,7 +65,7 @@ describe('deployment flags: files, metadata and the tools', () => {
     expect(info.stdout).toMatch(/MACs .* at 375x500 \(the input size is dynamic/);
   });
 
-  it('--embed-preprocessing and --layout nhwc files classify as the plain file does; grey and RGBA pictures are converted', async () => {
+  it('--embed-preprocessing and --layout nhwc files, float32 and int8, classify as the plain file does; grey and RGBA pictures are converted', async () => {
     const cwd = fresh();
     for (const [out, extra] of [
       ['plain.onnx', []],
@@ -106,6 +100,33 @@ describe('deployment flags: files, metadata and the tools', () => {
       expect(Math.abs(t[0]!.probability - plain[0]!.probability), other).toBeLessThan(0.02);
     }
     expect((await top('embedded.onnx', 'grey-alpha.png')).length).toBe(3);
+
+    // int8: the network is quantized on the float NCHW input (calibration as for the plain file),
+    // the input passes go in front of it afterwards. Same calibration → the same quantized network.
+    for (const [out, extra] of [
+      ['plain-int8.onnx', []],
+      ['embedded-int8.onnx', ['--embed-preprocessing']],
+      ['nhwc-int8.onnx', ['--layout', 'nhwc']],
+    ] as const) {
+      const r = await effnet(['export', 'efficientnet-b0', '--resolution', '64', ...extra, '--int8', '--calibration-data', 'builtin', '-o', out], cwd);
+      expect(r.code, r.stderr).toBe(0);
+      const m = readModel(join(cwd, out));
+      expect(m.metadata['effnet.precision'], out).toBe('int8');
+      expect(m.ir.nodes.filter((n) => n.op === 'QuantizeLinear').length, out).toBeGreaterThan(50);
+    }
+    const e8 = readModel(join(cwd, 'embedded-int8.onnx'));
+    expect(e8.ir.inputs.map((v) => [v.name, v.dtype])).toEqual([['image', 'uint8']]);
+    expect(e8.opset).toBe(18);
+    expect(e8.ir.nodes.filter((n) => n.op === 'Resize').length).toBe(2);
+    expect(readModel(join(cwd, 'nhwc-int8.onnx')).ir.inputs[0]!.shape).toEqual(['N', 64, 64, 3]);
+    const plain8 = await top('plain-int8.onnx', 'a.png');
+    // NHWC: a Transpose in front of the same quantized network — the same numbers.
+    const nhwc8 = await top('nhwc-int8.onnx', 'a.png');
+    expect(nhwc8.map((t) => t.index)).toEqual(plain8.map((t) => t.index));
+    nhwc8.forEach((t, i) => expect(Math.abs(t.probability - plain8[i]!.probability)).toBeLessThan(1e-6));
+    const emb8 = await top('embedded-int8.onnx', 'a.png');
+    expect(emb8[0]!.index).toBe(plain8[0]!.index);
+    expect(Math.abs(emb8[0]!.probability - plain8[0]!.probability)).toBeLessThan(0.02);
     writeFileSync(join(cwd, 'empty.png'), Buffer.alloc(0));
     const bad = await effnet(['classify', 'embedded.onnx', 'empty.png'], cwd);
     expect(bad.code).toBe(1);

@@ -19,7 +19,7 @@ import { freemem as osFreemem } from 'node:os';
 import { serializeModel, writeModel, writeModelAsync } from '@effnet/onnx-export';
 import { calibrateActivations, calibrationBytesPerImage, calibrationMethod, CALIBRATION_RUN_BYTES, type CalibrationMethod, type CalibrationSource } from './activations.js';
 import { PASSES, resolvePasses } from './passes.js';
-import { checkPrepareArgs, prepareModel, type PrepareOptions, type PreparedModel } from './prepare.js';
+import { checkPrepareArgs, prepareStages, type PrepareOptions, type PreparedModel } from './prepare.js';
 
 /** The lowest opset of an int8 file (the pass table's int8 record). */
 const INT8_MIN_OPSET = PASSES.find((r) => r.name === 'int8')!.minOpset!;
@@ -137,8 +137,10 @@ export async function prepareInt8Model(ref: string, o: PrepareOptions & { readon
   // The pass table: int8 requires fold-bn, excludes fp16 (OptionError naming the flags), raises the opset.
   const passes = resolvePasses({ ...rest, int8: true });
   const { int8: _int8, ...required } = passes.options;
-  const p = prepareModel(ref, { ...rest, ...required, opset: passes.opset });
-  return quantizeModel(p, int8);
+  // The input passes (--layout nhwc, --embed-preprocessing) go in front of the quantized network:
+  // calibration feeds the float NCHW input, as every other int8 file.
+  const { model, inputPasses } = prepareStages(ref, { ...rest, ...required, opset: passes.opset }, ['graph']);
+  return quantize(model, int8, inputPasses);
 }
 
 /** A model int8 cannot quantize (not float32); the CLI maps it to a usage error. */
@@ -156,9 +158,15 @@ function checkInt8Options(fn: string, o: unknown): void {
     throw new OptionError('calibration', `${fn}: int8.calibration: expected { kind: 'images', dir } or { kind: 'builtin' }, got ${describeValue(c)}`);
 }
 
-/** The int8 step on a prepared float32 model (BatchNorm folded: prepareModel with foldBn). */
+/** The int8 step on a prepared float32 model (BatchNorm folded: prepareModel with foldBn) whose input is float NCHW. */
 export async function quantizeModel(p: PreparedModel, o: Int8Options): Promise<Int8Model> {
   checkInt8Options('quantizeModel', o);
+  if (p.metadata['effnet.embedded_preprocessing'] === 'true' || p.metadata['effnet.input_layout']?.startsWith('NHWC'))
+    throw new Int8OptionError(`${p.label}: int8 calibration feeds the float NCHW input; this model takes ${p.metadata['effnet.input_layout']}: use prepareInt8Model with the same options (it quantizes first, then puts the input passes in front)`);
+  return quantize(p, o, (ir) => ir);
+}
+
+async function quantize(p: PreparedModel, o: Int8Options, inputPasses: (ir: GraphIR) => GraphIR): Promise<Int8Model> {
   const method = calibrationMethod(o.method ?? DEFAULT_CALIBRATION_METHOD);
   const policy = o.policy ?? 'all';
   if (p.metadata['effnet.precision'] !== 'float32') throw new Int8OptionError(`${p.label}: int8 quantizes a float32 model; this one is ${p.metadata['effnet.precision']}`);
@@ -199,7 +207,7 @@ export async function quantizeModel(p: PreparedModel, o: Int8Options): Promise<I
   const files = stream ? stream.files : [];
   const failed = stream ? stream.failed : [];
   const images = stream ? files.length : BUILTIN_CALIBRATION_IMAGES;
-  const ir = quantizeQdq(p.ir, { ranges, policy });
+  const ir = inputPasses(quantizeQdq(p.ir, { ranges, policy }));
   const opset = Math.max(p.opset, INT8_MIN_OPSET);
   const metadata = {
     ...p.metadata,
@@ -216,6 +224,7 @@ export async function quantizeModel(p: PreparedModel, o: Int8Options): Promise<I
     ir,
     opset,
     metadata,
+    inputName: ir.inputs[0]!.name,
     int8: summary,
     serialize: () => serializeModel(ir, exportOptions),
     source: () => serializeModel(ir, exportOptions),

@@ -38,11 +38,13 @@ export interface PassOptions {
 export type PassOption = keyof PassOptions;
 
 /**
- * Where a pass runs: `graph` passes rewrite the built graph in table order (prepareModel); `quantize`
- * is the int8 step after them (asynchronous: calibration runs the model); `write` passes are
- * settings of the writer (opset adapters, external data).
+ * Where a pass runs: `graph` passes rewrite the built graph in table order (prepareModel); `input`
+ * passes replace the graph's input (layout, embedded preprocessing) and run last of them, after the
+ * int8 step when there is one (calibration measures the float NCHW network, the preprocessing in
+ * front of it stays float); `quantize` is the int8 step (asynchronous: calibration runs the model);
+ * `write` passes are settings of the writer (opset adapters, external data).
  */
-export type PassStage = 'graph' | 'quantize' | 'write';
+export type PassStage = 'graph' | 'input' | 'quantize' | 'write';
 
 export interface PassRecord {
   readonly name: string;
@@ -99,8 +101,6 @@ export function parseFeatures(text: string | boolean): readonly number[] | true 
 }
 
 const featureIndices = (o: PassOptions): readonly number[] => (o.features === true || o.features === undefined ? [0, 1, 2, 3, 4] : o.features);
-
-const NOT_INT8_INPUT = 'int8 calibration feeds the float NCHW input: quantize the plain file and wrap it, or use --fp16';
 
 /** The flag without its value name: `--opset <N>` → `--opset`. */
 export function flagName(r: PassRecord): string {
@@ -252,11 +252,10 @@ export const PASSES: readonly PassRecord[] = [
     option: 'layout',
     flag: '--layout <layout>',
     help: 'nhwc: a float32 channels-last input [N,H,W,3] (same normalization)',
-    stage: 'graph',
+    stage: 'input',
     choices: ['nchw', 'nhwc'],
     active: (v) => v === 'nhwc',
     excludes: [
-      { pass: 'int8', why: NOT_INT8_INPUT },
       { pass: 'fp16-io', why: 'choose one input form' },
     ],
     metadata: (o) => (o.layout === 'nhwc' ? { 'effnet.input_layout': 'NHWC, RGB, float32 in [0,1] then normalized' } : {}),
@@ -267,10 +266,9 @@ export const PASSES: readonly PassRecord[] = [
     option: 'embedPreprocessing',
     flag: '--embed-preprocessing',
     help: "input image: uint8 [N,H,W,3] RGB of any size; timm's eval transform (resize, centre crop, normalize) inside the graph (opset 18)",
-    stage: 'graph',
+    stage: 'input',
     excludes: [
       { pass: 'layout', why: 'the embedded-preprocessing input is always uint8 NHWC' },
-      { pass: 'int8', why: NOT_INT8_INPUT },
       { pass: 'fp16-io', why: 'the embedded-preprocessing input is uint8' },
       { pass: 'explicit-pads', why: 'OpenCV, the runtime explicit pads serve, cannot run antialiased Resize' },
     ],
@@ -353,10 +351,14 @@ export function resolvePasses(o: PassOptions): ResolvedPasses {
   return { options, on, opset: Math.max(o.opset ?? DEFAULT_OPSET, need) };
 }
 
-/** The graph passes that are on (or always run), in table order. */
-export function applyGraphPasses(ir: GraphIR, r: ResolvedPasses, ctx?: PassContext): GraphIR {
+/**
+ * The graph passes that are on (or always run), in table order: the `graph` stage, then the `input`
+ * stage (the table lists them last of the graph rewrites). `stages` picks one of them: the int8 step
+ * runs between the two.
+ */
+export function applyGraphPasses(ir: GraphIR, r: ResolvedPasses, ctx?: PassContext, stages: readonly ('graph' | 'input')[] = ['graph', 'input']): GraphIR {
   let out = ir;
-  for (const p of PASSES) if (p.stage === 'graph' && p.apply && (p.always || r.on.includes(p.name))) out = p.apply(out, r.options, ctx);
+  for (const stage of stages) for (const p of PASSES) if (p.stage === stage && p.apply && (p.always || r.on.includes(p.name))) out = p.apply(out, r.options, ctx);
   return out;
 }
 

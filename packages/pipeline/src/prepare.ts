@@ -107,6 +107,14 @@ export function isOnnxPath(ref: string): boolean {
 
 export function prepareModel(ref: string, o: PrepareOptions = {}): PreparedModel {
   checkPrepareArgs('prepareModel', ref, o);
+  return prepareStages(ref, o, ['graph', 'input']).model;
+}
+
+/**
+ * prepareModel with the chosen graph-pass stages, and the function that applies the `input` stage
+ * (layout, embedded preprocessing) later: the int8 step calibrates the float NCHW network first.
+ */
+export function prepareStages(ref: string, o: PrepareOptions, stages: readonly ('graph' | 'input')[]): { model: PreparedModel; inputPasses: (ir: GraphIR) => GraphIR } {
   if (o.weightsPath !== undefined && o.weights) throw new OptionError('weightsPath', 'prepareModel: give weights or weightsPath, not both');
   // Checked against the pass table before anything is built.
   const passes = resolvePasses(o);
@@ -125,7 +133,7 @@ export function prepareModel(ref: string, o: PrepareOptions = {}): PreparedModel
     numClasses: built.numClasses,
     preprocess: built.spec.preprocess,
   };
-  ir = applyGraphPasses(ir, passes, ctx);
+  ir = applyGraphPasses(ir, passes, ctx, stages);
   const inputName = ir.inputs[0]!.name;
   const outputName = ir.outputs[0]!.name;
   const opset = passes.opset;
@@ -139,7 +147,7 @@ export function prepareModel(ref: string, o: PrepareOptions = {}): PreparedModel
     ...(o.extraMetadata ?? {}),
   };
   const exportOptions = { opset, metadata, docString: built.spec.description };
-  return {
+  const model: PreparedModel = {
     kind: 'built',
     ref,
     label: built.spec.id,
@@ -158,6 +166,7 @@ export function prepareModel(ref: string, o: PrepareOptions = {}): PreparedModel
     write: (path, w = {}) => writeModel(ir, path, { ...w, ...exportOptions }),
     writeAsync: (path, w = {}) => writeModelAsync(ir, path, { ...w, ...exportOptions }),
   };
+  return { model, inputPasses: (g) => applyGraphPasses(g, passes, ctx, ['input']) };
 }
 
 /**
