@@ -9,7 +9,7 @@ import { describeValue, graphStats, numel, OptionError, type GraphIR, type Graph
 import { buildModel, buildModelWithWeights, type BuildOptions, type BuiltModel, type Preprocess, type WeightSource } from '@effnet/efficientnet';
 import { CALIBRATION_BATCH, calibrateBatchNorm, type StatisticsProvider } from './calibrate.js';
 import { INLINE_LIMIT_BYTES, readModel, serializeModel, writeModel, writeModelAsync, type LoadedModel, type WriteOptions, type WriteResult } from '@effnet/onnx-export';
-import { describeImageModel } from '@effnet/preprocess';
+import { describeImageModel, type ImageInputKind } from '@effnet/preprocess';
 import { applyGraphPasses, contextMetadata, passMetadata, resolvePasses, type PassOptions } from './passes.js';
 import type { PassContext } from './deploy.js';
 
@@ -64,6 +64,8 @@ export interface ModelHandle {
   readonly metadata: Readonly<Record<string, string>>;
   readonly inputName: string;
   readonly outputName: string;
+  /** What the input takes (from the passes or the file's metadata): give it to createRunner. */
+  readonly inputKind: ImageInputKind;
   /** ONNX bytes (built) or the file path (file), as onnxruntime accepts either. */
   source(): Uint8Array | string;
 }
@@ -161,6 +163,7 @@ export function prepareStages(ref: string, o: PrepareOptions, stages: readonly (
     opset,
     inputName,
     outputName,
+    inputKind: passes.options.embedPreprocessing ? 'pixels' : passes.options.layout === 'nhwc' ? 'nhwc' : 'nchw',
     serialize: () => serializeModel(ir, exportOptions),
     source: () => serializeModel(ir, exportOptions),
     write: (path, w = {}) => writeModel(ir, path, { ...w, ...exportOptions }),
@@ -213,6 +216,7 @@ export function openModelFile(path: string): FileModel {
     metadata,
     inputName: input.name,
     outputName: output.name,
+    inputKind: info.input,
     source: () => path,
   };
 }

@@ -10,6 +10,7 @@ export { allImagenetWnids, displayLabel, imagenetClass, imagenetClasses, type Im
 export {
   BUILTIN_CALIBRATION_SOURCE,
   DEFAULT_CROP_PCT,
+  declaredLayout,
   describeImageModel,
   int8LatencyOnly,
   LATENCY_ONLY_NOTE,

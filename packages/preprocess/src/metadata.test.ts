@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeImageModel, IMAGENET_MEAN, IMAGENET_STD, metadataLabels, metadataPreprocess } from './metadata.js';
+import { declaredLayout, describeImageModel, IMAGENET_MEAN, IMAGENET_STD, metadataLabels, metadataPreprocess } from './metadata.js';
 
 const io = { source: 'dir/model.onnx', inputName: 'input', inputShape: ['N', 3, 240, 240], outputShape: ['N', 1000] };
 
@@ -86,5 +86,19 @@ describe('describeImageModel (effnet ONNX metadata → preprocessing + labels)',
     expect(() => metadataLabels({ 'effnet.labels': '[' }, 'm.onnx')).toThrow(/not a JSON list of strings/);
     expect(() => describeImageModel({ 'effnet.labels': '["a","b"]' }, io)).toThrow('dir/model.onnx: metadata effnet.labels has 2 names but the model has 1000 classes');
     expect(metadataLabels({ 'effnet.labels': '["a","b"]' }, 'm.onnx', 2)).toEqual(['a', 'b']);
+  });
+});
+
+describe('the input layout from metadata (effnet.input_layout), the shape only for foreign files', () => {
+  const io = { source: 'm.onnx', inputName: 'input', inputShape: ['N', 3, 3, 3] as const, outputShape: ['N', 10] as const, inputType: 'float32' };
+  it('an effnet NHWC file at 3×3 is NHWC although its shape [N,3,3,3] reads as NCHW', () => {
+    expect(describeImageModel({ 'effnet.model': 'efficientnet-b0', 'effnet.input_layout': 'NHWC, RGB, float32 in [0,1] then normalized' }, io).input).toBe('nhwc');
+    expect(describeImageModel({ 'effnet.model': 'efficientnet-b0' }, io).input).toBe('nchw');
+  });
+  it('an effnet file without effnet.input_layout is NCHW whatever its shape; a foreign one goes by the shape', () => {
+    const nhwcShape = { ...io, inputShape: ['N', 8, 8, 3] as const };
+    expect(declaredLayout({ 'effnet.resolution': '8' })).toBe('nchw');
+    expect(declaredLayout({})).toBeUndefined();
+    expect(describeImageModel({}, nhwcShape).input).toBe('nhwc');
   });
 });

@@ -126,13 +126,24 @@ export function metadataLabels(metadata: Readonly<Record<string, string>>, sourc
   return v as string[];
 }
 
+/**
+ * The float input layout a file declares: effnet writes effnet.input_layout for every input that is
+ * not float NCHW (`--layout nhwc`, `--embed-preprocessing`), so a file effnet wrote (effnet.model or
+ * effnet.resolution present) without it is NCHW. Undefined for foreign files: the shape decides.
+ */
+export function declaredLayout(metadata: Readonly<Record<string, string>>): 'nchw' | 'nhwc' | undefined {
+  const layout = metadata['effnet.input_layout'];
+  if (layout !== undefined) return layout.startsWith('NHWC') ? 'nhwc' : 'nchw';
+  return metadata['effnet.model'] !== undefined || metadata['effnet.resolution'] !== undefined ? 'nchw' : undefined;
+}
+
 /** Decodes effnet's metadata and the model's input/output shapes into an ImageModelInfo. */
 export function describeImageModel(metadata: Readonly<Record<string, string>>, io: ModelIo): ImageModelInfo {
   const d = io.inputShape;
   const symbolic = (x: MetadataDim) => typeof x !== 'number';
   const shape = `[${d.map((x) => x ?? '?').join(',')}]`;
   const pixels = io.inputType === 'uint8' || metadata['effnet.embedded_preprocessing'] === 'true';
-  const input: ImageInputKind = pixels ? 'pixels' : d.length === 4 && d[3] === 3 && d[1] !== 3 ? 'nhwc' : 'nchw';
+  const input: ImageInputKind = pixels ? 'pixels' : (declaredLayout(metadata) ?? (d.length === 4 && d[3] === 3 && d[1] !== 3 ? 'nhwc' : 'nchw'));
   if (pixels && !(d.length === 4 && d[3] === 3 && (io.inputType === undefined || io.inputType === 'uint8')))
     throw new Error(`${io.source}: input '${io.inputName}' is ${io.inputType ?? ''}${shape}; an embedded-preprocessing model takes uint8 pictures [N,H,W,3]`);
   const [h, w] = input === 'nchw' ? [d[2], d[3]] : [d[1], d[2]];

@@ -8,7 +8,14 @@ import type { ModelSession, SessionOptions } from './model-session.js';
 import { openSession } from './session.js';
 import { fromFloat32, tensor, toFloat32 } from './tensor.js';
 
-export type RunnerOptions = Omit<SessionOptions, 'quiet'>;
+export interface RunnerOptions extends Omit<SessionOptions, 'quiet'> {
+  /**
+   * What the first input takes, as the model's metadata says (`ModelHandle.inputKind`); without it
+   * the input's declared type and shape decide ({@link inputKindOf}), which cannot tell every NHWC
+   * input from an NCHW one.
+   */
+  readonly inputKind?: InputKind;
+}
 
 export interface Output {
   readonly data: Float32Array;
@@ -84,15 +91,20 @@ function toNhwc(data: Float32Array, dims: readonly number[]): { data: Float32Arr
 
 /** Opens `model` (bytes or a path to an .onnx file) on the chosen execution provider as a single-input runner. */
 export async function createRunner(model: Uint8Array | string, o: RunnerOptions = {}): Promise<Runner> {
-  return runnerOf(await openSession(model, o));
+  const { inputKind, ...session } = o;
+  return runnerOf(await openSession(model, session), inputKind);
 }
 
 /** A session as a Runner: its first input fed float32 (float16 for a `--fp16-io` model), its first output read back as float32. */
-export function runnerOf(session: ModelSession): Runner {
+export function runnerOf(session: ModelSession, declared?: InputKind): Runner {
   const input = session.inputs[0];
   const output = session.outputs[0];
   if (!input || !output) throw new Error('the model has no inputs or no outputs');
-  const inputKind = inputKindOf(input);
+  const inputKind = declared ?? inputKindOf(input);
+  if (declared === 'pixels' && input.type !== undefined && input.type !== 'uint8')
+    throw new Error(`model input '${input.name}' takes ${input.type}; its metadata says decoded uint8 pictures (an embedded-preprocessing file)`);
+  if (declared !== undefined && declared !== 'pixels' && input.shape?.length !== undefined && input.shape.length !== 4)
+    throw new Error(`model input '${input.name}' has ${input.shape.length} dimensions; an ${declared.toUpperCase()} image input has 4`);
   if (inputKind !== 'pixels' && input.type !== undefined && input.type !== 'float32' && input.type !== 'float16')
     throw new Error(`model input '${input.name}' takes ${input.type}; this runner feeds float32 image batches`);
   const half = input.type === 'float16';

@@ -116,3 +116,37 @@ describe('sessions with several inputs and outputs of any element type', () => {
     expect(() => tensor('float99' as 'float32', new Float32Array(1), [1])).toThrow(/tensor type 'float99': expected one of float32/);
   });
 });
+
+describe('createRunner: the input kind the metadata declares wins over the shape', () => {
+  // A 3×3 NHWC image input is [N,3,3,3]: by its shape alone it reads as NCHW. The model returns its
+  // input as given (Identity), so the output shows which layout the runner fed.
+  const g = new Graph('nhwc-3x3');
+  g.output(mul(g.input('input', 'float32', ['N', 3, 3, 3]), g.constant('one', 'float32', [1], Float32Array.of(1))), 'logits');
+  const bytes = serializeModel(g.build());
+  // NCHW [1,3,3,3]: channel c holds 100·c + pixel index.
+  const nchw = Float32Array.from({ length: 27 }, (_, i) => 100 * Math.floor(i / 9) + (i % 9));
+
+  it("declared 'nhwc': the runner transposes the NCHW batch (pixel 0's three channels first)", async () => {
+    const r = await createRunner(bytes, { inputKind: 'nhwc' });
+    try {
+      expect(r.inputKind).toBe('nhwc');
+      expect([...(await r.run(nchw, [1, 3, 3, 3])).data.slice(0, 6)]).toEqual([0, 100, 200, 1, 101, 201]);
+    } finally {
+      await r.release();
+    }
+  });
+
+  it('without it the shape decides ([N,3,3,3] → nchw, fed as given)', async () => {
+    const r = await createRunner(bytes);
+    try {
+      expect(r.inputKind).toBe('nchw');
+      expect([...(await r.run(nchw, [1, 3, 3, 3])).data.slice(0, 6)]).toEqual([0, 1, 2, 3, 4, 5]);
+    } finally {
+      await r.release();
+    }
+  });
+
+  it("declared 'pixels' on a float input: one line saying what the metadata claims", async () => {
+    await expect(createRunner(bytes, { inputKind: 'pixels' })).rejects.toThrow(/model input 'input' takes float32; its metadata says decoded uint8 pictures/);
+  });
+});

@@ -213,7 +213,7 @@ async function measureOpened(job: BenchJob, handle: ModelHandle, source: Uint8Ar
   // An embedded-preprocessing file is timed as it is used: decoded pictures in, resize and crop included.
   const photos = handle.metadata['effnet.embedded_preprocessing'] === 'true' ? benchPhotos(job.batch) : undefined;
   const feed = (r: Runner) => (photos ? r.runPixels(photos.data, photos.dims) : r.run(input, dims));
-  const runnerOptions = job.threads ? { threads: job.threads } : {};
+  const runnerOptions = { inputKind: handle.inputKind, ...(job.threads ? { threads: job.threads } : {}) };
 
   let reference: Output | undefined;
   if (job.ep !== 'cpu') {

@@ -42,7 +42,7 @@ export function register(program: Command): void {
     if (labels && labels.length !== model.numClasses) throw new UsageError(`--labels ${f.labels ?? 'imagenet'}: ${labels.length} labels but ${model.label} has ${model.numClasses} classes`);
     const name = (i: number) => (labels ? displayLabel(labels[i]!) : `class ${i}`);
     // Class names and file names come from files and folders: escaped before they reach the terminal.
-    const runner = await createRunner(model.source(), { ep: f.ep, ...(f.threads ? { threads: f.threads } : {}) });
+    const runner = await createRunner(model.source(), { ep: f.ep, inputKind: model.inputKind, ...(f.threads ? { threads: f.threads } : {}) });
     try {
       const results = await classifyImages(runner, images, model.numClasses, {
         ...preprocess,

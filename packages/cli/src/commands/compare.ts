@@ -40,7 +40,7 @@ export async function agreementOf(reference: Opened, ds: Dataset, top1Of: Readon
       `the reference ran at ${reference.preprocess.resolution}x${reference.preprocess.resolution}, this model at ${own.preprocess.resolution}x${own.preprocess.resolution}: the change mixes resolution with the model`,
     );
   if (untrainedWeights(reference.model.metadata)) caveats.push(`${reference.model.label} has untrained default weights: its top-1 and the agreement say nothing of accuracy`);
-  const runner = await createRunner(reference.model.source(), { ep: f.ep, ...(f.threads ? { threads: f.threads } : {}) });
+  const runner = await createRunner(reference.model.source(), { ep: f.ep, inputKind: reference.model.inputKind, ...(f.threads ? { threads: f.threads } : {}) });
   let n = 0;
   let agree = 0;
   let r: EvalResult;

@@ -100,7 +100,7 @@ Examples:
       const reference = f.compare !== undefined ? openForImages(f.compare, f) : undefined;
       if (reference && reference.model.numClasses !== model.numClasses) throw new UsageError(`--compare ${f.compare}: ${reference.model.numClasses} classes; ${ref} has ${model.numClasses}`);
       const top1Of = reference ? new Map<string, number>() : undefined;
-      const runner = await createRunner(model.source(), { ep: f.ep, ...(f.threads ? { threads: f.threads } : {}) });
+      const runner = await createRunner(model.source(), { ep: f.ep, inputKind: model.inputKind, ...(f.threads ? { threads: f.threads } : {}) });
       const predictions = f.predictions && !shard ? new PredictionsWriter(f.predictions, !!f.force) : undefined;
       const progress = new ProgressDisplay(ds.samples.length, Boolean(process.stderr.isTTY));
       let result: EvalResult;
