@@ -162,7 +162,9 @@ function checkInt8Options(fn: string, o: unknown): void {
 export async function quantizeModel(p: PreparedModel, o: Int8Options): Promise<Int8Model> {
   checkInt8Options('quantizeModel', o);
   if (p.metadata['effnet.embedded_preprocessing'] === 'true' || p.metadata['effnet.input_layout']?.startsWith('NHWC'))
-    throw new Int8OptionError(`${p.label}: int8 calibration feeds the float NCHW input; this model takes ${p.metadata['effnet.input_layout']}: use prepareInt8Model with the same options (it quantizes first, then puts the input passes in front)`);
+    throw new Int8OptionError(
+      `${p.label}: int8 calibration feeds the float NCHW input; this model takes ${p.metadata['effnet.input_layout']}: use prepareInt8Model with the same options (it quantizes first, then puts the input passes in front)`,
+    );
   return quantize(p, o, (ir) => ir);
 }
 

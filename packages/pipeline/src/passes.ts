@@ -255,9 +255,7 @@ export const PASSES: readonly PassRecord[] = [
     stage: 'input',
     choices: ['nchw', 'nhwc'],
     active: (v) => v === 'nhwc',
-    excludes: [
-      { pass: 'fp16-io', why: 'choose one input form' },
-    ],
+    excludes: [{ pass: 'fp16-io', why: 'choose one input form' }],
     metadata: (o) => (o.layout === 'nhwc' ? { 'effnet.input_layout': 'NHWC, RGB, float32 in [0,1] then normalized' } : {}),
     apply: (ir) => nhwcInput(ir),
   },
