@@ -7,6 +7,7 @@ Reference data only, never run by the test suite (it needs /work/venv's onnxrunt
   effnet export efficientnet-b0 --weights ... --resolution 160 -o b0-plain.onnx
   effnet eval b0-plain.onnx --data ../shared/imagenette/val --predictions preds.json
   /work/venv/bin/python bench/embedded-preprocessing.py b0-embedded.onnx b0-plain.onnx preds.json
+  /work/venv/bin/python bench/embedded-preprocessing.py b0-embedded.onnx b0-plain.onnx --latency-only
 
 Every image of val/ is decoded to RGB by PIL (no resizing) and fed as uint8 [1,H,W,3]; the file
 does the rest. Reports per-image top-1 agreement with effnet's PIL-exact path (`--predictions`),
@@ -19,20 +20,26 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
-embedded, plain, preds_path = sys.argv[1:4]
+# --latency-only: skip the 3,925-image agreement pass (the latency part needs no predictions file).
+latency_only = '--latency-only' in sys.argv
+args = [a for a in sys.argv[1:] if a != '--latency-only']
+embedded, plain = args[:2]
+preds_path = None if latency_only else args[2]
 root = os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'imagenette')
 root = os.environ.get('IMAGENETTE', root if os.path.isdir(root) else '/work/shared/imagenette')
 ref = json.load(open(os.path.join(root, 'reference.json')))
 classes = ref['classes']
-preds = json.load(open(preds_path))
+preds = json.load(open(preds_path)) if preds_path else {}
 
 opts = ort.SessionOptions()
 s = ort.InferenceSession(embedded, opts, providers=['CPUExecutionProvider'])
 out_name = s.get_outputs()[0].name
 files = sorted(glob.glob(os.path.join(root, 'val', '*', '*.JPEG')))
 agree = correct = 0
+if latency_only: files_scored = []
+else: files_scored = files
 disagree = []
-for f in files:
+for f in files_scored:
     key = '/'.join(f.split(os.sep)[-2:])
     img = np.asarray(Image.open(f).convert('RGB'))[None]
     y = s.run(None, {'image': img})[0]
@@ -41,9 +48,9 @@ for f in files:
     agree += top1 == ours
     if top1 != ours: disagree.append(key)
     correct += top1 == classes.index(key.split('/')[0])
-n = len(files)
+n = len(files_scored)
 top1_ref = ref['reference']['160']['top1'] if '160' in ref['reference'] else None
-print(json.dumps({'images': n, 'agreement_with_effnet_pil_path': agree / n, 'disagreeing': disagree[:10], 'top1': correct / n, 'reference_top1': top1_ref}))
+if n: print(json.dumps({'images': n, 'agreement_with_effnet_pil_path': agree / n, 'disagreeing': disagree[:10], 'top1': correct / n, 'reference_top1': top1_ref}))
 
 # Latency: the embedded file on a 500x375 photo vs the plain model on its 160x160 tensor.
 photo = np.asarray(Image.open(files[0]).convert('RGB').resize((500, 375), Image.BICUBIC))[None]
