@@ -111,4 +111,45 @@ describe('deployment flags: files, metadata and the tools', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
   });
+  it("classify reads effnet.outputs: probs and topk:K files give the logits file's classes and probabilities; a backbone or embedding file exits 2 saying it has no classes", async () => {
+    const cwd = fresh();
+    for (const [out, extra] of [
+      ['logits.onnx', []],
+      ['probs.onnx', ['--outputs', 'probs']],
+      ['topk.onnx', ['--outputs', 'topk:4']],
+      ['features.onnx', ['--features', '3,4']],
+      ['embedding.onnx', ['--head', 'none']],
+    ] as const) {
+      const r = await effnet(['export', 'efficientnet-b0', '--resolution', '64', '--embed-preprocessing', ...extra, '-o', out], cwd);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const w = 90,
+      h = 70;
+    const px = Buffer.alloc(w * h * 3);
+    for (let i = 0; i < px.length; i++) px[i] = (i * 29 + (i >> 6) * 7) & 255;
+    await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+      .png()
+      .toFile(join(cwd, 'a.png'));
+    const top = async (model: string, k: number) => {
+      const r = await effnet(['classify', model, 'a.png', '--json', '--top', String(k)], cwd);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { top: { index: number; probability: number }[] }[])[0]!.top;
+    };
+    const logits = await top('logits.onnx', 4);
+    for (const [model, k, n] of [
+      ['probs.onnx', 3, 3],
+      ['topk.onnx', 3, 3],
+      ['topk.onnx', 10, 4], // at most K
+    ] as const) {
+      const t = await top(model, k);
+      expect(
+        t.map((c) => c.index),
+        model,
+      ).toEqual(logits.slice(0, n).map((c) => c.index));
+      expect(t.length).toBe(n);
+      for (const [i, c] of t.slice(0, 3).entries()) expect(Math.abs(c.probability - logits[i]!.probability), `${model} class ${c.index}`).toBeLessThan(1e-5);
+    }
+    expectError(await effnet(['classify', 'features.onnx', 'a.png'], cwd), 2, 'a backbone file (--features)', 'features.3, features.4', 'no classes');
+    expectError(await effnet(['classify', 'embedding.onnx', 'a.png'], cwd), 2, 'an embedding file (--head none)', 'no classes');
+  });
 });
