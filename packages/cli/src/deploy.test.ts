@@ -4,12 +4,13 @@
  * are recorded in metadata and accepted by classify (pixels, NHWC) with one-line errors for bad
  * pictures.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { readModel } from '@effnet/onnx-export';
 import { binScratch, expectError, lines, type BinResult } from './test-utils/bin.js';
+import { requires, SHARED, sharedData } from '../../../test-utils/requires.js';
 
 /** A usage error: exit 2, `effnet: error:` naming every part on its first line (commander adds a help hint line for a bad flag value). */
 function expectUsage(r: BinResult, ...parts: (string | RegExp)[]): void {
@@ -152,4 +153,37 @@ describe('deployment flags: files, metadata and the tools', () => {
     expectError(await effnet(['classify', 'features.onnx', 'a.png'], cwd), 2, 'a backbone file (--features)', 'features.3, features.4', 'no classes');
     expectError(await effnet(['classify', 'embedding.onnx', 'a.png'], cwd), 2, 'an embedding file (--head none)', 'no classes');
   });
+  requires(sharedData('imagenette/val', 'imagenette/efficientnet_b0-imagenette.safetensors')).it(
+    'eval reads effnet.outputs: probs and topk:5 files score as the logits file on Imagenette (the same predictions); a backbone file exits 2',
+    async () => {
+      const cwd = fresh();
+      const weights = join(SHARED, 'imagenette/efficientnet_b0-imagenette.safetensors');
+      const val = join(SHARED, 'imagenette/val');
+      for (const [out, extra] of [
+        ['logits.onnx', []],
+        ['probs.onnx', ['--outputs', 'probs']],
+        ['topk.onnx', ['--outputs', 'topk:5']],
+        ['embedded-topk.onnx', ['--embed-preprocessing', '--outputs', 'topk:5']],
+        ['embedding.onnx', ['--head', 'none']],
+      ] as const) {
+        const r = await effnet(['export', 'efficientnet-b0', '--weights', weights, '--resolution', '160', ...extra, '-o', out], cwd);
+        expect(r.code, r.stderr).toBe(0);
+      }
+      const evalOf = async (model: string) => {
+        const r = await effnet(['eval', model, '--data', val, '--limit', '30', '--json', '--predictions', `${model}.csv`], cwd);
+        expect(r.code, r.stderr).toBe(0);
+        const j = JSON.parse(r.stdout) as { n: number; top1: number; top5: number };
+        return { n: j.n, top1: j.top1, top5: j.top5, predictions: readFileSync(join(cwd, `${model}.csv`), 'utf8') };
+      };
+      const logits = await evalOf('logits.onnx');
+      expect(logits.n).toBe(30);
+      for (const other of ['probs.onnx', 'topk.onnx']) expect(await evalOf(other), other).toEqual(logits);
+      // Pictures decoded and resized in the graph: the same images, close but not identical preprocessing.
+      const embedded = await evalOf('embedded-topk.onnx');
+      expect(embedded.n).toBe(30);
+      expect(Math.abs(embedded.top1 - logits.top1)).toBeLessThanOrEqual(2 / 30);
+      expectError(await effnet(['eval', 'embedding.onnx', '--data', val, '--limit', '4'], cwd), 2, 'an embedding file (--head none)', 'no classes');
+    },
+    300_000,
+  );
 });
