@@ -9,8 +9,9 @@
  * Where ../shared/fixtures has the model, it is built with the fixture's weights (formula +
  * calibrated BatchNorm statistics) and both runtimes are also held to the fixture's float64
  * PyTorch logits (1e-4); otherwise formula weights are used and only the runtimes are compared.
- * Needs /usr/bin/python3 with onnx/cv2/numpy and ../shared/fixtures (.ci/run checks both): skipped with the
- * reason locally, failing under CI.
+ * Needs /usr/bin/python3 with onnx/cv2/numpy and ../shared/fixtures (.ci/run checks both), and the
+ * README's conformance table also Chromium (onnxruntime-web in the browser; .ci/run installs
+ * Debian's chromium): skipped with the reason locally, failing under CI.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,13 +19,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openSession, tensor } from '@effnet/runtime';
+import { chromiumPath, launchChromium, openSession, tensor } from '@effnet/runtime';
 import type { GraphIR } from '@effnet/graph-builder';
 import { fixtureTensors, formulaInput, readFixture, type Fixture, type WeightSource } from '@effnet/efficientnet';
 import { onnxruntimeStatistics, prepareInt8Model, prepareModel, type PrepareOptions } from '@effnet/pipeline';
 import { preprocessPixels } from '@effnet/preprocess';
 import * as prettier from 'prettier';
-import { PYTHON, pythonModules, requires, SHARED, sharedData } from '../../../test-utils/requires.js';
+import { chromium, PYTHON, pythonModules, requires, SHARED, sharedData } from '../../../test-utils/requires.js';
 
 /** Default weights calibrated as the CLI does: onnxruntime-node measures the BatchNorm statistics. */
 const WITH_ORT = { statistics: onnxruntimeStatistics } as const;
@@ -244,6 +245,7 @@ interface Variant {
 }
 
 const TR = 224;
+type Browser = Awaited<ReturnType<typeof launchChromium>>;
 const VARIANTS: readonly Variant[] = [
   { name: 'plain', model: 'efficientnet-b0', options: {}, reference: 'self' },
   { name: 'embedded preprocessing', model: 'efficientnet-b0', options: { embedPreprocessing: true }, pixels: true, reference: 'plain' },
@@ -256,7 +258,7 @@ const VARIANTS: readonly Variant[] = [
   { name: 'Lite0 (ReLU6 = Clip)', model: 'efficientnet-lite0', options: {}, reference: 'self' },
   { name: 'Lite0 --opencv', model: 'efficientnet-lite0', options: { opencv: true }, reference: 'self' },
 ];
-const RUNTIMES = ['onnxruntime-node', 'onnxruntime-web (wasm, in Node)', 'OpenCV 4.6 (cv2.dnn)', 'onnx checker', 'Python onnxruntime (recorded)'] as const;
+const RUNTIMES = ['onnxruntime-node', 'onnxruntime-web (wasm, in Node)', 'onnxruntime-web (wasm, in Chromium)', 'OpenCV 4.6 (cv2.dnn)', 'onnx checker', 'Python onnxruntime (recorded)'] as const;
 
 /** max |Δ| as the power of ten above it (≤ 1e-5): stable across machines where the last digits of float32 sums are not. */
 const fmt = (d: number) => (d === 0 ? '0' : `≤ 1e${Math.ceil(Math.log10(d))}`);
@@ -280,8 +282,13 @@ function photo(w: number, h: number): Uint8Array {
   return px;
 }
 
-async function runAll(path: string, ep: 'cpu' | 'wasm', feed: { name: string; data: Float32Array | Uint8Array; dims: number[] }): Promise<Record<string, Float32Array>> {
-  const s = await openSession(path, { ep });
+async function runAll(
+  path: string,
+  ep: 'cpu' | 'wasm' | 'web-wasm',
+  feed: { name: string; data: Float32Array | Uint8Array; dims: number[] },
+  browser?: Browser,
+): Promise<Record<string, Float32Array>> {
+  const s = await openSession(path, { ep, ...(browser ? { browser } : {}) });
   try {
     const t = feed.data instanceof Uint8Array ? tensor('uint8', feed.data, feed.dims) : tensor('float32', feed.data, feed.dims);
     const out = await s.run({ [s.inputs[0]!.name]: t });
@@ -298,7 +305,10 @@ function tableMarkdown(rows: readonly (readonly string[])[], pyVersion: string |
   return [head, sep, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
-NEEDS.describe('the conformance table: variants × runtimes (README)', () => {
+/** The table has a column for onnxruntime-web in Chromium (Debian's; .ci/run installs it). */
+const TABLE_NEEDS = requires(pythonModules('onnx', 'cv2', 'numpy'), sharedData('fixtures/summary.json', 'fixtures-families/summary.json'), chromium(chromiumPath()));
+
+TABLE_NEEDS.describe('the conformance table: variants × runtimes (README)', () => {
   it("each variant loads and matches effnet's own result (or says why not) in each runtime; the README table is this table", async () => {
     const R = TR;
     const pic = { w: 500, h: 375 };
@@ -352,48 +362,66 @@ NEEDS.describe('the conformance table: variants × runtimes (README)', () => {
     }
 
     const rows: string[][] = [];
-    for (const v of VARIANTS) {
-      const m = py.models.find((q) => q.name === `table-${slug(v.name)}`)!;
-      const ref = refs.get(v.name)!;
-      const cell = async (ep: 'cpu' | 'wasm') => {
-        try {
-          const y = await runAll(models.find((q) => q.name === `table-${slug(v.name)}`)!.path, ep, feeds.get(v.name)!);
-          const d = allOutputsDiff(ref, y);
-          return v.reference === 'self' && ep === 'cpu' ? '✓ (reference)' : `✓ ${fmt(d)}`;
-        } catch (e) {
-          return `✗ ${(e as Error).message.split('\n')[0]!.slice(0, 80)}`;
-        }
-      };
-      const cv = (() => {
-        if (m.opencv?.error) return `not supported: ${m.opencv.error.replace(/\s+/g, ' ').replace(/\|/g, '/').slice(0, 110)}`;
-        const outs: Record<string, Float32Array> = {};
-        for (const o of m.opencv!.outputs) {
-          const b = readFileSync(o.path);
-          outs[o.name] = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-        }
-        return `✓ ${fmt(allOutputsDiff(ref, outs))}`;
-      })();
-      const checker = m.checker?.ok ? '✓ valid' : m.checker?.skipped ? `not supported: ${m.checker.skipped}` : `✗ ${(m.checker?.error ?? '?').slice(0, 80)}`;
-      const pyCell = recorded?.cells[v.name] ?? 'not recorded';
-      rows.push([v.name, await cell('cpu'), await cell('wasm'), cv, checker, pyCell]);
+    // One Chromium for the whole column (each session opens and closes its own page in it): it is slow to start.
+    const browser = await launchChromium({ webgpu: false });
+    let chromiumMs = 0;
+    try {
+      for (const v of VARIANTS) {
+        const m = py.models.find((q) => q.name === `table-${slug(v.name)}`)!;
+        const ref = refs.get(v.name)!;
+        const cell = async (ep: 'cpu' | 'wasm' | 'web-wasm') => {
+          try {
+            const y = await runAll(models.find((q) => q.name === `table-${slug(v.name)}`)!.path, ep, feeds.get(v.name)!, ep === 'web-wasm' ? browser : undefined);
+            const d = allOutputsDiff(ref, y);
+            return v.reference === 'self' && ep === 'cpu' ? '✓ (reference)' : `✓ ${fmt(d)}`;
+          } catch (e) {
+            // The runtime's own words: a variant it cannot run is "not supported" with the reason it gave.
+            const why = (e as Error).message.split('\n')[0]!.replace(/\|/g, '/');
+            return ep === 'web-wasm' ? `not supported: ${why.slice(0, 110)}` : `✗ ${why.slice(0, 80)}`;
+          }
+        };
+        const cv = (() => {
+          if (m.opencv?.error) return `not supported: ${m.opencv.error.replace(/\s+/g, ' ').replace(/\|/g, '/').slice(0, 110)}`;
+          const outs: Record<string, Float32Array> = {};
+          for (const o of m.opencv!.outputs) {
+            const b = readFileSync(o.path);
+            outs[o.name] = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+          }
+          return `✓ ${fmt(allOutputsDiff(ref, outs))}`;
+        })();
+        const checker = m.checker?.ok ? '✓ valid' : m.checker?.skipped ? `not supported: ${m.checker.skipped}` : `✗ ${(m.checker?.error ?? '?').slice(0, 80)}`;
+        const pyCell = recorded?.cells[v.name] ?? 'not recorded';
+        const t0 = performance.now();
+        const web = await cell('web-wasm');
+        chromiumMs += performance.now() - t0;
+        rows.push([v.name, await cell('cpu'), await cell('wasm'), web, cv, checker, pyCell]);
+      }
+    } finally {
+      await browser.close();
     }
+    console.log(`onnxruntime-web in Chromium: ${(chromiumMs / 1000).toFixed(1)} s for ${VARIANTS.length} variants (one browser)`);
     // Formatted as the repository's prettier formats README.md, so that lint and this test agree.
     const table = (await prettier.format(tableMarkdown(rows, recorded?.onnxruntime), { ...(await prettier.resolveConfig(README)), parser: 'markdown' })).trim();
     console.log(table);
     // What must hold whatever the README says: every variant loads and matches in onnxruntime (node, wasm).
     for (const row of rows) {
-      for (const c of row.slice(1, 3)) expect(c, `${row[0]}: ${c}`).toMatch(/^✓/);
+      for (const c of row.slice(1, 4)) expect(c, `${row[0]}: ${c}`).toMatch(/^✓/);
       // Debian's onnx 1.12 knows opsets up to 17: the opset-18 embedded file is outside it (said in the cell).
-      expect(row[4], `${row[0]} onnx checker`).toMatch(row[0]!.startsWith('embedded') ? /^(✓ valid|not supported: onnx 1\.\d+\.\d+ knows IR version)/ : /^✓ valid$/);
+      expect(row[5], `${row[0]} onnx checker`).toMatch(row[0]!.startsWith('embedded') ? /^(✓ valid|not supported: onnx 1\.\d+\.\d+ knows IR version)/ : /^✓ valid$/);
     }
     const tol = (name: string) => (name === 'fp16' ? 0.1 : name.startsWith('int8') ? 1 : name.startsWith('embedded') ? 1e-3 : 1e-4);
-    for (const [i, v] of VARIANTS.entries()) {
-      const d = rows[i]![1]!.match(/^✓ (?:≤ )?([0-9.e+-]+)$/);
-      if (d) expect(Number(d[1]), `${v.name} onnxruntime-node vs effnet's own result`).toBeLessThanOrEqual(tol(v.name));
-    }
+    for (const [i, v] of VARIANTS.entries())
+      for (const [col, who] of [
+        [1, 'onnxruntime-node'],
+        [2, 'onnxruntime-web (Node)'],
+        [3, 'onnxruntime-web (Chromium)'],
+      ] as const) {
+        const d = rows[i]![col]!.match(/^✓ (?:≤ )?([0-9.e+-]+)$/);
+        if (d) expect(Number(d[1]), `${v.name} ${who} vs effnet's own result`).toBeLessThanOrEqual(tol(v.name));
+      }
     // Lite0 with ReLU6 as Clip does not load in OpenCV 4.6; with --opencv it does and matches.
-    expect(rows.find((r) => r[0] === 'Lite0 (ReLU6 = Clip)')![3]).toMatch(/^not supported/);
-    expect(rows.find((r) => r[0] === 'Lite0 --opencv')![3]).toMatch(/^✓ /);
+    expect(rows.find((r) => r[0] === 'Lite0 (ReLU6 = Clip)')![4]).toMatch(/^not supported/);
+    expect(rows.find((r) => r[0] === 'Lite0 --opencv')![4]).toMatch(/^✓ /);
     const readme = readFileSync(README, 'utf8');
     const a = readme.indexOf(TABLE_START),
       b = readme.indexOf(TABLE_END);

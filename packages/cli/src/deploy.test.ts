@@ -4,12 +4,13 @@
  * are recorded in metadata and accepted by classify (pixels, NHWC) with one-line errors for bad
  * pictures.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { readModel } from '@effnet/onnx-export';
 import { binScratch, expectError, lines, type BinResult } from './test-utils/bin.js';
+import { requires, SHARED, sharedData } from '../../../test-utils/requires.js';
 
 /** A usage error: exit 2, `effnet: error:` naming every part on its first line (commander adds a help hint line for a bad flag value). */
 function expectUsage(r: BinResult, ...parts: (string | RegExp)[]): void {
@@ -132,4 +133,78 @@ describe('deployment flags: files, metadata and the tools', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
   });
+  it("classify reads effnet.outputs: probs and topk:K files give the logits file's classes and probabilities; a backbone or embedding file exits 2 saying it has no classes", async () => {
+    const cwd = fresh();
+    for (const [out, extra] of [
+      ['logits.onnx', []],
+      ['probs.onnx', ['--outputs', 'probs']],
+      ['topk.onnx', ['--outputs', 'topk:4']],
+      ['features.onnx', ['--features', '3,4']],
+      ['embedding.onnx', ['--head', 'none']],
+    ] as const) {
+      const r = await effnet(['export', 'efficientnet-b0', '--resolution', '64', '--embed-preprocessing', ...extra, '-o', out], cwd);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const w = 90,
+      h = 70;
+    const px = Buffer.alloc(w * h * 3);
+    for (let i = 0; i < px.length; i++) px[i] = (i * 29 + (i >> 6) * 7) & 255;
+    await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+      .png()
+      .toFile(join(cwd, 'a.png'));
+    const top = async (model: string, k: number) => {
+      const r = await effnet(['classify', model, 'a.png', '--json', '--top', String(k)], cwd);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { top: { index: number; probability: number }[] }[])[0]!.top;
+    };
+    const logits = await top('logits.onnx', 4);
+    for (const [model, k, n] of [
+      ['probs.onnx', 3, 3],
+      ['topk.onnx', 3, 3],
+      ['topk.onnx', 10, 4], // at most K
+    ] as const) {
+      const t = await top(model, k);
+      expect(
+        t.map((c) => c.index),
+        model,
+      ).toEqual(logits.slice(0, n).map((c) => c.index));
+      expect(t.length).toBe(n);
+      for (const [i, c] of t.slice(0, 3).entries()) expect(Math.abs(c.probability - logits[i]!.probability), `${model} class ${c.index}`).toBeLessThan(1e-5);
+    }
+    expectError(await effnet(['classify', 'features.onnx', 'a.png'], cwd), 2, 'a backbone file (--features)', 'features.3, features.4', 'no classes');
+    expectError(await effnet(['classify', 'embedding.onnx', 'a.png'], cwd), 2, 'an embedding file (--head none)', 'no classes');
+  });
+  requires(sharedData('imagenette/val', 'imagenette/efficientnet_b0-imagenette.safetensors')).it(
+    'eval reads effnet.outputs: probs and topk:5 files score as the logits file on Imagenette (the same predictions); a backbone file exits 2',
+    async () => {
+      const cwd = fresh();
+      const weights = join(SHARED, 'imagenette/efficientnet_b0-imagenette.safetensors');
+      const val = join(SHARED, 'imagenette/val');
+      for (const [out, extra] of [
+        ['logits.onnx', []],
+        ['probs.onnx', ['--outputs', 'probs']],
+        ['topk.onnx', ['--outputs', 'topk:5']],
+        ['embedded-topk.onnx', ['--embed-preprocessing', '--outputs', 'topk:5']],
+        ['embedding.onnx', ['--head', 'none']],
+      ] as const) {
+        const r = await effnet(['export', 'efficientnet-b0', '--weights', weights, '--resolution', '160', ...extra, '-o', out], cwd);
+        expect(r.code, r.stderr).toBe(0);
+      }
+      const evalOf = async (model: string) => {
+        const r = await effnet(['eval', model, '--data', val, '--limit', '30', '--json', '--predictions', `${model}.csv`], cwd);
+        expect(r.code, r.stderr).toBe(0);
+        const j = JSON.parse(r.stdout) as { n: number; top1: number; top5: number };
+        return { n: j.n, top1: j.top1, top5: j.top5, predictions: readFileSync(join(cwd, `${model}.csv`), 'utf8') };
+      };
+      const logits = await evalOf('logits.onnx');
+      expect(logits.n).toBe(30);
+      for (const other of ['probs.onnx', 'topk.onnx']) expect(await evalOf(other), other).toEqual(logits);
+      // Pictures decoded and resized in the graph: the same images, close but not identical preprocessing.
+      const embedded = await evalOf('embedded-topk.onnx');
+      expect(embedded.n).toBe(30);
+      expect(Math.abs(embedded.top1 - logits.top1)).toBeLessThanOrEqual(2 / 30);
+      expectError(await effnet(['eval', 'embedding.onnx', '--data', val, '--limit', '4'], cwd), 2, 'an embedding file (--head none)', 'no classes');
+    },
+    300_000,
+  );
 });

@@ -28,3 +28,4 @@ export {
   type MetadataDim,
   type ModelIo,
 } from './metadata.js';
+export { metadataOutputs, noClassesMessage, rankClasses, type ClassOutputs, type RankedClass } from './outputs.js';

@@ -9,7 +9,8 @@
  *   effnet.crop_pct       a number in (0, 1]                              else 0.875
  *   effnet.interpolation  bicubic | bilinear                              else bicubic
  *   effnet.resolution     the input side, used only when the input's H/W are symbolic
- *   effnet.num_classes    used only when the output's last dimension is symbolic
+ *   effnet.num_classes    used when the output's last dimension is symbolic, or is K of a topk:K file
+ *   effnet.outputs        logits (default), probs, topk:K, or a backbone's outputs (outputs.ts)
  *   effnet.labels         a JSON list of class names, one per class (from the weights file)
  *   effnet.weights        the weights file's name, or `formula; ...` for effnet's deterministic
  *                         untrained default weights (see untrainedWeights)
@@ -18,6 +19,7 @@
  * N ≤ MAX_FIXED_BATCH, and the class count at most MAX_CLASSES: a file that declares more gets an
  * error naming it and the dimension before anything is allocated for it.
  */
+import { metadataOutputs, type ClassOutputs } from './outputs.js';
 import type { Interpolation, PixelPreprocessOptions } from './resample.js';
 
 /** torchvision/timm ImageNet normalisation. */
@@ -64,8 +66,10 @@ export interface ImageModelInfo {
   readonly input: ImageInputKind;
   /** Input side R, from the input shape (or effnet.resolution when the shape is symbolic). */
   readonly resolution: number;
-  /** Output classes (last output dimension, or effnet.num_classes); undefined when neither says. */
+  /** Output classes (last output dimension, or effnet.num_classes); undefined when neither says, and for a backbone. */
   readonly numClasses: number | undefined;
+  /** What the outputs are (effnet.outputs): logits, probabilities, top-K, or no classes (a backbone / embedding). */
+  readonly outputs: ClassOutputs;
   /** resolution + mean/std/cropPct/interpolation: what preprocessPixels / preprocessImage take. */
   readonly preprocess: PixelPreprocessOptions;
   /** The class names the file carries (effnet.labels), undefined when it carries none. */
@@ -168,16 +172,24 @@ export function describeImageModel(metadata: Readonly<Record<string, string>>, i
   const n = d[0];
   if (typeof n === 'number' && !(Number.isInteger(n) && n > 0 && n <= MAX_FIXED_BATCH))
     throw new Error(`${io.source}: input '${io.inputName}' ${shape} declares a batch size of ${n}; expected 1..${MAX_FIXED_BATCH} or a symbolic batch`);
+  const outputs = metadataOutputs(metadata, io.source);
   const last = io.outputShape[io.outputShape.length - 1];
-  const numClasses = positiveInt(last) ?? (typeof last === 'number' ? undefined : positiveIntText(metadata['effnet.num_classes']));
+  // topk:K's outputs are K wide: the classes are effnet.num_classes. A backbone has none.
+  const numClasses =
+    outputs.kind === 'none'
+      ? undefined
+      : outputs.kind === 'topk'
+        ? positiveIntText(metadata['effnet.num_classes'])
+        : (positiveInt(last) ?? (typeof last === 'number' ? undefined : positiveIntText(metadata['effnet.num_classes'])));
   if (numClasses !== undefined && numClasses > MAX_CLASSES) throw new Error(`${io.source}: output declares ${numClasses} classes; effnet reads classifiers with up to ${MAX_CLASSES}`);
   return {
     name: metadata['effnet.model'] ?? baseName(io.source),
     input,
     resolution,
     numClasses,
+    outputs,
     preprocess: { resolution, ...metadataPreprocess(metadata, io.source) },
-    labels: metadataLabels(metadata, io.source, numClasses),
+    labels: outputs.kind === 'none' ? undefined : metadataLabels(metadata, io.source, numClasses),
   };
 }
 

@@ -1,4 +1,5 @@
 /** What every way of running a model gives its caller: named tensors in, named tensors out. */
+import type { Browser } from 'playwright-core';
 import type { NodeEp } from './errors.js';
 import type { Tensors, TensorType } from './tensor.js';
 
@@ -20,6 +21,13 @@ export interface SessionOptions {
   readonly quiet?: boolean;
   /** onnxruntime-node: no memory arena and no memory pattern (every run frees what it allocated; peak memory is what one run needs). */
   readonly lowMemory?: boolean;
+  /**
+   * `web-wasm` / `web-webgpu`: a Chromium from launchChromium to open the session's page in (for
+   * `web-webgpu`, launched with `webgpu: true`). Many sessions then share one browser, which is slow
+   * to start; release() closes the session's page only, the caller closes the browser. Default: a
+   * browser of the session's own, closed by release().
+   */
+  readonly browser?: Browser;
 }
 
 export interface ModelSession {

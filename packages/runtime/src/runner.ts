@@ -6,7 +6,7 @@
 import type { NodeEp } from './errors.js';
 import type { ModelSession, SessionOptions } from './model-session.js';
 import { openSession } from './session.js';
-import { fromFloat32, tensor, toFloat32 } from './tensor.js';
+import { fromFloat32, tensor, toFloat32, type Tensors } from './tensor.js';
 
 export interface RunnerOptions extends Omit<SessionOptions, 'quiet'> {
   /**
@@ -20,6 +20,8 @@ export interface RunnerOptions extends Omit<SessionOptions, 'quiet'> {
 export interface Output {
   readonly data: Float32Array;
   readonly dims: readonly number[];
+  /** The other outputs asked for (`also` of run / runPixels), as the model gives them (e.g. a topk file's int64 `classes`). */
+  readonly also: Tensors;
 }
 
 /**
@@ -45,10 +47,10 @@ export interface Runner {
   readonly adapter: string | null;
   /** The session underneath (every input and output, any dtype). */
   readonly session: ModelSession;
-  /** A float32 NCHW image batch (not for `pixels` models). */
-  run(data: Float32Array, dims: readonly number[]): Promise<Output>;
-  /** Decoded uint8 RGB pictures [N,H,W,3] (only for `pixels` models). */
-  runPixels(data: Uint8Array, dims: readonly number[]): Promise<Output>;
+  /** A float32 NCHW image batch (not for `pixels` models); `also`: other outputs to return as well. */
+  run(data: Float32Array, dims: readonly number[], also?: readonly string[]): Promise<Output>;
+  /** Decoded uint8 RGB pictures [N,H,W,3] (only for `pixels` models); `also`: other outputs to return as well. */
+  runPixels(data: Uint8Array, dims: readonly number[], also?: readonly string[]): Promise<Output>;
   release(): Promise<void>;
 }
 
@@ -108,9 +110,10 @@ export function runnerOf(session: ModelSession, declared?: InputKind): Runner {
   if (inputKind !== 'pixels' && input.type !== undefined && input.type !== 'float32' && input.type !== 'float16')
     throw new Error(`model input '${input.name}' takes ${input.type}; this runner feeds float32 image batches`);
   const half = input.type === 'float16';
-  const read = async (feed: Parameters<ModelSession['run']>[0]): Promise<Output> => {
-    const out = (await session.run(feed, [output.name]))[output.name]!;
-    return { data: toFloat32(out, `model output '${output.name}'`), dims: out.dims };
+  const read = async (feed: Parameters<ModelSession['run']>[0], also: readonly string[] = []): Promise<Output> => {
+    const all = await session.run(feed, [output.name, ...also.filter((n) => n !== output.name)]);
+    const out = all[output.name]!;
+    return { data: toFloat32(out, `model output '${output.name}'`), dims: out.dims, also: Object.fromEntries(also.map((n) => [n, all[n]!])) };
   };
   return {
     ep: session.ep,
@@ -120,15 +123,15 @@ export function runnerOf(session: ModelSession, declared?: InputKind): Runner {
     createMs: session.createMs,
     adapter: session.adapter,
     session,
-    async run(data, dims) {
+    async run(data, dims, also) {
       if (inputKind === 'pixels') checkPixels(input.name, data, dims);
       const x = inputKind === 'nhwc' ? toNhwc(data, dims) : { data, dims };
-      return read({ [input.name]: fromFloat32(half ? 'float16' : 'float32', x.data, x.dims) });
+      return read({ [input.name]: fromFloat32(half ? 'float16' : 'float32', x.data, x.dims) }, also);
     },
-    async runPixels(data, dims) {
+    async runPixels(data, dims, also) {
       if (inputKind !== 'pixels') throw new Error(`model input '${input.name}' takes float image batches, not pixels (only an --embed-preprocessing file takes decoded pictures)`);
       checkPixels(input.name, data, dims);
-      return read({ [input.name]: tensor('uint8', data, dims) });
+      return read({ [input.name]: tensor('uint8', data, dims) }, also);
     },
     release: () => session.release(),
   };

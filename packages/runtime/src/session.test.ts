@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { add, cast, fromFloat16Array, Graph, mul, toFloat16Array, type GraphIR } from '@effnet/graph-builder';
 import { serializeModel, writeModel } from '@effnet/onnx-export';
 import { chromium, requires } from '../../../test-utils/requires.js';
-import { chromiumPath } from './browser/chromium.js';
+import { chromiumPath, launchChromium } from './browser/chromium.js';
 import { runInChildProcess } from './child.js';
 import { createRunner } from './runner.js';
 import { openSession } from './session.js';
@@ -103,6 +103,31 @@ describe('sessions with several inputs and outputs of any element type', () => {
       expect([...(other['sum']!.data as Float32Array)]).toEqual([0, 1, 200, 255, 7, 8, 9, 10]);
     } finally {
       await s.release();
+    }
+  });
+
+  requires(chromium(chromiumPath())).it('web-wasm in a shared Chromium: sessions share one page; release() frees its session only, the browser stays open', async () => {
+    const browser = await launchChromium({ webgpu: false });
+    try {
+      const a = await openSession(model, { ep: 'web-wasm', browser });
+      const b = await openSession(path, { ep: 'web-wasm', browser });
+      expect(browser.contexts().flatMap((c) => c.pages())).toHaveLength(1);
+      check(await a.run(feeds));
+      // Each session holds its own inputs in the page: b's differ from a's cached ones.
+      const zero = await b.run({ ...feeds, offset: tensor('float32', new Float32Array(8), [2, 4]) }, ['sum']);
+      expect([...(zero['sum']!.data as Float32Array)]).toEqual([0, 1, 200, 255, 7, 8, 9, 10]);
+      check(await a.run(feeds));
+      await a.release();
+      await expect(a.run(feeds)).rejects.toThrow('web-wasm: session already released');
+      expect(browser.isConnected()).toBe(true);
+      check(await b.run(feeds));
+      await b.release();
+      const c = await openSession(model, { ep: 'web-wasm', browser });
+      check(await c.run(feeds));
+      await c.release();
+      expect(browser.isConnected()).toBe(true);
+    } finally {
+      await browser.close();
     }
   });
 

@@ -25,7 +25,8 @@ export async function openSession(model: Uint8Array | string, o: SessionOptions 
   // A path goes to onnxruntime as is: check first that its external data is the data file it was
   // written with (an interrupted `export --force` can leave an old model beside new data).
   if (typeof model === 'string') verifyExternalData(model);
-  if (ep === 'web-webgpu' || ep === 'web-wasm') return (await import('./browser/session.js')).openBrowserSession(model, { ep, ...(o.threads ? { threads: o.threads } : {}) });
+  if (ep === 'web-webgpu' || ep === 'web-wasm')
+    return (await import('./browser/session.js')).openBrowserSession(model, { ep, ...(o.threads ? { threads: o.threads } : {}), ...(o.browser ? { browser: o.browser } : {}) });
   return ep === 'wasm' ? wasmSession(model, o) : nodeSession(model, ep, o);
 }
 

@@ -38,6 +38,7 @@ interface DemoState {
   adapter: string | null;
   input: Float32Array | null;
   top5: { index: number; label: string; probability: number }[];
+  outputs: string | null;
   latency: { runs: number[]; p50: number } | null;
   error: string | null;
 }
@@ -80,6 +81,38 @@ ready.describe('browser demo end to end (effnet export → effnet serve → head
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  /** `effnet serve FILE …` started; its URL, and how to stop it. */
+  async function serveFile(file: string, ...flags: string[]): Promise<{ url: string; stop: () => void }> {
+    const child = spawn(process.execPath, [bin, 'serve', file, ...flags, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const at = await new Promise<string>((ok, fail) => {
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /effnet demo: (http:\/\/\S+\/)/.exec(out);
+        if (m) ok(m[1]!);
+      });
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      child.once('exit', (code) => fail(new Error(`effnet serve exited ${code}: ${err}`)));
+    });
+    return { url: at, stop: () => child.kill('SIGTERM') };
+  }
+
+  /** `effnet export efficientnet-b0` of the Imagenette checkpoint at 160 px with `flags`. */
+  function exportWith(name: string, ...flags: string[]): string {
+    const out = join(dir, name);
+    const r = spawnSync(process.execPath, [bin, 'export', 'efficientnet-b0', '--weights', weights, '--resolution', String(RESOLUTION), ...flags, '-o', out], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    return out;
+  }
+
+  /** What `effnet classify FILE IMAGE --json` says (top 5). */
+  function cliClassify(file: string, image: string): { index: number; probability: number }[] {
+    const r = spawnSync(process.execPath, [bin, 'classify', file, image, '--labels', val, '--json'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    return (JSON.parse(r.stdout) as { top: { index: number; probability: number }[] }[])[0]!.top;
+  }
+
   /** onnxruntime-node on the sharp preprocessing of `effnet eval`: the reference answer. */
   async function reference(image: string): Promise<Float32Array> {
     const x = await preprocessImage(image, PRE);
@@ -90,10 +123,10 @@ ready.describe('browser demo end to end (effnet export → effnet serve → head
     return e.map((v) => v / s);
   }
 
-  async function classify(page: Page, query: string, image: string): Promise<DemoState> {
+  async function classify(page: Page, query: string, image: string, at = url): Promise<DemoState> {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${url}${query}`);
+    await page.goto(`${at}${query}`);
     await page.waitForSelector('#status[data-state="ready"], #status[data-state="error"]', { timeout: 60_000 });
     await page.setInputFiles('#image-file', image);
     await page.waitForSelector('#status[data-state="done"], #status[data-state="error"]', { timeout: 120_000 });
@@ -207,6 +240,105 @@ ready.describe('browser demo end to end (effnet export → effnet serve → head
       }
     } finally {
       other.kill('SIGTERM');
+    }
+  });
+  it("an --embed-preprocessing --outputs topk:5 file (uint8 pictures in, scores and classes out): the CLI's top-5, probabilities within 1e-4", async () => {
+    const wnid = 'n02102040';
+    const image = join(val, wnid, 'ILSVRC2012_val_00004650.JPEG');
+    const file = exportWith('embedded-topk5.onnx', '--embed-preprocessing', '--outputs', 'topk:5');
+    const served = await serveFile(file, '--labels', val);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 820 } });
+    try {
+      const state = await classify(page, '?ep=wasm', image, served.url);
+      await page.screenshot({ path: join(artifacts, 'web-demo-embedded-topk.png'), fullPage: true });
+      expect(state.outputs).toBe('topk');
+      expect(await page.textContent('#model-info')).toMatch(/input uint8 pictures of any size .*10 classes, top-5 in the file/);
+      const cli = cliClassify(file, image);
+      expect(state.top5.map((t) => t.index)).toEqual(cli.map((t) => t.index));
+      expect(state.top5[0]!.label).toBe(`English springer (${wnid})`);
+      const d = Math.max(...state.top5.map((t, i) => Math.abs(t.probability - cli[i]!.probability)));
+      console.log(
+        `embedded topk:5 (wasm): ${state.top5[0]!.label} ${(100 * state.top5[0]!.probability).toFixed(3)}% vs classify ${(100 * cli[0]!.probability).toFixed(3)}%, max |Δp| over the 5 ${d.toExponential(2)}`,
+      );
+      expect(d).toBeLessThanOrEqual(1e-4);
+    } finally {
+      await page.close();
+      served.stop();
+    }
+  });
+
+  it("a --layout nhwc file (float32 [N,H,W,3]): the CLI's top class; exactly what onnxruntime-node gives on the page's input (within 1e-4)", async () => {
+    const wnid = 'n03417042';
+    const image = join(val, wnid, 'ILSVRC2012_val_00006922.JPEG');
+    const file = exportWith('nhwc.onnx', '--layout', 'nhwc');
+    const served = await serveFile(file, '--labels', val);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 820 } });
+    const node = await openSession(file);
+    try {
+      const state = await classify(page, '?ep=wasm', image, served.url);
+      expect(state.outputs).toBe('logits');
+      expect(await page.textContent('#model-info')).toMatch(/input 160×160 NHWC, 10 classes/);
+      const cli = cliClassify(file, image);
+      expect(state.top5[0]!.index).toBe(cli[0]!.index);
+      expect(state.top5[0]!.label).toBe(`garbage truck (${wnid})`);
+      // The page's own NCHW crop, laid out NHWC here, through onnxruntime-node: the page must have fed the file the same.
+      const x = Float32Array.from(state.input!);
+      const R = RESOLUTION;
+      const hwc = new Float32Array(x.length);
+      for (let c = 0; c < 3; c++) for (let i = 0; i < R * R; i++) hwc[i * 3 + c] = x[c * R * R + i]!;
+      const logits = (await node.run({ [node.inputs[0]!.name]: tensor('float32', hwc, [1, R, R, 3]) }))[node.outputs[0]!.name]!.data as Float32Array;
+      const max = Math.max(...logits);
+      const e = Array.from(logits, (v) => Math.exp(v - max));
+      const sum = e.reduce((a, b) => a + b, 0);
+      const d = Math.max(...state.top5.map((t) => Math.abs(t.probability - e[t.index]! / sum)));
+      console.log(
+        `nhwc (wasm): ${state.top5[0]!.label} ${(100 * state.top5[0]!.probability).toFixed(3)}%; onnxruntime-node on the page's input: max |Δp| ${d.toExponential(2)}; classify (sharp resize) ${(100 * cli[0]!.probability).toFixed(3)}%`,
+      );
+      expect(d).toBeLessThanOrEqual(1e-4);
+      // classify resizes with sharp, the page with effnet's PIL-exact resampler: a few grey levels apart.
+      expect(await inputDiff(state, image)).toBeLessThanOrEqual(2 / 255 / 0.224);
+      expect(Math.abs(state.top5[0]!.probability - cli[0]!.probability)).toBeLessThan(0.03);
+    } finally {
+      await node.release();
+      await page.close();
+      served.stop();
+    }
+  });
+
+  it('a --features file (a backbone): the page says it shows no classes, runs it on a picture and still times it', async () => {
+    const image = join(val, 'n01440764', 'ILSVRC2012_val_00009111.JPEG');
+    const file = exportWith('features.onnx', '--features', '3,4');
+    const served = await serveFile(file);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 820 } });
+    try {
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${served.url}?ep=wasm`);
+      await page.waitForSelector('#status[data-state="ready"], #status[data-state="error"]', { timeout: 60_000 });
+      expect(await page.isVisible('#outputs-notice')).toBe(true);
+      expect(await page.textContent('#outputs-notice')).toMatch(/is a backbone file \(--features\): its outputs are features\.3, features\.4, with no class scores, so there are no classes to show/);
+      expect(await page.textContent('#model-info')).toMatch(/outputs features\.3, features\.4 \(no classes\)/);
+      await page.setInputFiles('#image-file', image);
+      await page.waitForSelector('#status[data-state="done"], #status[data-state="error"]', { timeout: 120_000 });
+      const state = await page.evaluate(() => {
+        const d = (window as unknown as { effnetDemo: DemoState }).effnetDemo;
+        return { ...d, input: null } as DemoState;
+      });
+      expect(state.error, errors.join('; ')).toBeNull();
+      expect(state.outputs).toBe('none');
+      expect(state.top5).toEqual([]);
+      expect(await page.isHidden('#top5')).toBe(true);
+      expect(await page.textContent('#status')).toMatch(/no classes .*features\.3 \[1,112,10,10\], features\.4 \[1,320,5,5\] — one inference in/);
+      await page.fill('#runs', '3');
+      await page.click('#measure');
+      await page.waitForSelector('#latency[data-p50]', { timeout: 60_000 });
+      const latency = await page.evaluate(() => (window as unknown as { effnetDemo: DemoState }).effnetDemo.latency);
+      expect(latency!.runs).toHaveLength(3);
+      expect(latency!.p50).toBeGreaterThan(0);
+      await page.screenshot({ path: join(artifacts, 'web-demo-backbone.png'), fullPage: true });
+    } finally {
+      await page.close();
+      served.stop();
     }
   });
 });

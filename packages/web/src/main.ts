@@ -11,7 +11,18 @@ import type * as Ort from 'onnxruntime-web';
 import ortGlueUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
 import { fromFloat16Array, toFloat16Array } from '@effnet/graph-builder';
-import { displayLabel, imagenetClasses, int8LatencyOnly, LATENCY_ONLY_NOTE, preprocessPixels, untrainedWeights, type Pixels } from '@effnet/preprocess';
+import {
+  displayLabel,
+  imagenetClasses,
+  int8LatencyOnly,
+  LATENCY_ONLY_NOTE,
+  noClassesMessage,
+  preprocessPixels,
+  rankClasses,
+  untrainedWeights,
+  type ClassOutputs,
+  type Pixels,
+} from '@effnet/preprocess';
 import { readModelInfo, type ModelInfo, type ServedConfig } from './model.js';
 
 type EpChoice = 'auto' | 'webgpu' | 'wasm';
@@ -32,11 +43,13 @@ interface DemoState {
   adapter: string | null;
   input: Float32Array | null;
   top5: { index: number; label: string; probability: number }[];
+  /** What the model outputs (effnet.outputs): logits, probs, topk, or none (a backbone / embedding file). */
+  outputs: ClassOutputs['kind'] | null;
   latency: { runs: number[]; p50: number } | null;
   error: string | null;
 }
 
-const demo: DemoState = { state: 'idle', ep: null, adapter: null, input: null, top5: [], latency: null, error: null };
+const demo: DemoState = { state: 'idle', ep: null, adapter: null, input: null, top5: [], outputs: null, latency: null, error: null };
 (window as unknown as { effnetDemo: DemoState }).effnetDemo = demo;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -53,6 +66,7 @@ const ui = {
   preview: $<HTMLCanvasElement>('preview'),
   imageInfo: $('image-info'),
   status: $('status'),
+  outputsNotice: $('outputs-notice'),
   top5: $<HTMLTableElement>('top5'),
   runs: $<HTMLInputElement>('runs'),
   measure: $<HTMLButtonElement>('measure'),
@@ -135,20 +149,35 @@ async function loadModel(): Promise<void> {
     // The server's preprocessing includes `effnet serve` flag overrides; a picked file uses its metadata.
     const preprocess = fromServer ? served!.preprocess : info.preprocess;
     const numClasses = info.numClasses;
+    const outputs = info.outputs;
     // Names: the server's (its --labels), else the file's own class list (effnet.labels), else ImageNet's for 1000 classes.
-    let labels: readonly string[] | null = (fromServer ? served!.labels : null) ?? info.labels?.map(displayLabel) ?? null;
-    if (!labels && numClasses === 1000) labels = IMAGENET_NAMES;
+    let labels: readonly string[] | null = outputs.kind === 'none' ? null : ((fromServer ? served!.labels : null) ?? info.labels?.map(displayLabel) ?? null);
+    if (!labels && numClasses === 1000 && outputs.kind !== 'none') labels = IMAGENET_NAMES;
     const t0 = performance.now();
     const { session, ep, adapter } = await createSession(bytes, ui.epSelect.value as EpChoice);
     const createMs = performance.now() - t0;
     loaded = { session, ep, adapter, info: { ...info, preprocess }, labels };
+    demo.outputs = outputs.kind;
+    demo.top5 = [];
+    ui.top5.hidden = true;
+    // A backbone or embedding file: said at once, and the latency panel still times it.
+    ui.outputsNotice.hidden = outputs.kind !== 'none';
+    ui.outputsNotice.textContent = outputs.kind === 'none' ? `${noClassesMessage(info.name, outputs)}. Pick an image to run it; the latency panel times it.` : '';
     demo.ep = ep;
     demo.adapter = adapter;
     ui.ep.dataset['ep'] = ep;
     ui.ep.textContent = `execution provider: ${ep === 'webgpu' ? 'WebGPU' : 'wasm'}${adapter ? ` (${adapter})` : ''}`;
     ui.modelName.textContent = `${info.name} · ${(bytes.byteLength / 1e6).toFixed(1)} MB`;
     const p = preprocess;
-    ui.modelInfo.textContent = `input ${p.resolution}×${p.resolution}, ${numClasses ?? '?'} classes${labels ? '' : ' (no class names)'}; crop_pct ${p.cropPct}, ${p.interpolation}, mean ${p.mean.join('/')}, std ${p.std.join('/')}; session created in ${createMs.toFixed(0)} ms`;
+    const input =
+      info.input === 'pixels'
+        ? `input uint8 pictures of any size (preprocessing in the file, to ${p.resolution}×${p.resolution})`
+        : `input ${p.resolution}×${p.resolution}${info.input === 'nhwc' ? ' NHWC' : ''}`;
+    const classes =
+      outputs.kind === 'none'
+        ? `outputs ${outputs.names.join(', ')} (no classes)`
+        : `${numClasses ?? '?'} classes${labels ? '' : ' (no class names)'}${outputs.kind === 'probs' ? ', probabilities in the file' : outputs.kind === 'topk' ? `, top-${outputs.k} in the file` : ''}`;
+    ui.modelInfo.textContent = `${input}, ${classes}; crop_pct ${p.cropPct}, ${p.interpolation}, mean ${p.mean.join('/')}, std ${p.std.join('/')}; session created in ${createMs.toFixed(0)} ms`;
     // Untrained default weights (exported without --weights): the classes shown are not predictions.
     const untrained = untrainedWeights(info.metadata);
     const latencyOnly = int8LatencyOnly(info.metadata);
@@ -180,16 +209,6 @@ async function decode(file: Blob): Promise<Pixels> {
   bitmap.close();
   const { data } = ctx.getImageData(0, 0, width, height);
   return { data, width, height, channels: 4 };
-}
-
-function softmax(logits: Float32Array): Float32Array {
-  let max = -Infinity;
-  for (const v of logits) max = Math.max(max, v);
-  const out = new Float32Array(logits.length);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp(logits[i]! - max);
-  for (let i = 0; i < out.length; i++) out[i]! /= sum;
-  return out;
 }
 
 function showPreview(input: Float32Array, R: number, mean: readonly number[], std: readonly number[]): void {
@@ -244,14 +263,25 @@ async function classify(): Promise<void> {
     const t0 = performance.now();
     const out = await session.run({ [session.inputNames[0]!]: inputTensor });
     const ms = performance.now() - t0;
-    const raw = out[session.outputNames[0]!]!.data;
-    const logits = raw instanceof Uint16Array ? fromFloat16Array(raw) : Float32Array.from(raw as ArrayLike<number>);
-    const probs = softmax(logits);
-    const order = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!).slice(0, 5);
-    demo.top5 = order.map((i) => ({ index: i, label: labels?.[i] ?? `class ${i}`, probability: probs[i]! }));
-    renderTop5();
+    const on = `${ms.toFixed(0)} ms on ${loaded.ep === 'webgpu' ? 'WebGPU' : 'wasm'}`;
     ui.measure.disabled = false;
-    setStatus('done', `${demo.top5[0]!.label} — one inference in ${ms.toFixed(0)} ms on ${loaded.ep === 'webgpu' ? 'WebGPU' : 'wasm'}`);
+    if (info.outputs.kind === 'none') {
+      // No class output to rank: the features / embedding ran, which is what the latency panel times.
+      demo.top5 = [];
+      ui.top5.hidden = true;
+      const shapes = session.outputNames.map((n) => `${n} [${out[n]!.dims.join(',')}]`).join(', ');
+      setStatus('done', `no classes (a backbone / embedding file): ${shapes} — one inference in ${on}`);
+      return;
+    }
+    // The first output: logits, probabilities or top-K scores (float16 with --fp16-io); a topk file's classes are the second.
+    const first = out[session.outputNames[0]!]!;
+    const raw = first.data;
+    const values = raw instanceof Uint16Array ? fromFloat16Array(raw) : Float32Array.from(raw as ArrayLike<number>);
+    const width = Number(first.dims[first.dims.length - 1]);
+    const classes = info.outputs.kind === 'topk' ? (out[session.outputNames[1]!]!.data as BigInt64Array) : undefined;
+    demo.top5 = rankClasses(info.outputs, values, width, 0, 5, classes).map((c) => ({ ...c, label: labels?.[c.index] ?? `class ${c.index}` }));
+    renderTop5();
+    setStatus('done', `${demo.top5[0]!.label} — one inference in ${on}`);
   } catch (e) {
     fail(e);
   }
@@ -309,7 +339,7 @@ async function measure(): Promise<void> {
     ui.latency.textContent = `p50 ${p50.toFixed(1)} ms over ${n} runs (min ${Math.min(...runs).toFixed(1)}, max ${Math.max(...runs).toFixed(1)}) · ${(1000 / p50).toFixed(1)} img/s · ${loaded.ep === 'webgpu' ? 'WebGPU' : 'wasm'}, 1 warm-up run`;
     ui.latency.dataset['p50'] = p50.toFixed(3);
     drawChart(runs, p50);
-    setStatus('done', `${demo.top5[0]?.label ?? ''} — latency measured`);
+    setStatus('done', `${demo.top5[0]?.label ?? 'no classes'} — latency measured`);
   } catch (e) {
     fail(e);
   } finally {

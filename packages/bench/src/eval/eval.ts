@@ -6,6 +6,7 @@
 import type { Runner } from '@effnet/runtime';
 import type { Dataset, Sample } from '@effnet/images';
 import { cropNormalizeInto, ImageDecodeError, loadPixels, loadResized, type Pixels, type PreprocessOptions, type ResizedImage } from '@effnet/images';
+import { noClassesMessage, type ClassOutputs } from '@effnet/preprocess';
 import { summarizeEval, type ClassAccuracy, type EvalRecord } from './summary.js';
 
 export type { ClassAccuracy };
@@ -30,6 +31,8 @@ export interface EvalOptions extends PreprocessOptions {
   readonly onBatchReady?: (batch: number) => void;
   /** Called for every evaluated image, in listing order, with its top-5 class indices. */
   readonly onPrediction?: (sample: Sample, top5: readonly number[]) => void;
+  /** What the model outputs (effnet.outputs: metadataOutputs): logits (default), probabilities, or top-K scores and classes. */
+  readonly outputs?: ClassOutputs;
 }
 
 export interface EvalProgress {
@@ -100,11 +103,31 @@ interface Prepared {
   readonly failed: readonly { readonly file: string; readonly error: string }[];
 }
 
+type Scores = { data: Float32Array; dims: readonly number[] };
+
+/**
+ * A topk:K file's outputs as a [rows, classes] score matrix: each row's K scores (probabilities)
+ * at their classes' indices, -1 elsewhere (below every probability), so top-K ranks as the file did.
+ */
+function topkScores(out: { data: Float32Array; dims: readonly number[]; also: Record<string, { data: unknown }> }, classesOutput: string, k: number, numClasses: number): Scores {
+  const rows = out.dims[0]!;
+  if (out.dims.length !== 2 || out.dims[1] !== k) throw new Error(`model output is [${out.dims.join(',')}], expected [${rows},${k}] (a topk:${k} file)`);
+  const classes = out.also[classesOutput]!.data as ArrayLike<bigint | number>;
+  const data = new Float32Array(rows * numClasses).fill(-1);
+  for (let r = 0; r < rows; r++)
+    for (let j = 0; j < k; j++) {
+      const c = Number(classes[r * k + j]!);
+      if (!(Number.isInteger(c) && c >= 0 && c < numClasses)) throw new Error(`model output '${classesOutput}' holds class ${c}; the model has ${numClasses} classes`);
+      data[r * numClasses + c] = out.data[r * k + j]!;
+    }
+  return { data, dims: [rows, numClasses] };
+}
+
 /** Logits [k, classes] of decoded pictures run one by one through a pixels model. */
-async function runPictures(runner: Runner, pixels: readonly Pixels[], numClasses: number): Promise<{ data: Float32Array; dims: readonly number[] }> {
+async function runPictures(runner: Runner, pixels: readonly Pixels[], numClasses: number, run: (out: Awaited<ReturnType<Runner['runPixels']>>) => Scores, also: readonly string[]): Promise<Scores> {
   const data = new Float32Array(pixels.length * numClasses);
   for (const [i, px] of pixels.entries()) {
-    const out = await runner.runPixels(px.data, [1, px.height, px.width, 3]);
+    const out = run(await runner.runPixels(px.data, [1, px.height, px.width, 3], also));
     if (out.data.length !== numClasses) throw new Error(`model output is [${out.dims.join(',')}], expected [1,${numClasses}]`);
     data.set(out.data, i * numClasses);
   }
@@ -120,6 +143,14 @@ export async function evaluate(runner: Runner, dataset: Dataset, numClasses: num
     throw new Error(`${dataset.root}: ${dataset.classes.length} classes but the model has ${numClasses} outputs (class '${dataset.classes[maxLabel]}' has index ${maxLabel})`);
   if (!(Number.isInteger(o.batch) && o.batch > 0)) throw new RangeError(`batch ${o.batch}: expected a positive integer`);
   const B = o.batch;
+  const kind = o.outputs ?? { kind: 'logits' };
+  if (kind.kind === 'none') throw new Error(noClassesMessage(o.model ?? 'the model', kind));
+  // A topk:K file: `scores` [N,K] first, its int64 `classes` the second output; ranked at most K deep.
+  const classesOutput = kind.kind === 'topk' ? runner.session.outputs[1]?.name : undefined;
+  if (kind.kind === 'topk' && !classesOutput) throw new Error(`${o.model ?? 'the model'}: a topk:${kind.k} file needs a second output (classes)`);
+  const also = classesOutput ? [classesOutput] : [];
+  const scores = (out: Awaited<ReturnType<Runner['run']>>): Scores => (kind.kind === 'topk' ? topkScores(out, classesOutput!, kind.k, numClasses) : out);
+  const depth = kind.kind === 'topk' ? Math.min(5, kind.k) : 5;
   // An embedded-preprocessing file takes each decoded picture as it is (one per call: sizes differ).
   const takesPixels = runner.inputKind === 'pixels';
   const batches = Math.ceil(samples.length / B);
@@ -181,14 +212,14 @@ export async function evaluate(runner: Runner, dataset: Dataset, numClasses: num
     if (k > 0) {
       const rows = o.fixedBatch && !p.pixels ? B : k;
       const ti = performance.now();
-      const out = p.pixels ? await runPictures(runner, p.pixels, numClasses) : await runner.run(rows === B ? p.data : p.data.subarray(0, rows * per), [rows, 3, R, R]);
+      const out = p.pixels ? await runPictures(runner, p.pixels, numClasses, scores, also) : scores(await runner.run(rows === B ? p.data : p.data.subarray(0, rows * per), [rows, 3, R, R], also));
       inferMs += performance.now() - ti;
       const classes = out.dims[out.dims.length - 1]!;
       if (out.dims.length !== 2 || out.dims[0] !== rows || classes !== numClasses) throw new Error(`model output is [${out.dims.join(',')}], expected [${rows},${numClasses}]`);
       assertFiniteLogits(out.data, numClasses, k, (r) => p.samples[r]!.key, o.model);
       for (let r = 0; r < k; r++) {
         const s = p.samples[r]!;
-        const t5 = topK(out.data, classes, r, Math.min(5, classes));
+        const t5 = topK(out.data, classes, r, Math.min(depth, classes));
         top1 += t5[0] === s.label ? 1 : 0;
         records.push({ key: s.key, label: s.label, top5: t5 });
         o.onPrediction?.(s, t5);

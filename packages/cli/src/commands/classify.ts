@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { classifyImages } from '@effnet/bench';
 import { createRunner } from '@effnet/runtime';
 import { readLabels } from '@effnet/images';
-import { displayLabel, imagenetClasses, metadataLabels, UNTRAINED_WEIGHTS, untrainedWeights } from '@effnet/preprocess';
+import { displayLabel, imagenetClasses, metadataLabels, metadataOutputs, noClassesMessage, UNTRAINED_WEIGHTS, untrainedWeights } from '@effnet/preprocess';
 import { UsageError } from '../errors.js';
 import { printJson } from '../output.js';
 import { safeText } from '../text.js';
@@ -33,6 +33,9 @@ export function register(program: Command): void {
   addModelOptions(cmd, { batch: false });
   addPreprocessOptions(cmd).action(async (ref: string, images: string[], f: ClassifyFlags) => {
     const { model, preprocess, fixedBatch } = openForImages(ref, f);
+    // What the file outputs (effnet.outputs): logits, probabilities, top-K, or no classes at all.
+    const outputs = metadataOutputs(model.metadata, model.label);
+    if (outputs.kind === 'none') throw new UsageError(noClassesMessage(model.label, outputs));
     const note = latencyOnlyNote(model.metadata);
     if (note) process.stderr.write(`warning: ${note}\n`);
     let labels: string[] | undefined;
@@ -48,6 +51,7 @@ export function register(program: Command): void {
         ...preprocess,
         top: f.top ?? 5,
         model: model.label,
+        outputs,
         ...(fixedBatch !== undefined ? { batch: fixedBatch, fixedBatch: true } : {}),
       });
       const untrained = untrainedWeights(model.metadata);

@@ -3,7 +3,7 @@ import { evaluate, type EvalResult } from '@effnet/bench';
 import { createRunner } from '@effnet/runtime';
 import type { Dataset } from '@effnet/images';
 import { int8LatencyOnly, LATENCY_ONLY_NOTE, type ModelHandle } from '@effnet/pipeline';
-import { untrainedWeights } from '@effnet/preprocess';
+import { metadataOutputs, untrainedWeights } from '@effnet/preprocess';
 import { safeText } from '../text.js';
 import type { PreprocessFlags } from './image-flags.js';
 
@@ -48,6 +48,7 @@ export async function agreementOf(reference: Opened, ds: Dataset, top1Of: Readon
     process.stderr.write(`compare: evaluating ${reference.model.label} on the same ${ds.samples.length} images\n`);
     r = await evaluate(runner, ds, reference.model.numClasses, {
       ...reference.preprocess,
+      outputs: metadataOutputs(reference.model.metadata, reference.model.label),
       batch: reference.fixedBatch ?? batch,
       ...(reference.fixedBatch !== undefined ? { fixedBatch: true } : {}),
       onPrediction: (s, t5) => {

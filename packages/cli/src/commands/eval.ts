@@ -7,7 +7,7 @@ import { createRunner } from '@effnet/runtime';
 import { AtomicFile, writeFileAtomic } from '@effnet/safe-fs';
 import { checkOutputs } from '../check-outputs.js';
 import { alignClasses, listDataset, spreadSubset, type Dataset } from '@effnet/images';
-import { displayLabel, metadataLabels, UNTRAINED_WEIGHTS, untrainedWeights } from '@effnet/preprocess';
+import { displayLabel, metadataLabels, metadataOutputs, noClassesMessage, UNTRAINED_WEIGHTS, untrainedWeights } from '@effnet/preprocess';
 import { UsageError } from '../errors.js';
 import { formatCount, renderTable } from '../output.js';
 import { safeText } from '../text.js';
@@ -87,6 +87,9 @@ Examples:
       if (fixedBatch !== undefined && f.batch !== undefined && f.batch !== fixedBatch) throw new UsageError(`--batch ${f.batch}: ${ref} has a fixed batch size of ${fixedBatch}`);
       const batch = fixedBatch ?? f.batch ?? 16;
 
+      // What the file outputs (effnet.outputs): a backbone or embedding file has no classes to score.
+      const outputs = metadataOutputs(model.metadata, model.label);
+      if (outputs.kind === 'none') throw new UsageError(noClassesMessage(model.label, outputs));
       // Class names of the model (effnet.labels) let the listing's classes be matched by name.
       const modelLabels = metadataLabels(model.metadata, model.label, model.numClasses);
       let ds: Dataset = listDataset(f.data, f.labels ? { labels: f.labels } : {});
@@ -107,6 +110,7 @@ Examples:
       try {
         result = await evaluate(runner, ds, model.numClasses, {
           ...preprocess,
+          outputs,
           batch,
           model: model.label,
           ...(fixedBatch !== undefined ? { fixedBatch: true } : {}),

@@ -100,7 +100,9 @@ Examples:
     });
     const host = f.host ?? '127.0.0.1';
     if (!isLoopbackHost(host)) process.stderr.write(`effnet: warning: listening on ${host}: the page and the model are reachable from the network, over plain http\n`);
-    process.stdout.write(`effnet demo: ${server.url} — ${safeText(model.label)}, ${preprocess.resolution}×${preprocess.resolution}, ${model.numClasses} classes (Ctrl-C to stop)\n`);
+    process.stdout.write(
+      `effnet demo: ${server.url} — ${safeText(model.label)}, ${preprocess.resolution}×${preprocess.resolution}, ${model.numClasses ? `${model.numClasses} classes` : 'no classes (backbone / embedding)'} (Ctrl-C to stop)\n`,
+    );
     // Runs until Ctrl-C or SIGTERM; then closes the server and ends by that signal (exit status
     // 130 / 143 as the shell reports it), as a program without handlers would.
     const sig = await new Promise<NodeJS.Signals>((resolve) => {

@@ -1,7 +1,7 @@
 /**
  * A ModelSession whose inference happens in headless Chromium with onnxruntime-web: `web-webgpu`
- * (the WebGPU EP) or `web-wasm` (the WebAssembly EP). One browser and one page stay open for the
- * session's life; the model is fetched by the page from a localhost server (in memory); each
+ * (the WebGPU EP) or `web-wasm` (the WebAssembly EP). One browser (or a shared one the caller
+ * passes) and one page stay open for the session's life; the model is fetched by the page from a localhost server (in memory); each
  * input crosses as base64 and is cached in the page while it does not change (a benchmark repeats
  * the same input); the outputs come back as base64 with their types and dims. Each run therefore
  * costs one DevTools round trip besides the inference. Any number of inputs and outputs, of any
@@ -15,12 +15,14 @@ import { BROWSER_EPS, BrowserEpError, CHROMIUM_HELP, EpUnavailableError, firstLi
 import { checkFeeds, ioInfo, type IoInfo, type ModelSession } from '../model-session.js';
 import { isTensorType, TENSOR_TYPES, tensorBytes, tensorFromBytes, type TensorData, type TensorType } from '../tensor.js';
 import { launchChromium } from './chromium.js';
-import { startServer, type RunningServer } from './server.js';
+import { startServer, type RunningServer, type StaticRoute } from './server.js';
 
 export interface BrowserSessionOptions {
   readonly ep: BrowserEp;
   /** onnxruntime-web wasm threads (env.wasm.numThreads). Default 1, as the Node wasm session. */
   readonly threads?: number;
+  /** A browser to open the page in (shared: release() closes the page only). Default: one launched for this session. */
+  readonly browser?: Browser;
 }
 
 const require = createRequire(import.meta.url);
@@ -54,27 +56,25 @@ interface WireTensor {
   data: string | null;
 }
 
-/** Opens `model` (ONNX bytes or a path to a self-contained .onnx file) in headless Chromium. */
-export async function openBrowserSession(model: Uint8Array | string, o: BrowserSessionOptions): Promise<ModelSession> {
-  if (!BROWSER_EPS.includes(o.ep)) throw new BrowserEpError(`--ep ${o.ep}: not a browser execution provider (expected ${BROWSER_EPS.join(', ')})`);
-  const bytes = typeof model === 'string' ? new Uint8Array(await readFile(model)) : model;
-  const dist = dirname(require.resolve('onnxruntime-web'));
-  let server: RunningServer | undefined;
-  let browser: Browser | undefined;
-  const cleanup = async () => {
-    await browser?.close().catch(() => {});
-    await server?.close();
-  };
+/** A page with onnxruntime-web loaded, and the localhost server it fetches models from (routes added per session). */
+interface Host {
+  readonly server: RunningServer;
+  readonly page: Page;
+  readonly routes: Map<string, StaticRoute>;
+  readonly errors: string[];
+}
+
+/** The one page of each shared browser: onnxruntime-web loads (and its wasm compiles) once for all its sessions. */
+const hosts = new WeakMap<Browser, Promise<Host>>();
+let nextSession = 0;
+
+async function openHost(browser: Browser | (() => Promise<Browser>), onBrowser: (b: Browser) => void): Promise<Host> {
+  const routes = new Map<string, StaticRoute>([['/', { body: PAGE, type: 'text/html; charset=utf-8' }]]);
+  const server = await startServer({ mounts: { '/ort/': dirname(require.resolve('onnxruntime-web')) }, routes });
   try {
-    server = await startServer({
-      mounts: { '/ort/': dist },
-      routes: new Map([
-        ['/', { body: PAGE, type: 'text/html; charset=utf-8' }],
-        ['/model.onnx', { body: bytes, type: 'application/octet-stream' }],
-      ]),
-    });
-    browser = await launchChromium({ webgpu: o.ep === 'web-webgpu' });
-    const page = await browser.newPage();
+    const b = typeof browser === 'function' ? await browser() : browser;
+    onBrowser(b);
+    const page = await b.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(server.url);
@@ -83,11 +83,66 @@ export async function openBrowserSession(model: Uint8Array | string, o: BrowserS
       .catch(() => {
         throw new Error(`onnxruntime-web did not load in Chromium${errors.length ? `: ${errors[0]}` : ''}`);
       });
-    const info = await page
+    return { server, page, routes, errors };
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
+}
+
+/** The shared browser's page, opened on first use and closed with the browser. */
+function sharedHost(browser: Browser): Promise<Host> {
+  let host = hosts.get(browser);
+  if (!host) {
+    host = openHost(browser, () => {});
+    hosts.set(browser, host);
+    host.then(
+      (h) => browser.once('disconnected', () => void h.server.close()),
+      () => hosts.delete(browser),
+    );
+  }
+  return host;
+}
+
+/** Opens `model` (ONNX bytes or a path to a self-contained .onnx file) in headless Chromium. */
+export async function openBrowserSession(model: Uint8Array | string, o: BrowserSessionOptions): Promise<ModelSession> {
+  if (!BROWSER_EPS.includes(o.ep)) throw new BrowserEpError(`--ep ${o.ep}: not a browser execution provider (expected ${BROWSER_EPS.join(', ')})`);
+  const bytes = typeof model === 'string' ? new Uint8Array(await readFile(model)) : model;
+  const id = `s${nextSession++}`;
+  const route = `/model-${id}.onnx`;
+  let own: Browser | undefined;
+  let host: Host | undefined;
+  const cleanup = async () => {
+    if (o.browser) {
+      // A shared browser and its page stay open for their owner: only this session's model and tensors go.
+      host?.routes.delete(route);
+      await host?.page
+        .evaluate((id) => {
+          const w = globalThis as unknown as { effnetSessions?: Record<string, unknown>; effnetInputs?: Record<string, unknown> };
+          delete w.effnetSessions?.[id];
+          delete w.effnetInputs?.[id];
+        }, id)
+        .catch(() => {});
+    } else {
+      await own?.close().catch(() => {});
+      await host?.server.close();
+    }
+  };
+  try {
+    host = o.browser
+      ? await sharedHost(o.browser)
+      : await openHost(
+          () => launchChromium({ webgpu: o.ep === 'web-webgpu' }),
+          (b) => (own = b),
+        );
+    host.routes.set(route, { body: bytes, type: 'application/octet-stream' });
+    const errors = host.errors;
+    const info = await host.page
       .evaluate(
-        async ({ ep, threads }): Promise<PageSession | { noAdapter: string }> => {
-          const w = globalThis as unknown as { effnetOrt: typeof import('onnxruntime-web'); effnetSession: unknown; effnetInputs: unknown };
+        async ({ ep, threads, id, url }): Promise<PageSession | { noAdapter: string }> => {
+          const w = globalThis as unknown as { effnetOrt: typeof import('onnxruntime-web'); effnetSessions?: Record<string, unknown>; effnetInputs?: Record<string, unknown> };
           const ort = w.effnetOrt;
+          // Read when the wasm starts: the page's first session decides (a shared page keeps it).
           ort.env.wasm.numThreads = threads;
           ort.env.logLevel = 'error';
           let adapter: string | null = null;
@@ -100,10 +155,10 @@ export async function openBrowserSession(model: Uint8Array | string, o: BrowserS
             adapter = a.info ? [a.info.vendor, a.info.architecture, a.info.description].filter(Boolean).join(' ') : 'unknown';
           }
           const t0 = performance.now();
-          const s = await ort.InferenceSession.create('/model.onnx', { executionProviders: [ep], graphOptimizationLevel: 'all' });
+          const s = await ort.InferenceSession.create(url, { executionProviders: [ep], graphOptimizationLevel: 'all' });
           const createMs = performance.now() - t0;
-          w.effnetSession = s;
-          w.effnetInputs = {};
+          (w.effnetSessions ??= {})[id] = s;
+          (w.effnetInputs ??= {})[id] = {};
           type Meta = { type?: string; shape?: (number | string)[] } | undefined;
           const meta = s as unknown as { inputMetadata?: readonly Meta[]; outputMetadata?: readonly Meta[] };
           const plain = (m: readonly Meta[] | undefined) => m?.map((x) => (x ? { ...(x.type ? { type: x.type } : {}), ...(x.shape ? { shape: [...x.shape] } : {}) } : undefined));
@@ -118,13 +173,15 @@ export async function openBrowserSession(model: Uint8Array | string, o: BrowserS
             ...(outputMetadata ? { outputMetadata } : {}),
           };
         },
-        { ep: o.ep === 'web-webgpu' ? 'webgpu' : 'wasm', threads: o.threads ?? 1 },
+        { ep: o.ep === 'web-webgpu' ? 'webgpu' : 'wasm', threads: o.threads ?? 1, id, url: route },
       )
       .catch((e: Error) => {
-        throw new Error(`onnxruntime-web (${o.ep}) could not load the model in Chromium: ${firstLine(e.message)}`);
+        throw new Error(`onnxruntime-web (${o.ep}) could not load the model in Chromium: ${firstLine(e.message)}${errors.length ? ` (${firstLine(errors[errors.length - 1]!)})` : ''}`);
       });
+    // The page has the model now: the server need not hold its bytes.
+    host.routes.delete(route);
     if ('noAdapter' in info) throw new BrowserEpError(`--ep ${o.ep}: no WebGPU adapter in Chromium: ${info.noAdapter}. ${WEB_WEBGPU_HELP}`);
-    return pageSession(o.ep, page, info, cleanup);
+    return pageSession(o.ep, host.page, id, info, cleanup);
   } catch (e) {
     await cleanup();
     if (e instanceof EpUnavailableError) throw e;
@@ -133,7 +190,7 @@ export async function openBrowserSession(model: Uint8Array | string, o: BrowserS
   }
 }
 
-function pageSession(ep: BrowserEp, page: Page, info: PageSession, cleanup: () => Promise<void>): ModelSession {
+function pageSession(ep: BrowserEp, page: Page, id: string, info: PageSession, cleanup: () => Promise<void>): ModelSession {
   /** The bytes of each input the page holds (sent again only when they change). */
   const held = new Map<string, { type: string; dims: string; bytes: Buffer }>();
   let released = false;
@@ -158,14 +215,15 @@ function pageSession(ep: BrowserEp, page: Page, info: PageSession, cleanup: () =
       });
       const r = await page
         .evaluate(
-          async ({ wire, fetch }) => {
-            const w = globalThis as unknown as {
+          async ({ wire, fetch, id }) => {
+            const g = globalThis as unknown as {
               effnetOrt: typeof import('onnxruntime-web');
-              effnetSession: import('onnxruntime-web').InferenceSession;
-              effnetInputs: Record<string, import('onnxruntime-web').Tensor>;
+              effnetSessions: Record<string, import('onnxruntime-web').InferenceSession>;
+              effnetInputs: Record<string, Record<string, import('onnxruntime-web').Tensor>>;
             };
-            const ort = w.effnetOrt;
-            const s = w.effnetSession;
+            const ort = g.effnetOrt;
+            const s = g.effnetSessions[id]!;
+            const w = { effnetInputs: g.effnetInputs[id]! };
             for (const t of wire) {
               if (t.data === null) continue;
               const bin = atob(t.data);
@@ -190,7 +248,7 @@ function pageSession(ep: BrowserEp, page: Page, info: PageSession, cleanup: () =
               return { name, type: t.type as string, dims: [...t.dims], data: btoa(str) };
             });
           },
-          { wire, fetch: fetch ? [...fetch] : null },
+          { wire, fetch: fetch ? [...fetch] : null, id },
         )
         .catch((e: Error) => {
           held.clear();
@@ -203,7 +261,7 @@ function pageSession(ep: BrowserEp, page: Page, info: PageSession, cleanup: () =
     async release() {
       if (released) return;
       released = true;
-      await page.evaluate(() => (globalThis as unknown as { effnetSession?: { release(): Promise<void> } }).effnetSession?.release()).catch(() => {});
+      await page.evaluate((id) => (globalThis as unknown as { effnetSessions?: Record<string, { release(): Promise<void> }> }).effnetSessions?.[id]?.release(), id).catch(() => {});
       await cleanup();
     },
   };
