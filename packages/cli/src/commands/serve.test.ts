@@ -21,6 +21,16 @@ describe('effnet serve errors (before anything listens)', () => {
     expect(r.err).toMatch(/--labels .*three\.txt: 3 labels but efficientnet-b0 has 1000 classes/);
   });
 
+  it('labels for a backbone file: usage error saying it has no classes (not "0 classes")', async () => {
+    const labels = join(dir, 'three.txt');
+    writeFileSync(labels, 'a\nb\nc\n');
+    const backbone = join(dir, 'backbone.onnx');
+    expect((await run(['export', 'b0', '--resolution', '32', '--features', '3,4', '-o', backbone])).code).toBe(0);
+    const r = await run(['serve', backbone, '--labels', labels, '--port', '0']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--labels .*three\.txt: efficientnet-b0 is a backbone file \(--features\): its outputs are features\.3, features\.4, with no class scores.*leave --labels out/);
+  });
+
   it('a port in use: one error line naming the port, exit 1', async () => {
     const blocker = createServer();
     await new Promise<void>((ok) => blocker.listen(0, '127.0.0.1', ok));

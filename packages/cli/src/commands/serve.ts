@@ -12,7 +12,7 @@ import { constants } from 'node:os';
 import { isLoopbackHost, startServer } from '@effnet/runtime';
 import type { FileModel } from '@effnet/pipeline';
 import { readLabels } from '@effnet/images';
-import { displayLabel, imagenetClasses } from '@effnet/preprocess';
+import { displayLabel, imagenetClasses, metadataOutputs, noClassesMessage } from '@effnet/preprocess';
 import { UsageError } from '../errors.js';
 import { safeText } from '../text.js';
 import { intInRange } from '../parse.js';
@@ -73,6 +73,8 @@ Examples:
     const root = demoDir();
     const { model, preprocess } = openForImages(ref, f);
     let labels: string[] | null = null;
+    const outputs = metadataOutputs(model.metadata, model.label);
+    if (f.labels && outputs.kind === 'none') throw new UsageError(`--labels ${f.labels}: ${noClassesMessage(model.label, outputs)}; leave --labels out`);
     if (f.labels) labels = readLabels(f.labels);
     else if (model.numClasses === 1000) labels = imagenetClasses().map((c) => c.wnid);
     if (labels && labels.length !== model.numClasses) throw new UsageError(`--labels ${f.labels ?? 'imagenet'}: ${labels.length} labels but ${model.label} has ${model.numClasses} classes`);
