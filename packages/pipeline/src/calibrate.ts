@@ -12,8 +12,29 @@ import { batchNormStatsGraph, OptionError, type GraphIR, type InitializerIR } fr
 /** Calibration batch of the reference fixtures (../shared/fixtures: a formula batch of 2). */
 export const CALIBRATION_BATCH = 2;
 
+/**
+ * Fewest values per channel a BatchNorm's batch statistics are measured over. With fewer, the batch
+ * spans too few directions: channels whose batch variance is far below ε appear in every layer, and
+ * the eval-mode model multiplies whatever differs from the calibration batch (another image, or
+ * only onnxruntime's fused Conv+BN rounding) by up to 1/√(v+ε) per layer, so logits grow to 1e30
+ * or overflow to NaN (B0 and ResNet-50 at `--resolution 1`: 2 values per channel at a 1×1 map).
+ * 32 keeps the fixtures' batch of 2 wherever the smallest map has 16 values or more (B0 at 128 px
+ * and up, every model at its own resolution); `bench/small-resolutions.mjs` sweeps every model.
+ */
+export const MIN_BN_SAMPLES = 32;
+
+/**
+ * The calibration batch for a graph: {@link CALIBRATION_BATCH}, raised until every BatchNorm sees
+ * at least {@link MIN_BN_SAMPLES} values per channel (batch × its H·W).
+ */
+export function calibrationBatchFor(ir: GraphIR): number {
+  const spatial = batchNormStatsGraph(ir).stats.map((s) => s.spatial ?? Infinity);
+  const smallest = Math.min(...spatial);
+  return Number.isFinite(smallest) ? Math.max(CALIBRATION_BATCH, Math.ceil(MIN_BN_SAMPLES / smallest)) : CALIBRATION_BATCH;
+}
+
 export interface CalibrateOptions {
-  /** Calibration batch size (default {@link CALIBRATION_BATCH}): input formulaInput([batch, ...input dims after the batch]). */
+  /** Calibration batch size (default {@link calibrationBatchFor} the graph): input formulaInput([batch, ...input dims after the batch]). */
   readonly batch?: number;
 }
 
@@ -48,7 +69,7 @@ export function calibrationBatch(o: CalibrateOptions = {}): number {
  * present, one value per channel, all finite).
  */
 export function calibrateBatchNorm(ir: GraphIR, provider: StatisticsProvider, o: CalibrateOptions = {}): GraphIR {
-  const batch = calibrationBatch(o);
+  const batch = calibrationBatch({ batch: o.batch ?? calibrationBatchFor(ir) });
   const { stats } = batchNormStatsGraph(ir);
   if (stats.length === 0) return ir;
   const channels = new Map(stats.flatMap((s) => [[s.mean, s.channels] as const, [s.variance, s.channels] as const]));
