@@ -43,7 +43,6 @@ export {
   Int8OptionError,
   CalibrationMemoryError,
   MAX_CALIBRATION_BATCH,
-  availableMemory,
   calibrationPeakBytes,
   planCalibration,
   int8LatencyOnly,
@@ -58,3 +57,4 @@ export {
 } from './int8.js';
 export { backboneOutputs, dynamicSize, embedPreprocessing, MAX_IMAGE_SIDE, nhwcInput, outputsHead, parseOutputs, type OutputsMode, type PassContext } from './deploy.js';
 export { parseFeatures } from './passes.js';
+export { availableMemory, describeAvailable, MEMORY_LIMIT_ENV, memoryLimitFromEnv, MemoryLimitError, statisticsMemory } from './memory.js';
