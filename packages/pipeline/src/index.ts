@@ -57,4 +57,17 @@ export {
 } from './int8.js';
 export { backboneOutputs, dynamicSize, embedPreprocessing, MAX_IMAGE_SIDE, nhwcInput, outputsHead, parseOutputs, type OutputsMode, type PassContext } from './deploy.js';
 export { parseFeatures } from './passes.js';
-export { availableMemory, describeAvailable, MEMORY_LIMIT_ENV, memoryLimitFromEnv, MemoryLimitError, statisticsMemory } from './memory.js';
+export {
+  ARENA_FACTOR,
+  availableMemory,
+  describeAvailable,
+  inferenceMemory,
+  largestFittingBatch,
+  largestFittingResolution,
+  MEMORY_LIMIT_ENV,
+  memoryLimitFromEnv,
+  MemoryLimitError,
+  statisticsMemory,
+  type InferenceMemory,
+  type RunMemory,
+} from './memory.js';

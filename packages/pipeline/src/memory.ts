@@ -86,3 +86,36 @@ export function largestFittingResolution(m: RunMemory, resolution: number, avail
   const r = Math.floor((resolution * Math.sqrt((available - fixed) / m.scaling)) / 8) * 8;
   return r >= 8 ? Math.min(r, resolution) : undefined;
 }
+
+/**
+ * onnxruntime-node's CPU arena over the activations graph-builder's estimateMemory counts: measured
+ * 2.2× (`effnet eval` of B0 at 224 px, batches 128 and 512: 4.25 and 15.3 GB summed RSS; README "Memory").
+ */
+export const ARENA_FACTOR = 2.2;
+
+/** Resident memory of `effnet eval` before its first batch (Node, sharp, onnxruntime, the session), bytes. */
+export const EVAL_BASELINE_BYTES = 350e6;
+
+/** {@link RunMemory} of an inference run, with the part each image of the batch adds. */
+export interface InferenceMemory extends RunMemory {
+  readonly perImage: number;
+}
+
+/**
+ * Memory of running `ir` in this process on batches of `batch` images with `inFlight` preprocessed
+ * batches held at once (eval: the running one plus --prefetch): the baseline, the weights twice
+ * (the file's bytes and onnxruntime's copy), {@link ARENA_FACTOR} × the activations alive at once, and
+ * the float32 input batches.
+ */
+export function inferenceMemory(ir: GraphIR, batch: number, o: { readonly inFlight?: number } = {}): InferenceMemory {
+  const e = estimateMemory(ir, { batch });
+  const input = ir.inputs[0];
+  const inputPerImage = input ? numel(input.shape.slice(1).map((d) => (typeof d === 'number' ? d : 1))) * 4 : 0;
+  const scaling = ARENA_FACTOR * e.activationBytes + (o.inFlight ?? 1) * batch * inputPerImage;
+  return { bytes: EVAL_BASELINE_BYTES + 2 * e.initializerBytes + scaling, scaling, perImage: scaling / batch };
+}
+
+/** The largest batch whose run fits in `available` bytes (0 when not even one image fits). */
+export function largestFittingBatch(m: InferenceMemory, available: number): number {
+  return Math.max(0, Math.floor((available - (m.bytes - m.scaling)) / m.perImage));
+}
