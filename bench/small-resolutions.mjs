@@ -76,7 +76,9 @@ try {
 }
 const failed = rows.filter((r) => r.ok === false);
 if (a.json) console.log(JSON.stringify(rows, null, 2));
-console.log(`${rows.filter((r) => r.ok).length} rows pass, ${failed.length} fail, ${rows.filter((r) => r.error).length} refused at build, ${rows.filter((r) => r.skipped).length} skipped (bound ${bound})`);
+console.log(
+  `${rows.filter((r) => r.ok).length} rows pass, ${failed.length} fail, ${rows.filter((r) => r.error).length} refused at build, ${rows.filter((r) => r.skipped).length} skipped (bound ${bound})`,
+);
 process.exitCode = failed.length ? 1 : 0;
 
 function report(row) {

@@ -35,9 +35,8 @@ describe('tiny resolutions: default weights calibrated so that the file runs', (
       const out = join(d, `${id}.onnx`);
       const r = await effnet(['export', id, '--resolution', '1', '-o', out], d);
       expect(r.code, r.stderr).toBe(0);
-      expect(readModel(out).metadata['effnet.weights']).toMatch(/calibrated on formulaInput\(\[32,3,R,R\]\)/);
-      for (const data of [formulaInput([2, 3, 1, 1]), new Float32Array(6).fill(0.5), formulaInput([2, 3, 1, 1]).map((v) => v / 2)])
-        expect(await maxAbsLogit(out, data, 1), id).toBeLessThan(100);
+      expect(readModel(out).metadata['effnet.weights']).toMatch(/calibrated on formulaInput\(\[50,3,R,R\]\)/);
+      for (const data of [formulaInput([2, 3, 1, 1]), new Float32Array(6).fill(0.5), formulaInput([2, 3, 1, 1]).map((v) => v / 2)]) expect(await maxAbsLogit(out, data, 1), id).toBeLessThan(100);
     }
     const q = join(d, 'b0-int8.onnx');
     const r = await effnet(['export', 'efficientnet-b0', '--resolution', '1', '--int8', '--calibration-data', 'builtin', '-o', q], d);
@@ -65,7 +64,13 @@ describe('memory estimated and refused before a run that would not fit', () => {
     const d = fresh();
     const t0 = performance.now();
     const r = await withLimit('600M', ['export', 'efficientnet-lite0', '--resolution', '4096', '-o', 'big.onnx'], d);
-    expectError(r, 1, /efficientnet-lite0 at 4096x4096 px: calibrating the default weights' BatchNorm statistics needs about 1[01]\.\d GB/, /available of [\d.]+ GB \(EFFNET_MEMORY_LIMIT=600 MB\)/, /use --resolution (\d+) or less/);
+    expectError(
+      r,
+      1,
+      /efficientnet-lite0 at 4096x4096 px: calibrating the default weights' BatchNorm statistics needs about 1[01]\.\d GB/,
+      /available of [\d.]+ GB \(EFFNET_MEMORY_LIMIT=600 MB\)/,
+      /use --resolution (\d+) or less/,
+    );
     expect(performance.now() - t0).toBeLessThan(15000);
     expect(existsSync(join(d, 'big.onnx'))).toBe(false);
     const fit = Number(/--resolution (\d+) or less/.exec(r.stderr)![1]);
@@ -83,7 +88,12 @@ describe('memory estimated and refused before a run that would not fit', () => {
     const data = join(d, 'data');
     mkdirSync(join(data, 'n01440764'), { recursive: true });
     for (let i = 0; i < 4; i++)
-      writeFileSync(join(data, 'n01440764', `${i}.png`), await sharp({ create: { width: 120, height: 100, channels: 3, background: { r: 40 * i, g: 90, b: 200 } } }).png().toBuffer());
+      writeFileSync(
+        join(data, 'n01440764', `${i}.png`),
+        await sharp({ create: { width: 120, height: 100, channels: 3, background: { r: 40 * i, g: 90, b: 200 } } })
+          .png()
+          .toBuffer(),
+      );
     const r = await withLimit('2G', ['eval', model, '--data', data, '--batch', '1024'], d);
     expectError(r, 1, /--batch 1024: efficientnet-b0 at 96 px needs about [\d.]+ GB \([\d.]+ MB an image/, /available of [\d.]+ GB \(EFFNET_MEMORY_LIMIT=2\.0 GB\)/, /use --batch (\d+) or less/);
     const fits = Number(/--batch (\d+) or less/.exec(r.stderr)![1]);

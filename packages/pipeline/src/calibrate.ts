@@ -18,10 +18,12 @@ export const CALIBRATION_BATCH = 2;
  * the eval-mode model multiplies whatever differs from the calibration batch (another image, or
  * only onnxruntime's fused Conv+BN rounding) by up to 1/√(v+ε) per layer, so logits grow to 1e30
  * or overflow to NaN (B0 and ResNet-50 at `--resolution 1`: 2 values per channel at a 1×1 map).
- * 32 keeps the fixtures' batch of 2 wherever the smallest map has 16 values or more (B0 at 128 px
- * and up, every model at its own resolution); `bench/small-resolutions.mjs` sweeps every model.
+ * 50 is what the fixtures' batch of 2 gives at a 5×5 map, the smallest map of any model at 160 px
+ * (the size of effnet's trained Imagenette checkpoint), so files at 160 px and up keep that batch;
+ * `bench/small-resolutions.mjs` sweeps every model at 1–33 px: with 32, B5–B7 still reached 1e6 at
+ * 1–7 px; with 50, every logit stays bounded (README "Tiny resolutions").
  */
-export const MIN_BN_SAMPLES = 32;
+export const MIN_BN_SAMPLES = 50;
 
 /**
  * The calibration batch for a graph: {@link CALIBRATION_BATCH}, raised until every BatchNorm sees

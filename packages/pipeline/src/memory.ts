@@ -65,7 +65,8 @@ export interface RunMemory {
  * (onnxruntime's baseline, the weights, the input it reads, and the activations of the statistics
  * graph alive at once, by graph-builder's estimateMemory in node order) plus the input's two copies
  * in this process (the formula tensor and the bytes piped to the child). Measured with
- * `/usr/bin/time -v` on EfficientNet-Lite0 (README "Memory"): within 10% of the child's peak RSS from 1024 to 2048 px.
+ * the summed RSS of effnet and its child (Lite0 at 1024 and 2048 px, B0 and ResNet-50 at 1024 px): 4–14% under
+ * the peak, the rest being what effnet held before the run (README "Errors and exit codes").
  */
 export function statisticsMemory(ir: GraphIR, batch: number): RunMemory {
   const stats = estimateMemory(batchNormStatsGraph(ir).ir, { batch });
@@ -88,8 +89,9 @@ export function largestFittingResolution(m: RunMemory, resolution: number, avail
 }
 
 /**
- * onnxruntime-node's CPU arena over the activations graph-builder's estimateMemory counts: measured
- * 2.2× (`effnet eval` of B0 at 224 px, batches 128 and 512: 4.25 and 15.3 GB summed RSS; README "Memory").
+ * onnxruntime-node's CPU arena over the activations graph-builder's estimateMemory counts: 2.2×, from
+ * `effnet eval` of B0 at 224 px (batch 16, 128, 512: 0.68, 4.25, 15.3 GB peak RSS; estimates 0.93,
+ * 4.69, 17.6 GB, on the safe side; README "Errors and exit codes").
  */
 export const ARENA_FACTOR = 2.2;
 
