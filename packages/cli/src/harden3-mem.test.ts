@@ -35,7 +35,7 @@ describe('tiny resolutions: default weights calibrated so that the file runs', (
       const out = join(d, `${id}.onnx`);
       const r = await effnet(['export', id, '--resolution', '1', '-o', out], d);
       expect(r.code, r.stderr).toBe(0);
-      expect(readModel(out).metadata['effnet.weights']).toMatch(/calibrated on formulaInput\(\[50,3,R,R\]\)/);
+      expect(readModel(out).metadata['effnet.weights']).toMatch(/calibrated on formulaInput\(\[128,3,R,R\]\)/);
       for (const data of [formulaInput([2, 3, 1, 1]), new Float32Array(6).fill(0.5), formulaInput([2, 3, 1, 1]).map((v) => v / 2)]) expect(await maxAbsLogit(out, data, 1), id).toBeLessThan(100);
     }
     const q = join(d, 'b0-int8.onnx');

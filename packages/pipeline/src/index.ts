@@ -14,7 +14,7 @@
  */
 export { isOnnxPath, openModel, openModelFile, prepareModel, type FileModel, type ModelHandle, type PrepareOptions, type PreparedModel } from './prepare.js';
 export { applyGraphPasses, flagName, PASSES, passMetadata, resolvePasses, type PassOption, type PassOptions, type PassRecord, type PassStage, type ResolvedPasses } from './passes.js';
-export { CALIBRATION_BATCH, calibrateBatchNorm, calibrationBatchFor, MIN_BN_SAMPLES, type CalibrateOptions, type StatisticsProvider } from './calibrate.js';
+export { CALIBRATION_BATCH, calibrateBatchNorm, calibrationBatchFor, MIN_BN_MAP, MIN_BN_SAMPLES, type CalibrateOptions, type StatisticsProvider } from './calibrate.js';
 export { batchNormStatistics, onnxruntimeStatistics } from './onnxruntime-statistics.js';
 export {
   CALIBRATION_METHODS,
