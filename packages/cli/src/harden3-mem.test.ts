@@ -43,6 +43,12 @@ describe('tiny resolutions: default weights calibrated so that the file runs', (
     expect(r.code, r.stderr).toBe(0);
     expect(await maxAbsLogit(q, new Float32Array(6).fill(0.5), 1)).toBeLessThan(100);
   });
+
+  it('a size a model cannot build at (AmoebaNet-B: unpadded 3x3 stem) is exit 2 naming --resolution and the smallest size that builds', async () => {
+    const r = await effnet(['export', 'amoebanet-b', '--resolution', '2', '-o', 'a.onnx']);
+    expectError(r, 2, /--resolution 2: amoebanet-b cannot run at 2x2 \(Conv 'stem\.conv0': window 3 .*\); the smallest size it builds at is 3$/m);
+    expect((await effnet(['info', 'amoebanet-b', '--cells', '2', '--filters', '16', '--resolution', '3'])).code).toBe(0);
+  });
 });
 
 /** `effnet args` with EFFNET_MEMORY_LIMIT=limit: a machine that small, without using that memory. */

@@ -68,6 +68,7 @@ export {
   memoryLimitFromEnv,
   MemoryLimitError,
   statisticsMemory,
+  SUGGESTION_MARGIN,
   type InferenceMemory,
   type RunMemory,
 } from './memory.js';

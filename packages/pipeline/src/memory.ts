@@ -37,6 +37,9 @@ export function availableMemory(): number {
   return cap !== undefined ? Math.min(free, Math.max(0, cap - rss)) : free;
 }
 
+/** Share of the available memory a suggested size or batch is fitted into: what a process holds varies from run to run. */
+export const SUGGESTION_MARGIN = 0.9;
+
 /** The machine in refusals: '8.0 GB available of 25.3 GB' (and the EFFNET_MEMORY_LIMIT cap when set). */
 export function describeAvailable(available: number): string {
   const cap = memoryLimitFromEnv();

@@ -11,7 +11,7 @@ import { DEFAULT_OPSET, writeModel } from '@effnet/onnx-export';
 import { runInChildProcess, tensor } from '@effnet/runtime';
 import { makeTempDir } from '@effnet/safe-fs';
 import { calibrationBatch, type CalibrateOptions, type StatisticsProvider } from './calibrate.js';
-import { availableMemory, describeAvailable, largestFittingResolution, MemoryLimitError, statisticsMemory } from './memory.js';
+import { availableMemory, describeAvailable, largestFittingResolution, MemoryLimitError, statisticsMemory, SUGGESTION_MARGIN } from './memory.js';
 
 /**
  * Measures every BatchNormalization's batch statistics (see batchNormStatsGraph) on
@@ -37,7 +37,7 @@ export function batchNormStatistics(ir: GraphIR, o: CalibrateOptions = {}): Map<
   const available = availableMemory();
   if (need.bytes > available) {
     const side = typeof rest[1] === 'number' && rest[1] === rest[2] ? rest[1] : undefined;
-    const fit = side !== undefined ? largestFittingResolution(need, side, available) : undefined;
+    const fit = side !== undefined ? largestFittingResolution(need, side, SUGGESTION_MARGIN * available) : undefined;
     throw new MemoryLimitError(
       `${ir.name} at ${rest.slice(1).join('x')} px: calibrating the default weights' BatchNorm statistics needs about ${formatBytes(need.bytes)} ` +
         `(a batch of ${batch}; activations estimated from the graph's shapes), ${describeAvailable(available)}: ` +

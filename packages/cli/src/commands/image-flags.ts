@@ -1,7 +1,18 @@
 /** Flags and model opening shared by the commands that feed images to a model: eval, classify, serve (and eval --compare). */
 import { Option, type Command } from 'commander';
 import { formatBytes, inferShapes } from '@effnet/graph-builder';
-import { availableMemory, describeAvailable, inferenceMemory, largestFittingBatch, MemoryLimitError, openModel, type FileModel, type ModelHandle, type PreparedModel } from '@effnet/pipeline';
+import {
+  availableMemory,
+  describeAvailable,
+  inferenceMemory,
+  largestFittingBatch,
+  MemoryLimitError,
+  SUGGESTION_MARGIN,
+  openModel,
+  type FileModel,
+  type ModelHandle,
+  type PreparedModel,
+} from '@effnet/pipeline';
 import { NODE_EPS, type NodeEp } from '@effnet/runtime';
 import { UsageError } from '../errors.js';
 import { choice, LIMITS, numberInRange, numberList, threadsOption } from '../parse.js';
@@ -69,7 +80,7 @@ export function checkBatchMemory(model: ModelHandle, batch: number, inFlight: nu
   const need = inferenceMemory(ir, batch, { inFlight });
   const available = availableMemory();
   if (need.bytes <= available) return;
-  const fits = largestFittingBatch(need, available);
+  const fits = largestFittingBatch(need, SUGGESTION_MARGIN * available);
   throw new MemoryLimitError(
     `${flag} ${batch}: ${model.label} at ${model.resolution} px needs about ${formatBytes(need.bytes)} (${formatBytes(need.perImage)} an image; activations estimated from the graph's shapes), ` +
       `${describeAvailable(available)}: ${fits > 0 ? `use ${flag} ${fits} or less` : 'not even one image fits; use a smaller --resolution'}`,
