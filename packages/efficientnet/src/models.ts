@@ -1,10 +1,10 @@
 /** The model registry: every model id effnet knows (the families of families/index.ts), its defaults, and how to build it. */
-import { OptionError, type GraphIR } from '@effnet/graph-builder';
+import { OptionError, ShapeError, type GraphIR } from '@effnet/graph-builder';
 import { efficientNet, type FeatureTap, type StageRow } from './efficientnet.js';
 import type { Padding } from './layers.js';
 import { FAMILIES } from './families/index.js';
 import { IMAGENET_MEAN, IMAGENET_STD, isBlockModel, type BuiltGraph, type Family, type FamilyModel, type Preprocess, type ResolvedBuildOptions } from './family.js';
-import { BUILD_OPTIONS, validateBuildOptions, type BuildOptionKey } from './options.js';
+import { BUILD_OPTIONS, MAX_RESOLUTION, validateBuildOptions, type BuildOptionKey } from './options.js';
 import { scaleModel, type Coefficients } from './scaling.js';
 import { defaultWeights, type WeightSource } from './weights.js';
 
@@ -116,16 +116,38 @@ export function buildModel(id: string, o: BuildOptions = {}): BuiltModel {
   const resolution = o.resolution ?? spec.resolution;
   const numClasses = o.numClasses ?? spec.numClasses;
   const declared = Object.fromEntries(BUILD_OPTIONS.map((d) => [d.key, o[d.key]])) as Record<BuildOptionKey, number | undefined>;
-  const built = spec.build({
-    ...declared,
-    resolution,
-    numClasses,
-    batch: o.batch === undefined || o.batch === 'dynamic' ? 'N' : o.batch,
-    weights: o.weights ?? defaultWeights,
-    bnEps: o.bnEps,
-    coefficients: o.coefficients,
-    resolutionGiven: o.resolution !== undefined,
-  });
+  const build = (r: number) =>
+    spec.build({
+      ...declared,
+      resolution: r,
+      numClasses,
+      batch: o.batch === undefined || o.batch === 'dynamic' ? 'N' : o.batch,
+      weights: o.weights ?? defaultWeights,
+      bnEps: o.bnEps,
+      coefficients: o.coefficients,
+      resolutionGiven: o.resolution !== undefined,
+    });
+  let built: ReturnType<typeof build>;
+  try {
+    built = build(resolution);
+  } catch (e) {
+    // An input too small for a model's unpadded convs (AmoebaNet's stem at 1–2 px): a usage error
+    // naming --resolution and the smallest size that builds, found by building the next sizes.
+    if (!(e instanceof ShapeError) || o.resolution === undefined) throw e;
+    let smallest: number | undefined;
+    for (let r = resolution + 1; r <= Math.min(resolution + 64, MAX_RESOLUTION) && smallest === undefined; r++) {
+      try {
+        build(r);
+        smallest = r;
+      } catch (e2) {
+        if (!(e2 instanceof ShapeError)) throw e2;
+      }
+    }
+    throw new OptionError(
+      'resolution',
+      `--resolution ${resolution}: ${spec.id} cannot run at ${resolution}x${resolution} (${e.message})${smallest !== undefined ? `; the smallest size it builds at is ${smallest}` : ''}`,
+    );
+  }
   const p = spec.preprocess;
   const metadata = {
     'effnet.model': spec.id,

@@ -10,6 +10,7 @@ export { GraphEditor, type EditorOptions, type NodeChanges } from './editor.js';
 export * from './ops.js';
 export * as shapes from './shapes.js';
 export { graphStats, nodeMacs, shapeTable, type GraphStats } from './stats.js';
+export { estimateMemory, formatBytes, type MemoryEstimate, type MemoryOptions } from './memory.js';
 export { foldBatchNorm } from './passes/fold-batchnorm.js';
 export { toFloat16, type Float16Options } from './passes/float16.js';
 export { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToFloat16Bits, fromFloat16Array, toFloat16Array } from './half.js';

@@ -7,7 +7,7 @@ import { openSession, tensor, type TensorData } from '@effnet/runtime';
 import { defaultWeights, formulaInput } from '@effnet/efficientnet';
 import { materialize, OptionError, type GraphIR } from '@effnet/graph-builder';
 import { serializeModel } from '@effnet/onnx-export';
-import { calibrateBatchNorm, CALIBRATION_BATCH, type StatisticsProvider } from './calibrate.js';
+import { calibrateBatchNorm, calibrationBatchFor, MIN_BN_SAMPLES, type StatisticsProvider } from './calibrate.js';
 import { prepareModel, type PrepareOptions } from './prepare.js';
 import { batchNormStatistics, onnxruntimeStatistics } from './onnxruntime-statistics.js';
 
@@ -37,7 +37,9 @@ describe('calibrateBatchNorm', () => {
       ...calibrated,
       outputs: [...calibrated.outputs, ...bns.map((n) => ({ ...values.get(n.outputs[0]!)!, shape: values.get(n.outputs[0]!)!.shape.map((d, i) => (i === 0 ? 'N' : d)) }))],
     };
-    const dims = [CALIBRATION_BATCH, 3, 64, 64];
+    // B0 at 64 px ends on a 2×2 map: 32 images give its BatchNorms at least MIN_BN_SAMPLES values per channel.
+    expect(calibrationBatchFor(p.built.ir)).toBe(Math.ceil(MIN_BN_SAMPLES / 4));
+    const dims = [calibrationBatchFor(p.built.ir), 3, 64, 64];
     const out = await run(
       serializeModel(probe),
       { data: formulaInput(dims), dims },
@@ -88,7 +90,9 @@ describe('calibrateBatchNorm', () => {
 
   it('lazy: nothing runs until a running statistic is materialized; opt-out and over-2-GiB models keep identity statistics', () => {
     const p = prepareModel('efficientnet-b0', { ...WITH_ORT, resolution: 64, numClasses: 10 });
-    expect(p.metadata['effnet.weights']).toMatch(/calibrated on formulaInput\(\[2,3,R,R\]\)/);
+    // 64 px: the smallest map is 2×2, so 32 images (MIN_BN_SAMPLES values per channel); at 224 px (7×7) the fixtures' 2.
+    expect(p.metadata['effnet.weights']).toMatch(/calibrated on formulaInput\(\[32,3,R,R\]\)/);
+    expect(prepareModel('efficientnet-b0', WITH_ORT).metadata['effnet.weights']).toMatch(/calibrated on formulaInput\(\[2,3,R,R\]\)/);
     expect(prepareModel('efficientnet-b0', { ...WITH_ORT, calibrate: false }).metadata['effnet.weights']).toMatch(/identity/);
     const mean = p.ir.initializers.find((i) => i.name === 'bn1.running_mean')!;
     expect(typeof mean.data).toBe('function');

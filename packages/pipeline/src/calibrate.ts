@@ -12,8 +12,38 @@ import { batchNormStatsGraph, OptionError, type GraphIR, type InitializerIR } fr
 /** Calibration batch of the reference fixtures (../shared/fixtures: a formula batch of 2). */
 export const CALIBRATION_BATCH = 2;
 
+/**
+ * Fewest values per channel a BatchNorm's batch statistics are measured over when the smallest map
+ * is under {@link MIN_BN_MAP} values. With too few, the batch spans too few directions: channels
+ * whose batch variance is far below ε appear in every layer, and the eval-mode model multiplies
+ * whatever differs from the calibration batch (another image, or only onnxruntime's fused Conv+BN
+ * rounding) by up to 1/√(v+ε) per layer, so logits grow to 1e30 or overflow to NaN (B0 and
+ * ResNet-50 at `--resolution 1`: 2 values per channel at a 1×1 map). Deep networks whose last
+ * stages all run at 1×1 need the most: measured with `bench/small-resolutions.mjs`, 32 left B5–B7
+ * at 1–7 px with logits up to 1e6, 64 left TF-B5 at 7 px at 3e3, 128 bounds every model.
+ */
+export const MIN_BN_SAMPLES = 128;
+
+/**
+ * Maps of at least this many values (5×5: every model at 160 px and up, the size of effnet's trained
+ * Imagenette checkpoint) keep the fixtures' batch of {@link CALIBRATION_BATCH} (50 values per
+ * channel, bounded there for B7 too), so files at those sizes keep their bytes.
+ */
+export const MIN_BN_MAP = 25;
+
+/**
+ * The calibration batch for a graph: {@link CALIBRATION_BATCH} where every BatchNorm's map has at
+ * least {@link MIN_BN_MAP} values; below, enough images that each sees {@link MIN_BN_SAMPLES}
+ * values per channel (batch × its H·W).
+ */
+export function calibrationBatchFor(ir: GraphIR): number {
+  const spatial = batchNormStatsGraph(ir).stats.map((s) => s.spatial ?? Infinity);
+  const smallest = Math.min(...spatial);
+  return smallest >= MIN_BN_MAP ? CALIBRATION_BATCH : Math.max(CALIBRATION_BATCH, Math.ceil(MIN_BN_SAMPLES / smallest));
+}
+
 export interface CalibrateOptions {
-  /** Calibration batch size (default {@link CALIBRATION_BATCH}): input formulaInput([batch, ...input dims after the batch]). */
+  /** Calibration batch size (default {@link calibrationBatchFor} the graph): input formulaInput([batch, ...input dims after the batch]). */
   readonly batch?: number;
 }
 
@@ -48,7 +78,7 @@ export function calibrationBatch(o: CalibrateOptions = {}): number {
  * present, one value per channel, all finite).
  */
 export function calibrateBatchNorm(ir: GraphIR, provider: StatisticsProvider, o: CalibrateOptions = {}): GraphIR {
-  const batch = calibrationBatch(o);
+  const batch = calibrationBatch({ batch: o.batch ?? calibrationBatchFor(ir) });
   const { stats } = batchNormStatsGraph(ir);
   if (stats.length === 0) return ir;
   const channels = new Map(stats.flatMap((s) => [[s.mean, s.channels] as const, [s.variance, s.channels] as const]));

@@ -14,7 +14,7 @@
  */
 export { isOnnxPath, openModel, openModelFile, prepareModel, type FileModel, type ModelHandle, type PrepareOptions, type PreparedModel } from './prepare.js';
 export { applyGraphPasses, flagName, PASSES, passMetadata, resolvePasses, type PassOption, type PassOptions, type PassRecord, type PassStage, type ResolvedPasses } from './passes.js';
-export { CALIBRATION_BATCH, calibrateBatchNorm, type CalibrateOptions, type StatisticsProvider } from './calibrate.js';
+export { CALIBRATION_BATCH, calibrateBatchNorm, calibrationBatchFor, MIN_BN_MAP, MIN_BN_SAMPLES, type CalibrateOptions, type StatisticsProvider } from './calibrate.js';
 export { batchNormStatistics, onnxruntimeStatistics } from './onnxruntime-statistics.js';
 export {
   CALIBRATION_METHODS,
@@ -43,7 +43,6 @@ export {
   Int8OptionError,
   CalibrationMemoryError,
   MAX_CALIBRATION_BATCH,
-  availableMemory,
   calibrationPeakBytes,
   planCalibration,
   int8LatencyOnly,
@@ -58,3 +57,18 @@ export {
 } from './int8.js';
 export { backboneOutputs, dynamicSize, embedPreprocessing, MAX_IMAGE_SIDE, nhwcInput, outputsHead, parseOutputs, type OutputsMode, type PassContext } from './deploy.js';
 export { parseFeatures } from './passes.js';
+export {
+  ARENA_FACTOR,
+  availableMemory,
+  describeAvailable,
+  inferenceMemory,
+  largestFittingBatch,
+  largestFittingResolution,
+  MEMORY_LIMIT_ENV,
+  memoryLimitFromEnv,
+  MemoryLimitError,
+  statisticsMemory,
+  SUGGESTION_MARGIN,
+  type InferenceMemory,
+  type RunMemory,
+} from './memory.js';

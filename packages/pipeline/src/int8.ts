@@ -15,11 +15,11 @@
 import { describeValue, OptionError, quantizationTargets, quantizeQdq, type GraphIR, type QuantizePolicy, type TensorRange } from '@effnet/graph-builder';
 import { formulaInput } from '@effnet/efficientnet';
 import { openCalibrationImages, type CalibrationBatch } from '@effnet/images';
-import { freemem as osFreemem } from 'node:os';
 import { serializeModel, writeModel, writeModelAsync } from '@effnet/onnx-export';
 import { calibrateActivations, calibrationBytesPerImage, calibrationMethod, CALIBRATION_RUN_BYTES, type CalibrationMethod, type CalibrationSource } from './activations.js';
 import { PASSES, resolvePasses } from './passes.js';
 import { checkPrepareArgs, prepareStages, type PrepareOptions, type PreparedModel } from './prepare.js';
+import { availableMemory, MemoryLimitError } from './memory.js';
 
 /** The lowest opset of an int8 file (the pass table's int8 record). */
 const INT8_MIN_OPSET = PASSES.find((r) => r.name === 'int8')!.minOpset!;
@@ -59,15 +59,8 @@ export function calibrationPeakBytes(o: { readonly rss: number; readonly weightB
   return o.rss + 2 * o.weightBytes + 4 * o.batchBytes;
 }
 
-/** Memory this process may still use, bytes: the system's available memory, within a cgroup limit when there is one. */
-export function availableMemory(): number {
-  const limit = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.() ?? 0;
-  const free = osFreemem();
-  return limit > 0 ? Math.min(free, Math.max(0, limit - process.memoryUsage.rss())) : free;
-}
-
 /** int8 calibration would not fit in memory (estimated before any image is read); a runtime error. */
-export class CalibrationMemoryError extends Error {
+export class CalibrationMemoryError extends MemoryLimitError {
   override name = 'CalibrationMemoryError';
 }
 

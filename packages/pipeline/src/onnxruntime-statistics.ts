@@ -5,12 +5,13 @@
  * weight materialization.
  */
 import { join } from 'node:path';
-import { batchNormStatsGraph, type GraphIR } from '@effnet/graph-builder';
+import { batchNormStatsGraph, formatBytes, type GraphIR } from '@effnet/graph-builder';
 import { formulaInput } from '@effnet/efficientnet';
 import { DEFAULT_OPSET, writeModel } from '@effnet/onnx-export';
 import { runInChildProcess, tensor } from '@effnet/runtime';
 import { makeTempDir } from '@effnet/safe-fs';
 import { calibrationBatch, type CalibrateOptions, type StatisticsProvider } from './calibrate.js';
+import { availableMemory, describeAvailable, largestFittingResolution, MemoryLimitError, statisticsMemory, SUGGESTION_MARGIN } from './memory.js';
 
 /**
  * Measures every BatchNormalization's batch statistics (see batchNormStatsGraph) on
@@ -20,7 +21,8 @@ import { calibrationBatch, type CalibrateOptions, type StatisticsProvider } from
  * the calibration batch to per-channel mean β, variance γ²·v/(v+ε)); PyTorch's momentum=None
  * calibration stores the unbiased n/(n−1)·v instead, which compounds to a few percent drift over
  * many layers where n = batch·H·W is small. Synchronous (a child process), so it can run inside lazy weight materialization.
- * Returns the statistics by running-stat initializer name.
+ * Returns the statistics by running-stat initializer name. Refuses (MemoryLimitError), before
+ * anything runs, a run estimated (statisticsMemory) to need more memory than is available.
  */
 export function batchNormStatistics(ir: GraphIR, o: CalibrateOptions = {}): Map<string, Float32Array> {
   const batch = calibrationBatch(o);
@@ -31,6 +33,17 @@ export function batchNormStatistics(ir: GraphIR, o: CalibrateOptions = {}): Map<
   const dims = [batch, ...rest];
   const { ir: statsIr, stats } = batchNormStatsGraph(ir);
   if (stats.length === 0) return new Map();
+  const need = statisticsMemory(ir, batch);
+  const available = availableMemory();
+  if (need.bytes > available) {
+    const side = typeof rest[1] === 'number' && rest[1] === rest[2] ? rest[1] : undefined;
+    const fit = side !== undefined ? largestFittingResolution(need, side, SUGGESTION_MARGIN * available) : undefined;
+    throw new MemoryLimitError(
+      `${ir.name} at ${rest.slice(1).join('x')} px: calibrating the default weights' BatchNorm statistics needs about ${formatBytes(need.bytes)} ` +
+        `(a batch of ${batch}; activations estimated from the graph's shapes), ${describeAvailable(available)}: ` +
+        `${fit !== undefined ? `use --resolution ${fit} or less` : 'use a smaller --resolution'}, give trained --weights, or free memory`,
+    );
+  }
   // Batch-independent: the stats graph takes any batch (value_info dropped; every model here is batch-agnostic past its input).
   const graph: GraphIR = { ...statsIr, inputs: [{ ...input, shape: ['N', ...rest] }], values: [] };
   const names = stats.flatMap((s) => [s.mean, s.variance]);

@@ -7,7 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { describeValue, graphStats, numel, OptionError, type GraphIR, type GraphStats } from '@effnet/graph-builder';
 import { buildModel, buildModelWithWeights, type BuildOptions, type BuiltModel, type Preprocess, type WeightSource } from '@effnet/efficientnet';
-import { CALIBRATION_BATCH, calibrateBatchNorm, type StatisticsProvider } from './calibrate.js';
+import { calibrateBatchNorm, calibrationBatchFor, type StatisticsProvider } from './calibrate.js';
 import { INLINE_LIMIT_BYTES, readModel, serializeModel, writeModel, writeModelAsync, type LoadedModel, type WriteOptions, type WriteResult } from '@effnet/onnx-export';
 import { describeImageModel, type ImageInputKind } from '@effnet/preprocess';
 import { applyGraphPasses, contextMetadata, passMetadata, resolvePasses, type PassOptions } from './passes.js';
@@ -125,7 +125,7 @@ export function prepareStages(ref: string, o: PrepareOptions, stages: readonly (
   const stats = graphStats(built.ir);
   let ir = built.ir;
   const calibration = defaultWeightsCalibration(built.ir, weightsPath === undefined && !o.weights, o.calibrate ?? true, statistics);
-  if (calibration.calibrate && statistics) ir = calibrateBatchNorm(ir, statistics, { batch: CALIBRATION_BATCH });
+  if (calibration.calibrate && statistics) ir = calibrateBatchNorm(ir, statistics, calibration.batch !== undefined ? { batch: calibration.batch } : {});
   const ctx: PassContext = {
     model: built.spec.id,
     ...(built.features ? { features: built.features } : {}),
@@ -179,14 +179,15 @@ export function prepareStages(ref: string, o: PrepareOptions, stages: readonly (
  * it keeps identity statistics (its ReLU network does not lose the signal the way EfficientNet's
  * SiLU/SE gates do).
  */
-function defaultWeightsCalibration(ir: GraphIR, defaultWeights: boolean, wanted: boolean, provider: StatisticsProvider | undefined): { calibrate: boolean; weights?: string } {
+function defaultWeightsCalibration(ir: GraphIR, defaultWeights: boolean, wanted: boolean, provider: StatisticsProvider | undefined): { calibrate: boolean; batch?: number; weights?: string } {
   if (!defaultWeights) return { calibrate: false };
   const identity = 'formula; BatchNorm identity (gamma 1, beta 0, mean 0, var 1)';
   if (!wanted) return { calibrate: false, weights: identity };
   const bytes = ir.initializers.reduce((p, i) => p + numel(i.shape) * 4, 0);
   if (bytes > INLINE_LIMIT_BYTES) return { calibrate: false, weights: `${identity}: over 2 GiB, not calibrated` };
   if (!provider) return { calibrate: false, weights: `${identity}: no statistics provider, not calibrated` };
-  return { calibrate: true, weights: `formula; BatchNorm statistics calibrated on formulaInput([${CALIBRATION_BATCH},3,R,R]) in one forward pass` };
+  const batch = calibrationBatchFor(ir);
+  return { calibrate: true, batch, weights: `formula; BatchNorm statistics calibrated on formulaInput([${batch},3,R,R]) in one forward pass` };
 }
 
 export interface FileModel extends ModelHandle {

@@ -14,7 +14,7 @@ import { safeText } from '../text.js';
 import { intInRange, LIMITS } from '../parse.js';
 import { addModelOptions, type ModelFlags } from './common.js';
 import { agreementOf, compareLines, latencyOnlyNote, type Comparison } from './compare.js';
-import { addPreprocessOptions, openForImages, type PreprocessFlags } from './image-flags.js';
+import { addPreprocessOptions, checkBatchMemory, openForImages, type PreprocessFlags } from './image-flags.js';
 
 interface EvalFlags extends ModelFlags, PreprocessFlags {
   data?: string;
@@ -86,6 +86,8 @@ Examples:
       const { model, preprocess, fixedBatch } = openForImages(ref, f);
       if (fixedBatch !== undefined && f.batch !== undefined && f.batch !== fixedBatch) throw new UsageError(`--batch ${f.batch}: ${ref} has a fixed batch size of ${fixedBatch}`);
       const batch = fixedBatch ?? f.batch ?? 16;
+      // The running batch and --prefetch decoded ones are held at once.
+      checkBatchMemory(model, batch, (f.prefetch ?? 2) + 1);
 
       // What the file outputs (effnet.outputs): a backbone or embedding file has no classes to score.
       const outputs = metadataOutputs(model.metadata, model.label);
@@ -102,6 +104,7 @@ Examples:
 
       const reference = f.compare !== undefined ? openForImages(f.compare, f) : undefined;
       if (reference && reference.model.numClasses !== model.numClasses) throw new UsageError(`--compare ${f.compare}: ${reference.model.numClasses} classes; ${ref} has ${model.numClasses}`);
+      if (reference) checkBatchMemory(reference.model, batch, (f.prefetch ?? 2) + 1);
       const top1Of = reference ? new Map<string, number>() : undefined;
       const runner = await createRunner(model.source(), { ep: f.ep, inputKind: model.inputKind, ...(f.threads ? { threads: f.threads } : {}) });
       const predictions = f.predictions && !shard ? new PredictionsWriter(f.predictions, !!f.force) : undefined;

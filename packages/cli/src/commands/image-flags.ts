@@ -1,6 +1,18 @@
 /** Flags and model opening shared by the commands that feed images to a model: eval, classify, serve (and eval --compare). */
 import { Option, type Command } from 'commander';
-import { openModel, type FileModel, type ModelHandle } from '@effnet/pipeline';
+import { formatBytes, inferShapes } from '@effnet/graph-builder';
+import {
+  availableMemory,
+  describeAvailable,
+  inferenceMemory,
+  largestFittingBatch,
+  MemoryLimitError,
+  SUGGESTION_MARGIN,
+  openModel,
+  type FileModel,
+  type ModelHandle,
+  type PreparedModel,
+} from '@effnet/pipeline';
 import { NODE_EPS, type NodeEp } from '@effnet/runtime';
 import { UsageError } from '../errors.js';
 import { choice, LIMITS, numberInRange, numberList, threadsOption } from '../parse.js';
@@ -53,4 +65,24 @@ function fixedBatchOf(model: ModelHandle): number | undefined {
   if (model.kind !== 'file') return undefined;
   const d = (model as FileModel).loaded.ir.inputs[0]?.shape[0];
   return typeof d === 'number' ? d : undefined;
+}
+
+/**
+ * Refuses (MemoryLimitError, before anything runs) an inference run of `model` on batches of
+ * `batch` images, `inFlight` of them held at once, that is estimated (pipeline's inferenceMemory,
+ * from the graph's shapes) not to fit in the available memory; the message gives the estimate and
+ * the largest batch that fits. Files whose input size is not fixed are not estimated.
+ */
+export function checkBatchMemory(model: ModelHandle, batch: number, inFlight: number, flag = '--batch'): void {
+  let ir = model.kind === 'built' ? (model as PreparedModel).ir : (model as FileModel).loaded.ir;
+  if (!ir.inputs[0]?.shape.slice(1).every((d) => typeof d === 'number')) return;
+  if (ir.values.length === 0) ir = inferShapes(ir);
+  const need = inferenceMemory(ir, batch, { inFlight });
+  const available = availableMemory();
+  if (need.bytes <= available) return;
+  const fits = largestFittingBatch(need, SUGGESTION_MARGIN * available);
+  throw new MemoryLimitError(
+    `${flag} ${batch}: ${model.label} at ${model.resolution} px needs about ${formatBytes(need.bytes)} (${formatBytes(need.perImage)} an image; activations estimated from the graph's shapes), ` +
+      `${describeAvailable(available)}: ${fits > 0 ? `use ${flag} ${fits} or less` : 'not even one image fits; use a smaller --resolution'}`,
+  );
 }

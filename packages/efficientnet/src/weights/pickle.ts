@@ -13,6 +13,12 @@
 
 export class PickleError extends Error {
   override name = 'PickleError';
+  /** The bytes ended inside the pickle: more of the file might complete it. */
+  readonly endedEarly: boolean;
+  constructor(message: string, o: { readonly endedEarly?: boolean } = {}) {
+    super(message);
+    this.endedEarly = o.endedEarly ?? false;
+  }
 }
 
 export class PyTuple {
@@ -62,11 +68,11 @@ export function unpickle(bytes: Uint8Array, o: UnpickleOptions, start = 0): { va
   const memo = new Map<number, PyValue>();
   let p = start;
 
-  const fail = (msg: string): never => {
-    throw new PickleError(`${o.label}: ${msg} (byte ${p})`);
+  const fail = (msg: string, endedEarly = false): never => {
+    throw new PickleError(`${o.label}: ${msg} (byte ${p})`, { endedEarly });
   };
   const need = (n: number) => {
-    if (p + n > bytes.length) fail('the pickle ends early (truncated file?)');
+    if (p + n > bytes.length) fail('the pickle ends early (truncated file?)', true);
   };
   const u8 = () => (need(1), bytes[p++]!);
   const u16 = () => (need(2), (p += 2), view.getUint16(p - 2, true));

@@ -83,7 +83,12 @@ function isIndex(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-function fileSource(path: string): ByteSource {
+/**
+ * A weights file as a {@link ByteSource}: opened without blocking (a FIFO never waits for a writer),
+ * refused unless it is a regular file (SafetensorsError naming it), and read later by position,
+ * checking that it did not change meanwhile. Also how openTensorFile reads a file's first bytes.
+ */
+export function fileSource(path: string): ByteSource {
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; its type is refused just below.

@@ -3,8 +3,7 @@
  * or a PyTorch checkpoint written by torch.save (.pth/.pt/.bin, zip or pre-1.6 format). The format
  * is told by the file's first bytes, not its name.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { READABLE_DTYPES, Safetensors, SafetensorsError } from './safetensors.js';
+import { fileSource, READABLE_DTYPES, Safetensors } from './safetensors.js';
 import { TORCH_FLOAT_DTYPES, TorchCheckpoint } from './torch.js';
 
 export interface TensorFile {
@@ -23,25 +22,26 @@ export interface TensorFile {
   readonly under: string;
 }
 
-/** The first bytes of a regular file (never blocks on a FIFO; refuses what is no regular file). */
+/** The first `n` bytes of a weights file (never blocks on a FIFO; refuses what is no regular file). */
 function head(path: string, n: number): Uint8Array {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.code === 'EACCES' ? 'permission denied' : err.message;
-    throw new SafetensorsError(`${path}: cannot open weights file (${why})`);
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new SafetensorsError(`${path}: weights file is ${st.isFIFO() ? 'a FIFO (named pipe)' : st.isDirectory() ? 'a directory' : 'not a regular file'}, expected a regular file`);
-    const out = new Uint8Array(Math.min(n, st.size));
-    readSync(fd, out, 0, out.length, 0);
-    return out;
-  } finally {
-    closeSync(fd);
-  }
+  const src = fileSource(path);
+  const out = new Uint8Array(Math.min(n, src.size));
+  src.read(out, 0);
+  return out;
+}
+
+/** The one TensorFile shape over either reader. */
+function tensorFile(path: string, format: TensorFile['format'], r: Pick<TensorFile, 'names' | 'info' | 'readFloat32' | 'metadata'>, floatDtypes: readonly string[], under: string): TensorFile {
+  return {
+    label: path,
+    format,
+    names: r.names,
+    info: (name) => r.info(name),
+    readFloat32: (name) => r.readFloat32(name),
+    floatDtypes,
+    metadata: r.metadata,
+    under,
+  };
 }
 
 /** Opens a weights file: safetensors, or a torch.save checkpoint (told apart by content). */
@@ -51,26 +51,7 @@ export function openTensorFile(path: string): TensorFile {
   const first = head(path, 9);
   if (first[8] !== 0x7b && TorchCheckpoint.sniff(first)) {
     const t = TorchCheckpoint.open(path);
-    return {
-      label: path,
-      format: 'torch',
-      names: t.names,
-      info: (name) => t.info(name),
-      readFloat32: (name) => t.readFloat32(name),
-      floatDtypes: TORCH_FLOAT_DTYPES,
-      metadata: t.metadata,
-      under: t.under,
-    };
+    return tensorFile(path, 'torch', t, TORCH_FLOAT_DTYPES, t.under);
   }
-  const s = Safetensors.open(path);
-  return {
-    label: path,
-    format: 'safetensors',
-    names: s.names,
-    info: (name) => s.info(name),
-    readFloat32: (name) => s.readFloat32(name),
-    floatDtypes: READABLE_DTYPES,
-    metadata: s.metadata,
-    under: '',
-  };
+  return tensorFile(path, 'safetensors', Safetensors.open(path), READABLE_DTYPES, '');
 }

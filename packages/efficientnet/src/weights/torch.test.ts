@@ -91,6 +91,15 @@ describe('files that hold no weights', () => {
     expect(() => openTensorFile(p)).toThrow(new TorchCheckpointError(`${p}: holds no tensors at the top level nor under 'state_dict', 'model', 'model_state_dict'; its keys are: epoch, weights`));
   });
 
+  it('a legacy pickle longer than the first 1 MiB read is read on (reads grow 4× up to 64 MiB)', () => {
+    const p = join(tmp, 'long-pickle.pth');
+    const note = Buffer.alloc(3 << 20, 'x');
+    const len = [note.length & 0xff, (note.length >> 8) & 0xff, (note.length >> 16) & 0xff, note.length >>> 24];
+    // {'epoch': 3, 'note': 'xxx…' (3 MiB)}
+    writeFileSync(p, legacy([0x80, 0x02, 0x7d, 0x28, ...str('epoch'), 0x4b, 3, ...str('note'), 0x58, ...len, ...note, 0x75, 0x2e]));
+    expect(() => openTensorFile(p)).toThrow(`${p}: holds no tensors at the top level nor under 'state_dict', 'model', 'model_state_dict'; its keys are: epoch, note`);
+  });
+
   it('an empty dict, a list, a pickle that is no torch checkpoint, random bytes', () => {
     const empty = join(tmp, 'empty.pth');
     writeFileSync(empty, legacy([0x80, 0x02, 0x7d, 0x2e]));

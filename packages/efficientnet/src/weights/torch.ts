@@ -261,26 +261,23 @@ export class TorchCheckpoint {
     const fd = openSync(path, 'r');
     try {
       const size = fstatSync(fd).size;
-      // The pickles come first; read up to 64 MiB of them (a state dict's pickle is a few hundred kB).
-      const headBytes = Math.min(size, 64 << 20);
-      const buf = new Uint8Array(headBytes);
-      readSync(fd, buf, 0, headBytes, 0);
-      const opts = { label: path, resolveGlobal: (m: string, n: string) => allowedGlobal(path, m, n), refusedHint: REFUSED };
-      let at = 0;
-      const next = (persistentLoad?: (pid: PyValue) => PyValue) => {
-        const r = unpickle(buf, { ...opts, ...(persistentLoad ? { persistentLoad } : {}) }, at);
-        at = r.end;
-        return r.value;
-      };
-      const magic = next();
-      if (magic !== LEGACY_MAGIC) throw new TorchCheckpointError(`${path}: not a torch.save checkpoint (a pickle, but not PyTorch's magic number; a plain pickle is not read)`);
-      const protocol = next();
-      if (protocol !== LEGACY_PROTOCOL) throw new TorchCheckpointError(`${path}: legacy checkpoint protocol ${String(protocol)} (expected ${LEGACY_PROTOCOL})`);
-      const sys = next();
-      const little = !(sys instanceof PyDict) || sys.map.get('little_endian') !== false;
-      const storages = new Map<string, Storage>();
-      const value = next((pid) => storagePid(path, pid, storages));
-      const keys = next();
+      // The pickles come first (a state dict's are a few hundred kB): read 1 MiB, and 4× more while
+      // they run past what was read, up to 64 MiB.
+      let headBytes = Math.min(size, LEGACY_FIRST_READ);
+      let head: LegacyHead;
+      for (;;) {
+        const buf = new Uint8Array(headBytes);
+        readSync(fd, buf, 0, headBytes, 0);
+        try {
+          head = legacyHead(path, buf);
+          break;
+        } catch (e) {
+          const most = Math.min(size, LEGACY_MAX_HEAD);
+          if (!(e instanceof PickleError && e.endedEarly) || headBytes >= most) throw e;
+          headBytes = Math.min(most, headBytes * 4);
+        }
+      }
+      const { little, storages, value, keys, at } = head;
       if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new TorchCheckpointError(`${path}: the storage key list is malformed`);
       // Then each storage in that order: an int64 element count, then its bytes.
       const where = new Map<string, number>();
@@ -427,4 +424,38 @@ function describeValue(v: PyValue): string {
   if (v instanceof PyTuple) return 'tuple';
   if (v instanceof TorchTensor) return 'single tensor';
   return typeof v;
+}
+
+/** First and largest read of a legacy checkpoint's pickles, bytes. */
+const LEGACY_FIRST_READ = 1 << 20;
+const LEGACY_MAX_HEAD = 64 << 20;
+
+interface LegacyHead {
+  readonly little: boolean;
+  readonly storages: Map<string, Storage>;
+  readonly value: PyValue;
+  readonly keys: PyValue;
+  /** Where the storages begin. */
+  readonly at: number;
+}
+
+/** The five pickles at the start of a legacy torch.save file: magic, protocol, sys info, the object, the storage keys. */
+function legacyHead(path: string, buf: Uint8Array): LegacyHead {
+  const opts = { label: path, resolveGlobal: (m: string, n: string) => allowedGlobal(path, m, n), refusedHint: REFUSED };
+  let at = 0;
+  const next = (persistentLoad?: (pid: PyValue) => PyValue) => {
+    const r = unpickle(buf, { ...opts, ...(persistentLoad ? { persistentLoad } : {}) }, at);
+    at = r.end;
+    return r.value;
+  };
+  const magic = next();
+  if (magic !== LEGACY_MAGIC) throw new TorchCheckpointError(`${path}: not a torch.save checkpoint (a pickle, but not PyTorch's magic number; a plain pickle is not read)`);
+  const protocol = next();
+  if (protocol !== LEGACY_PROTOCOL) throw new TorchCheckpointError(`${path}: legacy checkpoint protocol ${String(protocol)} (expected ${LEGACY_PROTOCOL})`);
+  const sys = next();
+  const little = !(sys instanceof PyDict) || sys.map.get('little_endian') !== false;
+  const storages = new Map<string, Storage>();
+  const value = next((pid) => storagePid(path, pid, storages));
+  const keys = next();
+  return { little, storages, value, keys, at };
 }

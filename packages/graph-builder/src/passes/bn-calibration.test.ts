@@ -21,7 +21,7 @@ function twoBn(batch: number | string = 'N', shareStats = false) {
     );
   const mean1 = g.initializer('bn1.running_mean', 'float32', [4], zeros(4));
   const y1 = bn(conv(x, g.initializer('c1.weight', 'float32', [4, 3, 3, 3], zeros(108)), { pads: [1, 1, 1, 1], label: 'c1' }), 'bn1', 4, mean1);
-  const y2 = conv(relu(y1), g.initializer('c2.weight', 'float32', [4, 4, 1, 1], zeros(16)), { label: 'c2' });
+  const y2 = conv(relu(y1), g.initializer('c2.weight', 'float32', [4, 4, 1, 1], zeros(16)), { strides: [2, 2], label: 'c2' });
   g.output(bn(y2, 'bn2', 4, shareStats ? mean1 : undefined), 'y');
   return g.build();
 }
@@ -31,8 +31,8 @@ describe('batchNormStatsGraph', () => {
     const ir = twoBn();
     const { ir: s, stats } = batchNormStatsGraph(ir);
     expect(stats).toEqual([
-      { node: 'bn1', mean: 'bn1.running_mean', variance: 'bn1.running_var', channels: 4 },
-      { node: 'bn2', mean: 'bn2.running_mean', variance: 'bn2.running_var', channels: 4 },
+      { node: 'bn1', mean: 'bn1.running_mean', variance: 'bn1.running_var', channels: 4, spatial: 64 },
+      { node: 'bn2', mean: 'bn2.running_mean', variance: 'bn2.running_var', channels: 4, spatial: 16 },
     ]);
     expect(s.outputs.map((o) => `${o.name}[${o.shape.join(',')}]`)).toEqual(['bn1.running_mean[4]', 'bn1.running_var[4]', 'bn2.running_mean[4]', 'bn2.running_var[4]']);
     const names = new Set(s.initializers.map((i) => i.name));

@@ -12,6 +12,11 @@ export interface BatchNormStat {
   /** Its running-variance initializer; the stats graph has an output of this name ([C], biased batch variance). */
   readonly variance: string;
   readonly channels: number;
+  /**
+   * Values per channel per image: the product of the input's dims after C (H·W; 1 for [N,C]), or
+   * undefined where one of them is symbolic. A batch of B gives this BN B·spatial samples per channel.
+   */
+  readonly spatial: number | undefined;
 }
 
 export interface BatchNormStatsGraph {
@@ -73,7 +78,9 @@ export function batchNormStatsGraph(ir: GraphIR): BatchNormStatsGraph {
     reshape(m, target, { ...label('mean_c'), output: mean });
     reshape(v, target, { ...label('var_c'), output: variance });
     ed.keep(n);
-    stats.push({ node: n.name, mean, variance, channels });
+    const rest = x.shape.slice(2);
+    const spatial = rest.every((d): d is number => typeof d === 'number') ? rest.reduce((p, d) => p * d, 1) : undefined;
+    stats.push({ node: n.name, mean, variance, channels, spatial });
   }
   ed.setOutputs(stats.flatMap((s) => [s.mean, s.variance]));
   return { ir: ed.build(), stats };
