@@ -27,7 +27,7 @@ run node bench/int8-speed.mjs --models resnet50,efficientnet-lite0,efficientnet-
 run node bench/int8-speed.mjs --models efficientnet-b4,efficientnetv2-s --policies all --rounds 6 --runs 2
 
 step "int8 placements on B0 at 160 px"
-run node bench/int8-speed.mjs --models efficientnet-b0 --resolution 160 --policies all,pointwise,compute --rounds 12 --runs 5
+run node bench/int8-speed.mjs --models efficientnet-b0 --resolution 160 --policies all,pointwise,compute --rounds 24 --runs 10
 
 step "fp16 vs fp32 (Lite0), bench --precision"
 run $E bench efficientnet-lite0 --precision fp32,fp16 --threads 2 --out "$out/precision"
