@@ -157,7 +157,9 @@ requires(needImagenette).describe('effnet classify (real Imagenette images, trai
  */
 (process.env['EFFNET_SLOW'] ? requires(needImagenette).describe : describe.skip)('accuracy on Imagenette val vs timm reference (slow)', () => {
   const reference = () => JSON.parse(readFileSync(join(imagenette, 'reference.json'), 'utf8')).reference as Record<string, { top1: number; top5: number; n: number }>;
-  it.each([160, 224])(
+  // 160 px (the checkpoint's own size) is held to the reference by the 3-shard run of all 3,925
+  // images in shard.test.ts, which evaluates the exported file the same way: not run twice.
+  it.each([224])(
     'efficientnet-b0 at %d px: top-1 and top-5 within one point of the reference',
     async (R) => {
       const ref = reference()[String(R)]!;
