@@ -80,16 +80,21 @@ export async function loadPixels(input: string | Uint8Array, file = typeof input
   const bytes = await readImageBytes(input, file);
   const sharp = (await loadSharp()).default;
   try {
-    const rgb = await sharp(bytes, { failOn: 'error', ignoreIcc: true, autoOrient: false, sequentialRead: true, limitInputPixels: MAX_IMAGE_PIXELS })
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    if (rgb.info.channels !== 3) throw new Error(`decoded to ${rgb.info.channels} channels, expected 3`);
-    return { data: rgb.data, width: rgb.info.width, height: rgb.info.height };
+    return await decodeRgb(sharp, bytes);
   } catch (e) {
     throw new ImageDecodeError(`${file}: ${firstLine((e as Error).message)}`);
   }
+}
+
+/** The file's pixels as RGB uint8 HWC, no resizing (grey and RGBA converted; ICC and EXIF orientation ignored, as PIL). */
+async function decodeRgb(sharp: (typeof import('sharp'))['default'], bytes: Uint8Array): Promise<Pixels> {
+  const rgb = await sharp(bytes, { failOn: 'error', ignoreIcc: true, autoOrient: false, sequentialRead: true, limitInputPixels: MAX_IMAGE_PIXELS })
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  if (rgb.info.channels !== 3) throw new Error(`decoded to ${rgb.info.channels} channels, expected 3`);
+  return { data: rgb.data, width: rgb.info.width, height: rgb.info.height };
 }
 
 async function readImageBytes(input: string | Uint8Array, file: string): Promise<Uint8Array> {
@@ -109,23 +114,11 @@ async function readImageBytes(input: string | Uint8Array, file: string): Promise
  * replicated edges; libvips' own resize shifts enlarged images by a fraction of a pixel.
  */
 export async function loadResized(input: string | Uint8Array, o: Omit<PreprocessOptions, 'mean' | 'std'>, file = typeof input === 'string' ? input : 'image'): Promise<ResizedImage> {
-  let bytes: Uint8Array;
-  try {
-    // Only regular files (a FIFO would block, /dev/zero never ends), at most MAX_IMAGE_BYTES.
-    bytes = typeof input === 'string' ? await readRegularFileAsync(input, 'image', MAX_IMAGE_BYTES) : input;
-  } catch (e) {
-    const msg = (e as Error).message;
-    throw new ImageDecodeError(msg.startsWith(`${input}: `) ? `${file}: ${msg.slice(String(input).length + 2)}` : `${file}: cannot read (${msg})`);
-  }
+  const bytes = await readImageBytes(input, file);
   const sharp = (await loadSharp()).default;
   try {
-    const rgb = await sharp(bytes, { failOn: 'error', ignoreIcc: true, autoOrient: false, sequentialRead: true, limitInputPixels: MAX_IMAGE_PIXELS })
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    const { width: W, height: H, channels } = rgb.info;
-    if (channels !== 3) throw new Error(`decoded to ${channels} channels, expected 3`);
+    const rgb = await decodeRgb(sharp, bytes);
+    const { width: W, height: H } = rgb;
     const g = evalGeometry(W, H, o);
     const raw = (w: number, h: number) => ({ raw: { width: w, height: h, channels: 3 as const } });
     if (g.resizeWidth === W && g.resizeHeight === H) return { data: rgb.data, width: W, height: H, geometry: g };

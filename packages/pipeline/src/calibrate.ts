@@ -37,8 +37,11 @@ export const MIN_BN_MAP = 25;
  * values per channel (batch × its H·W).
  */
 export function calibrationBatchFor(ir: GraphIR): number {
-  const spatial = batchNormStatsGraph(ir).stats.map((s) => s.spatial ?? Infinity);
-  const smallest = Math.min(...spatial);
+  return batchForStats(batchNormStatsGraph(ir).stats);
+}
+
+function batchForStats(stats: ReturnType<typeof batchNormStatsGraph>['stats']): number {
+  const smallest = Math.min(...stats.map((s) => s.spatial ?? Infinity));
   return smallest >= MIN_BN_MAP ? CALIBRATION_BATCH : Math.max(CALIBRATION_BATCH, Math.ceil(MIN_BN_SAMPLES / smallest));
 }
 
@@ -78,8 +81,8 @@ export function calibrationBatch(o: CalibrateOptions = {}): number {
  * present, one value per channel, all finite).
  */
 export function calibrateBatchNorm(ir: GraphIR, provider: StatisticsProvider, o: CalibrateOptions = {}): GraphIR {
-  const batch = calibrationBatch({ batch: o.batch ?? calibrationBatchFor(ir) });
   const { stats } = batchNormStatsGraph(ir);
+  const batch = calibrationBatch({ batch: o.batch ?? batchForStats(stats) });
   if (stats.length === 0) return ir;
   const channels = new Map(stats.flatMap((s) => [[s.mean, s.channels] as const, [s.variance, s.channels] as const]));
   let measured: Map<string, Float32Array> | undefined;
